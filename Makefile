@@ -1,0 +1,32 @@
+# Two commands that work on a fresh machine: `make run` and `make test`.
+# Both create/update the project-local virtualenv .venv from the pinned requirements.lock
+# (installed once, reused until requirements.lock or pyproject.toml change).
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint venv demo clean
+
+venv: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $(STAMP)
+
+## Run the whole nightly pipeline on the embedded default (DuckDB, Airflow+SQLite, demo data).
+run: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" scripts/run_nightly.sh
+
+## Run the test suite.
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check src dags tests
+
+clean:
+	rm -rf data airflow_home dbt_project/target dbt_project/logs

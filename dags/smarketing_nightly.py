@@ -1,0 +1,134 @@
+"""smarketing_nightly: four extracts -> raw -> dbt (audit) -> quality gate -> publish -> summary.
+
+Wiring only: every step is a function of ``smarketing.pipeline`` imported inside its task, so
+parsing this file imports nothing heavier than the Airflow SDK and the settings module.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from airflow.sdk import Asset, CronDataIntervalTimetable, Param, dag, task
+
+from smarketing.config import load_settings
+from smarketing.sources.catalog import SOURCES
+
+SETTINGS = load_settings()
+PUBLISHED_MARTS = Asset(name="smarketing_published_marts", uri=SETTINGS.published_path.as_uri())
+
+DOC_MD = """
+### Nightly revenue warehouse
+
+Runs at `SMARKETING_SCHEDULE` (default 02:00 UTC) for the previous UTC day (the data interval
+floored to whole days), re-extracting `SMARKETING_LOOKBACK_DAYS` before it for late updates.
+
+1. `extract_crm`, `extract_email`, `extract_ppc`, `extract_web` (parallel) land raw payloads
+   per source / entity / interval under the landing zone.
+2. `load_raw` loads the interval into the `raw` schema (one transaction, idempotent).
+3. `dbt_build` builds staging → intermediate → marts in the `audit` schema; any failing model,
+   unit test or data test stops the run.
+4. `quality_gate` runs the Great Expectations suites in `expectations/` on the audit marts.
+5. `publish` swaps a new published database in atomically; emits the
+   `smarketing_published_marts` asset.
+6. `summary` logs where the marts are, their row counts and a query to try.
+
+Writers of the DuckDB warehouse share the 1-slot pool `SMARKETING_DUCKDB_POOL`.
+Param `extract_start` (YYYY-MM-DD) widens the extract window for an initial load or re-sync.
+"""
+
+
+@dag(
+    dag_id="smarketing_nightly",
+    schedule=CronDataIntervalTimetable(SETTINGS.schedule, timezone="UTC"),
+    start_date=datetime.combine(SETTINGS.start_date, datetime.min.time()),
+    catchup=False,
+    max_active_runs=1,
+    doc_md=DOC_MD,
+    tags=["smarketing", "revenue", "nightly"],
+    default_args={
+        "owner": "data-engineering",
+        "retries": SETTINGS.retries,
+        "retry_delay": timedelta(seconds=SETTINGS.retry_delay_seconds),
+        "retry_exponential_backoff": True,
+        "max_retry_delay": timedelta(hours=1),
+        "execution_timeout": timedelta(hours=2),
+    },
+    params={
+        "extract_start": Param(
+            None,
+            type=["null", "string"],
+            description="Initial load / re-sync: extract from this day (YYYY-MM-DD) instead "
+            "of the interval start minus the lookback.",
+        ),
+    },
+)
+def smarketing_nightly():
+    def make_extract(source: str):
+        @task(task_id=f"extract_{source}")
+        def extract_source(data_interval_start=None, data_interval_end=None, params=None) -> dict:
+            from smarketing import pipeline
+
+            return pipeline.extract(
+                source, data_interval_start, data_interval_end, (params or {}).get("extract_start")
+            )
+
+        return extract_source()
+
+    @task(pool=SETTINGS.duckdb_pool)
+    def load_raw(
+        extracted: list[dict], data_interval_start=None, data_interval_end=None, params=None
+    ) -> dict:
+        from smarketing import pipeline
+
+        return pipeline.load_raw(
+            data_interval_start, data_interval_end, (params or {}).get("extract_start")
+        )
+
+    @task(pool=SETTINGS.duckdb_pool)
+    def dbt_build(loaded: dict) -> dict:
+        from smarketing import pipeline
+
+        return pipeline.transform()
+
+    @task(pool=SETTINGS.duckdb_pool, retries=0)
+    def quality_gate(built: dict, run_id=None) -> dict:
+        from smarketing import pipeline
+
+        # retries=0: a failed check will fail again; retrying only delays the alert.
+        return pipeline.quality_gate(run_id)
+
+    @task(pool=SETTINGS.duckdb_pool, outlets=[PUBLISHED_MARTS])
+    def publish(gate: dict, loaded: dict, run_id=None) -> dict:
+        from smarketing import pipeline
+
+        return pipeline.publish(run_id, loaded["interval"])
+
+    @task
+    def summary(
+        extracted: list[dict], loaded: dict, built: dict, gate: dict, published: dict, run_id=None
+    ) -> str:
+        from smarketing import pipeline
+
+        path = pipeline.write_run_summary(
+            run_id,
+            {
+                "extracted": extracted,
+                "loaded": loaded,
+                "dbt": built,
+                "gate": gate,
+                "published": published,
+            },
+        )
+        text = pipeline.summary_text()
+        print(f"{text}\n\nRun summary: {path}")
+        return text
+
+    extracted = [make_extract(source) for source in SOURCES]
+    loaded = load_raw(extracted)
+    built = dbt_build(loaded)
+    gate = quality_gate(built)
+    published = publish(gate, loaded)
+    summary(extracted, loaded, built, gate, published)
+
+
+nightly_dag = smarketing_nightly()

@@ -1,0 +1,63 @@
+with
+
+google as (
+
+    select * from {{ ref('stg_google_ads__campaign_stats') }}
+
+),
+
+meta as (
+
+    select * from {{ ref('stg_meta_ads__insights') }}
+
+),
+
+unioned as (
+
+    select
+        date_day,
+        'google_ads' as platform,
+        'paid_search' as channel,
+        campaign_id,
+        lower(campaign_name) as campaign_name,
+        currency_code,
+        impressions,
+        clicks,
+        cost as spend
+    from google
+
+    union all
+
+    select
+        date_day,
+        'meta_ads' as platform,
+        'paid_social' as channel,
+        campaign_id,
+        lower(campaign_name) as campaign_name,
+        currency_code,
+        impressions,
+        clicks,
+        spend
+    from meta
+
+),
+
+final as (
+
+    select
+        date_day,
+        platform,
+        channel,
+        campaign_id,
+        campaign_name,
+        currency_code,
+        sum(impressions) as impressions,
+        sum(clicks) as clicks,
+        sum(spend) as spend
+
+    from unioned
+    group by all
+
+)
+
+select * from final

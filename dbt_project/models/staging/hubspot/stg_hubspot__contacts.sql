@@ -1,0 +1,34 @@
+with
+
+source as (
+
+    select * from {{ source('hubspot', 'contacts') }}
+
+),
+
+renamed as (
+
+    select
+        record_id as contact_id,
+        payload ->> '$.properties.email' as email,
+        payload ->> '$.properties.firstname' as first_name,
+        payload ->> '$.properties.lastname' as last_name,
+        payload ->> '$.properties.company' as company_name,
+        payload ->> '$.properties.hubspot_owner_id' as owner_id,
+        payload ->> '$.properties.ga_client_id' as ga_client_id,
+        payload ->> '$.properties.hs_analytics_source' as analytics_source,
+        payload ->> '$.properties.lifecyclestage' as lifecycle_stage,
+        {{ utc_timestamp("payload ->> '$.properties.createdate'") }} as created_at,
+        {{ utc_timestamp("payload ->> '$.properties.hs_lifecyclestage_lead_date'") }} as lead_at,
+        {{ utc_timestamp("payload ->> '$.properties.hs_lifecyclestage_marketingqualifiedlead_date'") }} as mql_at,
+        {{ utc_timestamp("payload ->> '$.properties.hs_lifecyclestage_salesqualifiedlead_date'") }} as sql_at,
+        {{ utc_timestamp("payload ->> '$.properties.hs_lifecyclestage_opportunity_date'") }} as opportunity_at,
+        {{ utc_timestamp("payload ->> '$.properties.hs_lifecyclestage_customer_date'") }} as customer_at,
+        updated_at,
+        cast(payload ->> '$.archived' as boolean) as is_archived
+
+    from source
+
+)
+
+select * from renamed

@@ -1,0 +1,109 @@
+"""Command line: ``smarketing demo generate`` and ``smarketing summary``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import date
+from pathlib import Path
+
+from smarketing.config import load_settings
+
+
+def _demo_generate(args: argparse.Namespace) -> int:
+    from smarketing.demo.company import generate, write_world
+
+    settings = load_settings()
+    out = args.out or settings.demo_dir
+    start = args.start or settings.demo_start
+    end = args.end or settings.demo_end
+    seed = settings.demo_seed if args.seed is None else args.seed
+    scale = settings.demo_scale if args.scale is None else args.scale
+    truth = write_world(generate(seed, scale, start, end), out)
+    print(f"demo company written to {out} (seed={seed}, scale={scale}, {start}..{end})")
+    print(json.dumps(truth["totals"], indent=1))
+    return 0
+
+
+def _demo_serve(args: argparse.Namespace) -> int:
+    """Serve the demo company's vendor APIs until killed; write the connections as env."""
+    import shlex
+    import signal
+
+    from smarketing.demo.server import DemoServer, demo_connections
+
+    settings = load_settings()
+    server = DemoServer(settings.demo_dir, port=args.port)
+    env = demo_connections(server.url, settings.demo_dir)
+    lines = "".join(f"export {k}={shlex.quote(v)}\n" for k, v in env.items())
+    if args.env_file:
+        tmp = args.env_file.with_suffix(".tmp")
+        tmp.write_text(lines)
+        tmp.replace(args.env_file)
+    print(f"demo vendor APIs on {server.url}", flush=True)
+
+    def stop(*_: object) -> None:
+        raise SystemExit(0)  # leaves serve_forever; shutdown() here would deadlock
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        server.serve_forever()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+def _quality_init(_: argparse.Namespace) -> int:
+    """Rewrite expectations/ from smarketing.quality.suites (needs a built audit DB)."""
+    from smarketing.quality.gate import init_context
+
+    settings = load_settings()
+    files = init_context(settings.expectations_dir, settings.warehouse_path)
+    print(f"wrote the GX context in {settings.expectations_dir} ({len(files)} files)")
+    return 0
+
+
+def _summary(_: argparse.Namespace) -> int:
+    from smarketing.pipeline import summary_text
+
+    print(summary_text())
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="smarketing", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    demo = commands.add_parser("demo", help="the demo company").add_subparsers(
+        dest="demo_command", required=True
+    )
+    gen = demo.add_parser("generate", help="write the demo company's source files + truth")
+    gen.add_argument("--seed", type=int, help="RNG seed (default SMARKETING_DEMO_SEED)")
+    gen.add_argument("--scale", type=float, help="size knob; 1.0 ≈ 200 visitors/day")
+    gen.add_argument("--start", type=date.fromisoformat, help="first day (YYYY-MM-DD)")
+    gen.add_argument("--end", type=date.fromisoformat, help="last day, inclusive")
+    gen.add_argument("--out", type=Path, help="output folder")
+    gen.set_defaults(func=_demo_generate)
+    serve = demo.add_parser("serve", help="serve the demo company's vendor APIs on 127.0.0.1")
+    serve.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    serve.add_argument("--env-file", type=Path, help="write AIRFLOW_CONN_* exports here")
+    serve.set_defaults(func=_demo_serve)
+    quality = commands.add_parser("quality", help="the quality gate").add_subparsers(
+        dest="quality_command", required=True
+    )
+    qinit = quality.add_parser("init", help="write expectations/ from quality/suites.py")
+    qinit.set_defaults(func=_quality_init)
+    summ = commands.add_parser("summary", help="where the published marts are, what they hold")
+    summ.set_defaults(func=_summary)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,138 @@
+"""Every setting a user may change, in one documented place.
+
+Settings come from environment variables (prefix ``SMARKETING_``) so that the same code runs
+under ``make run``, under pytest (which points them at a temporary folder) and in the Docker
+deployment (where docker-compose.yml sets them). Secrets are *not* settings: they come from
+Airflow Connections (see README, "Connections").
+
+| variable | default | meaning |
+|---|---|---|
+| SMARKETING_PROJECT_DIR | checkout with ``dbt_project/`` | holds dbt_project/, expectations/ |
+| SMARKETING_DATA_DIR | ``<project>/data`` | root of every file the pipeline writes |
+| SMARKETING_LANDING_DIR | ``<data>/landing`` | landed payloads per source/entity/interval |
+| SMARKETING_WAREHOUSE_PATH | ``<data>/warehouse/warehouse.duckdb`` | raw schema + audit area |
+| SMARKETING_PUBLISHED_PATH | ``<data>/published/smarketing.duckdb`` | the database BI tools read |
+| SMARKETING_REPORTS_DIR | ``<data>/reports`` | per-run validation reports and run summaries |
+| SMARKETING_DEMO_DIR | ``<data>/demo`` | the demo company's source data and ground truth |
+| SMARKETING_SCHEDULE | ``0 2 * * *`` | cron of the nightly DAG (UTC) |
+| SMARKETING_START_DATE | ``2026-01-01`` | first data interval the DAG knows about |
+| SMARKETING_LOOKBACK_DAYS | ``3`` | days re-extracted before each interval for late updates |
+| SMARKETING_RETRIES | ``2`` | task retries (exponential backoff) |
+| SMARKETING_RETRY_DELAY_SECONDS | ``60`` | first retry delay; doubles each retry |
+| SMARKETING_DUCKDB_POOL | ``duckdb_warehouse`` | 1-slot Airflow pool serialising DuckDB writers |
+| SMARKETING_QUARANTINE_MAX_SHARE | ``0.01`` | share of malformed records an entity may have |
+| SMARKETING_HTTP_MAX_ATTEMPTS | ``5`` | tries per vendor API request (429/5xx/timeouts) |
+| SMARKETING_HTTP_BACKOFF_SECONDS | ``1`` | first backoff; doubles, capped at 60 s |
+| SMARKETING_HTTP_TIMEOUT_SECONDS | ``60`` | read timeout of each request (connect: 10 s) |
+| SMARKETING_MAILCHIMP_ACTIVITY_DAYS | ``30`` | how long after a send activity is re-read |
+| SMARKETING_REPORTING_CURRENCY | ``USD`` | currency every amount is reported in |
+| SMARKETING_DEMO_SEED | ``42`` | seed of the deterministic demo company |
+| SMARKETING_DEMO_SCALE | ``1.0`` | size knob of the demo company (1.0 ≈ 200 visitors a day) |
+| SMARKETING_DEMO_START, _END | ``2026-01-01``, ``2026-03-31`` | demo company's date range |
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+ENV_PREFIX = "SMARKETING_"
+
+
+def _find_project_dir() -> Path:
+    """The checkout that holds dbt_project/ (editable install), else the working directory."""
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        if (parent / "dbt_project" / "dbt_project.yml").exists():
+            return parent
+    return Path.cwd()
+
+
+def _env(name: str, default: str) -> str:
+    value = os.environ.get(ENV_PREFIX + name)
+    return default if value is None or value == "" else value
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved settings; build with :func:`load_settings` (re-reads the environment)."""
+
+    project_dir: Path
+    data_dir: Path
+    landing_dir: Path
+    warehouse_path: Path
+    published_path: Path
+    reports_dir: Path
+    demo_dir: Path
+    schedule: str
+    start_date: date
+    lookback_days: int
+    retries: int
+    retry_delay_seconds: int
+    duckdb_pool: str
+    quarantine_max_share: float
+    http_max_attempts: int
+    http_backoff_seconds: float
+    http_timeout_seconds: float
+    mailchimp_activity_days: int
+    reporting_currency: str
+    demo_seed: int
+    demo_scale: float
+    demo_start: date
+    demo_end: date
+
+    @property
+    def dbt_project_dir(self) -> Path:
+        return self.project_dir / "dbt_project"
+
+    @property
+    def expectations_dir(self) -> Path:
+        return self.project_dir / "expectations"
+
+    def ensure_dirs(self) -> None:
+        """Create the folders the pipeline writes to (idempotent)."""
+        for path in (
+            self.landing_dir,
+            self.warehouse_path.parent,
+            self.published_path.parent,
+            self.reports_dir,
+            self.demo_dir,
+        ):
+            path.mkdir(parents=True, exist_ok=True)
+
+
+def load_settings() -> Settings:
+    """Read every setting from the environment, applying the documented defaults."""
+    project_dir = Path(_env("PROJECT_DIR", str(_find_project_dir()))).resolve()
+    data_dir = Path(_env("DATA_DIR", str(project_dir / "data"))).resolve()
+    return Settings(
+        project_dir=project_dir,
+        data_dir=data_dir,
+        landing_dir=Path(_env("LANDING_DIR", str(data_dir / "landing"))),
+        warehouse_path=Path(
+            _env("WAREHOUSE_PATH", str(data_dir / "warehouse" / "warehouse.duckdb"))
+        ),
+        published_path=Path(
+            _env("PUBLISHED_PATH", str(data_dir / "published" / "smarketing.duckdb"))
+        ),
+        reports_dir=Path(_env("REPORTS_DIR", str(data_dir / "reports"))),
+        demo_dir=Path(_env("DEMO_DIR", str(data_dir / "demo"))),
+        schedule=_env("SCHEDULE", "0 2 * * *"),
+        start_date=date.fromisoformat(_env("START_DATE", "2026-01-01")),
+        lookback_days=int(_env("LOOKBACK_DAYS", "3")),
+        retries=int(_env("RETRIES", "2")),
+        retry_delay_seconds=int(_env("RETRY_DELAY_SECONDS", "60")),
+        duckdb_pool=_env("DUCKDB_POOL", "duckdb_warehouse"),
+        quarantine_max_share=float(_env("QUARANTINE_MAX_SHARE", "0.01")),
+        http_max_attempts=int(_env("HTTP_MAX_ATTEMPTS", "5")),
+        http_backoff_seconds=float(_env("HTTP_BACKOFF_SECONDS", "1")),
+        http_timeout_seconds=float(_env("HTTP_TIMEOUT_SECONDS", "60")),
+        mailchimp_activity_days=int(_env("MAILCHIMP_ACTIVITY_DAYS", "30")),
+        reporting_currency=_env("REPORTING_CURRENCY", "USD"),
+        demo_seed=int(_env("DEMO_SEED", "42")),
+        demo_scale=float(_env("DEMO_SCALE", "1.0")),
+        demo_start=date.fromisoformat(_env("DEMO_START", "2026-01-01")),
+        demo_end=date.fromisoformat(_env("DEMO_END", "2026-03-31")),
+    )

@@ -1,0 +1,1 @@
+"""The demo company: deterministic data for all four sources plus its ground truth."""

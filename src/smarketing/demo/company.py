@@ -1,0 +1,602 @@
+"""The demo company: one deterministic world that all four sources describe consistently.
+
+The same people flow through every source: an ad click or search brings a visitor to the
+website (GA4 events carrying UTM values and the Google click id), some fill in a form and
+become CRM contacts (HubSpot, with the GA client id captured by a hidden form field), the
+marketing team e-mails them (Mailchimp), sales qualifies them and opens deals that are won or
+lost. Paid clicks are exactly the paid sessions, so spend, sessions and leads agree.
+
+Everything is drawn from ``random.Random`` seeded per day, so a given seed, scale and date
+range always produce byte-identical files. The generator also writes the *ground truth*
+(computed from its own model, not from the files) that tests compare published numbers with.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+# Acquisition channels of new visitors and their share of traffic.
+ACQUISITION_MIX: tuple[tuple[str, float], ...] = (
+    ("paid_search", 0.25),
+    ("paid_social", 0.20),
+    ("organic_search", 0.30),
+    ("direct", 0.15),
+    ("referral", 0.10),
+)
+GOOGLE_CAMPAIGNS = (("1001", "brand_search"), ("1002", "generic_search"))
+META_CAMPAIGNS = (("2001", "prospecting"), ("2002", "retargeting"))
+REFERRERS = ("partner-blog.com", "g2.com", "news.ycombinator.com")
+OWNERS = ("501", "502", "503", "504")
+VISITORS_PER_DAY = 200  # at scale 1.0
+OFFLINE_LEADS_PER_DAY = 1.5  # trade shows, outbound: CRM contacts with no web visit
+P_LEAD, P_MQL, P_SQL, P_OPP, P_WON, P_LOST = 0.08, 0.6, 0.6, 0.7, 0.4, 0.45
+SITE = "https://www.acme-analytics.example"
+FIRST_NAMES = ("ada", "alan", "grace", "linus", "margaret", "edsger", "barbara", "ken", "radia")
+LAST_NAMES = ("lovelace", "turing", "hopper", "torvalds", "hamilton", "dijkstra", "liskov")
+COMPANIES = ("initech", "globex", "umbrella", "hooli", "vandelay", "acme", "wayne", "stark")
+
+
+def _micros(ts: datetime) -> int:
+    return int(ts.timestamp()) * 1_000_000 + ts.microsecond
+
+
+def _iso(ts: datetime) -> str:
+    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+@dataclass
+class Session:
+    """One website session of a visitor, as the world knows it."""
+
+    user_pseudo_id: str
+    session_id: int
+    started_at: datetime
+    channel: str
+    source: str | None
+    medium: str | None
+    campaign: str | None
+    gclid: str | None
+    pages: int
+    lead_form: bool = False
+
+
+@dataclass
+class Contact:
+    """A CRM contact and the stage dates the world gives it."""
+
+    contact_id: str
+    email: str
+    firstname: str
+    lastname: str
+    company: str
+    owner_id: str
+    channel: str
+    campaign: str | None
+    ga_client_id: str | None
+    lead_at: datetime
+    mql_at: datetime | None = None
+    sql_at: datetime | None = None
+    opportunity_at: datetime | None = None
+    deal_id: str | None = None
+    amount_cents: int | None = None
+    won_at: datetime | None = None
+    lost_at: datetime | None = None
+
+
+@dataclass
+class World:
+    """Everything generated for one seed, scale and date range."""
+
+    start: date
+    end: date  # inclusive: the world knows nothing after end 23:59:59 UTC
+    sessions: list[Session] = field(default_factory=list)
+    contacts: list[Contact] = field(default_factory=list)
+    email_campaigns: list[dict] = field(default_factory=list)
+    email_activity: list[dict] = field(default_factory=list)
+    google_rows: list[dict] = field(default_factory=list)
+    meta_rows: list[dict] = field(default_factory=list)
+
+    @property
+    def horizon(self) -> datetime:
+        return datetime.combine(self.end + timedelta(days=1), datetime.min.time(), UTC)
+
+
+def _days(start: date, end: date) -> Iterator[date]:
+    day = start
+    while day <= end:
+        yield day
+        day += timedelta(days=1)
+
+
+def _pick_channel(rng: random.Random) -> str:
+    roll, acc = rng.random(), 0.0
+    for channel, share in ACQUISITION_MIX:
+        acc += share
+        if roll < acc:
+            return channel
+    return ACQUISITION_MIX[-1][0]
+
+
+def _traffic(rng: random.Random, channel: str) -> tuple[str | None, str | None, str | None]:
+    if channel == "paid_search":
+        return "google", "cpc", rng.choice(GOOGLE_CAMPAIGNS)[1]
+    if channel == "paid_social":
+        return "facebook", "paid_social", rng.choice(META_CAMPAIGNS)[1]
+    if channel == "organic_search":
+        return rng.choice(("google", "bing")), "organic", None
+    if channel == "referral":
+        return rng.choice(REFERRERS), "referral", None
+    return None, None, None  # direct
+
+
+def generate(seed: int, scale: float, start: date, end: date) -> World:
+    """Build the demo world. Each day has its own RNG, so days do not depend on each other."""
+    world = World(start=start, end=end)
+    horizon = world.horizon
+    contact_seq = 0
+    for day in _days(start, end):
+        rng = random.Random(f"{seed}:{day.isoformat()}")
+        day_start = datetime.combine(day, datetime.min.time(), UTC)
+        n_visitors = max(0, round(VISITORS_PER_DAY * scale * rng.uniform(0.8, 1.2)))
+        paid_clicks: dict[str, int] = defaultdict(int)
+        for _ in range(n_visitors):
+            channel = _pick_channel(rng)
+            source, medium, campaign = _traffic(rng, channel)
+            started = day_start + timedelta(seconds=rng.randrange(0, 86_400 - 3_600))
+            pseudo = f"{rng.getrandbits(31)}.{int(started.timestamp())}"
+            gclid = f"Cj0K{rng.getrandbits(48):012x}" if channel == "paid_search" else None
+            session = Session(
+                user_pseudo_id=pseudo,
+                session_id=int(started.timestamp()),
+                started_at=started,
+                channel=channel,
+                source=source,
+                medium=medium,
+                campaign=campaign,
+                gclid=gclid,
+                pages=rng.randint(1, 4),
+            )
+            world.sessions.append(session)
+            if channel in ("paid_search", "paid_social"):
+                paid_clicks[campaign or ""] += 1
+            # Draw every number before comparing with the horizon, so that a longer date
+            # range never changes what an earlier day looks like.
+            returns = rng.random() < 0.15
+            back_delay, back_pages = rng.randrange(86_400, 6 * 86_400), rng.randint(1, 3)
+            back = started + timedelta(seconds=back_delay)
+            if returns and back < horizon:  # some come back directly a few days later
+                world.sessions.append(
+                    Session(
+                        pseudo,
+                        int(back.timestamp()),
+                        back,
+                        "direct",
+                        None,
+                        None,
+                        None,
+                        None,
+                        back_pages,
+                    )
+                )
+            if rng.random() < P_LEAD:
+                session.lead_form = True
+                contact_seq += 1
+                # The contact is created a few seconds after the form's generate_lead event.
+                lead_at = started + timedelta(
+                    seconds=60 * (session.pages + 1) + rng.randrange(5, 60)
+                )
+                world.contacts.append(
+                    _contact(rng, day, contact_seq, lead_at, channel, campaign, pseudo, horizon)
+                )
+        n_offline = _poisson(rng, OFFLINE_LEADS_PER_DAY * max(scale, 0.0))
+        for _ in range(n_offline):
+            contact_seq += 1
+            lead_at = day_start + timedelta(seconds=rng.randrange(8 * 3_600, 18 * 3_600))
+            world.contacts.append(
+                _contact(rng, day, contact_seq, lead_at, "offline", None, None, horizon)
+            )
+        _ads_for_day(world, rng, day, paid_clicks)
+        if day.weekday() == 1:  # Tuesday newsletter
+            _newsletter(world, rng, day, horizon)
+    return world
+
+
+def _poisson(rng: random.Random, lam: float) -> int:
+    """Knuth's Poisson draw: small lambdas only."""
+    limit, k, p = pow(2.718281828459045, -lam), 0, 1.0
+    while True:
+        p *= rng.random()
+        if p <= limit:
+            return k
+        k += 1
+
+
+def _contact(
+    rng: random.Random,
+    day: date,
+    seq: int,
+    lead_at: datetime,
+    channel: str,
+    campaign: str | None,
+    ga_client_id: str | None,
+    horizon: datetime,
+) -> Contact:
+    first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+    company = rng.choice(COMPANIES)
+    contact_id = str(100_000 + seq)
+    # Mixed case and padding on purpose: identity stitching must normalise e-mails.
+    email = f"{first}.{last}.{seq}@{company}.example"
+    if seq % 7 == 0:
+        email = f" {email.upper()} "
+    contact = Contact(
+        contact_id=contact_id,
+        email=email,
+        firstname=first.title(),
+        lastname=last.title(),
+        company=company.title(),
+        owner_id=rng.choice(OWNERS),
+        channel=channel,
+        campaign=campaign,
+        ga_client_id=ga_client_id,
+        lead_at=lead_at,
+    )
+
+    # Draw every number up front so the world does not depend on the horizon.
+    rolls = [rng.random() for _ in range(5)]
+    amount_cents = rng.randrange(2_000_00, 40_000_00)
+    delays = iter(
+        [
+            round(rng.uniform(lo, hi) * 3_600)
+            for lo, hi in ((0.5, 72), (1, 120), (24, 240), (5 * 24, 45 * 24))
+        ]
+    )
+
+    def later(ts: datetime) -> datetime | None:
+        nxt = ts + timedelta(seconds=next(delays))
+        return nxt if nxt < horizon else None
+
+    if rolls[0] < P_MQL and (mql := later(lead_at)):
+        contact.mql_at = mql
+        if rolls[1] < P_SQL and (sql := later(mql)):
+            contact.sql_at = sql
+            if rolls[2] < P_OPP and (opp := later(sql)):
+                contact.opportunity_at = opp
+                contact.deal_id = str(900_000 + seq)
+                contact.amount_cents = amount_cents
+                close = later(opp)
+                if close is not None and rolls[3] < P_WON:
+                    contact.won_at = close
+                elif close is not None and rolls[4] < P_LOST / (1 - P_WON):
+                    contact.lost_at = close
+    return contact
+
+
+def _ads_for_day(world: World, rng: random.Random, day: date, clicks: dict[str, int]) -> None:
+    """Ad platform rows: clicks equal the paid sessions that landed that day per campaign."""
+    for campaign_id, name in GOOGLE_CAMPAIGNS:
+        n = clicks.get(name, 0)
+        cpc_cents = rng.randint(120, 350)
+        world.google_rows.append(
+            {
+                "customer": {"id": "1234567890", "currencyCode": "USD"},
+                "campaign": {"id": campaign_id, "name": name},
+                "adGroup": {"id": f"{campaign_id}01"},
+                "segments": {"date": day.isoformat()},
+                "metrics": {
+                    "impressions": str(n * rng.randint(15, 40) + rng.randint(0, 50)),
+                    "clicks": str(n),
+                    "costMicros": str(n * cpc_cents * 10_000),
+                },
+            }
+        )
+    for campaign_id, name in META_CAMPAIGNS:
+        n = clicks.get(name, 0)
+        spend_cents = n * rng.randint(60, 180) + rng.randint(0, 500)
+        world.meta_rows.append(
+            {
+                "account_id": "987654",
+                "account_currency": "USD",
+                "campaign_id": campaign_id,
+                "campaign_name": name,
+                "date_start": day.isoformat(),
+                "date_stop": day.isoformat(),
+                "impressions": str(n * rng.randint(40, 90) + rng.randint(0, 200)),
+                "clicks": str(n),
+                "spend": f"{spend_cents // 100}.{spend_cents % 100:02d}",
+            }
+        )
+
+
+def _newsletter(world: World, rng: random.Random, day: date, horizon: datetime) -> None:
+    """A weekly campaign to every contact known before send time; clicks become web sessions."""
+    send = datetime.combine(day, datetime.min.time(), UTC) + timedelta(hours=15)
+    campaign_id = f"nl{day.strftime('%Y%m%d')}"
+    name = f"newsletter_{day.isoformat()}"
+    world.email_campaigns.append(
+        {
+            "id": campaign_id,
+            "type": "regular",
+            "status": "sent",
+            "create_time": _iso(send - timedelta(days=1)),
+            "send_time": _iso(send),
+            "settings": {"title": name, "subject_line": f"Acme Analytics weekly, {day}"},
+            "recipients": {"list_id": "list001"},
+        }
+    )
+    for contact in world.contacts:
+        if contact.lead_at >= send:
+            continue
+        member = contact.email.strip().lower()
+        opened, clicked = rng.random() < 0.35, rng.random() < 0.2
+        ts = send + timedelta(minutes=rng.randint(5, 2_000))
+        cts = ts + timedelta(seconds=rng.randint(5, 120))
+        pages = rng.randint(1, 3)
+        if opened and ts < horizon:
+            world.email_activity.append(_activity(campaign_id, member, "open", ts))
+            if clicked and cts < horizon:
+                url = f"{SITE}/blog?utm_source=mailchimp&utm_medium=email&utm_campaign={name}"
+                world.email_activity.append(_activity(campaign_id, member, "click", cts, url))
+                if contact.ga_client_id:
+                    world.sessions.append(
+                        Session(
+                            contact.ga_client_id,
+                            int(cts.timestamp()),
+                            cts,
+                            "email",
+                            "mailchimp",
+                            "email",
+                            name,
+                            None,
+                            pages,
+                        )
+                    )
+
+
+def _activity(campaign_id: str, email: str, action: str, ts: datetime, url: str = "") -> dict:
+    """One recipient action, shaped as the email connector lands it."""
+    row = {
+        "campaign_id": campaign_id,
+        "list_id": "list001",
+        "email_id": hashlib.md5(email.lower().encode()).hexdigest(),  # Mailchimp's hash
+        "email_address": email,
+        "action": action,
+        "timestamp": _iso(ts),
+    }
+    if url:
+        row["url"] = url
+    return row
+
+
+# --------------------------------------------------------------------------- vendor files
+
+
+def _ga4_events(session: Session) -> list[dict]:
+    """GA4 BigQuery export rows for one session (first_visit/session_start/page_view/lead)."""
+    base_params = [{"key": "ga_session_id", "value": {"int_value": session.session_id}}]
+    query = ""
+    if session.source:
+        query = f"?utm_source={session.source}&utm_medium={session.medium}"
+        if session.campaign:
+            query += f"&utm_campaign={session.campaign}"
+        if session.gclid:
+            query += f"&gclid={session.gclid}"
+    traffic = None
+    if session.source:
+        traffic = {
+            "manual_source": session.source,
+            "manual_medium": session.medium,
+            "manual_campaign_name": session.campaign,
+            "gclid": session.gclid,
+        }
+    rows = []
+    names = ["session_start"] + ["page_view"] * session.pages
+    if session.lead_form:
+        names.append("generate_lead")
+    for i, name in enumerate(names):
+        ts = session.started_at + timedelta(seconds=60 * i)
+        page = f"{SITE}/{'pricing' if name == 'generate_lead' else 'home'}{query if i == 0 else ''}"
+        rows.append(
+            {
+                "event_date": ts.strftime("%Y%m%d"),
+                "event_timestamp": _micros(ts) + i,
+                "event_name": name,
+                "user_pseudo_id": session.user_pseudo_id,
+                "user_id": None,
+                "event_params": [
+                    *base_params,
+                    {"key": "page_location", "value": {"string_value": page}},
+                ],
+                "collected_traffic_source": traffic,
+                "platform": "WEB",
+            }
+        )
+    return rows
+
+
+def _contact_state(c: Contact, as_of: datetime) -> dict:
+    """HubSpot v3 contact object as the API would return it at ``as_of``."""
+    stages = [
+        ("lead", c.lead_at),
+        ("marketingqualifiedlead", c.mql_at),
+        ("salesqualifiedlead", c.sql_at),
+        ("opportunity", c.opportunity_at),
+        ("customer", c.won_at),
+    ]
+    reached = [(s, ts) for s, ts in stages if ts is not None and ts <= as_of]
+    props = {
+        "email": c.email,
+        "firstname": c.firstname,
+        "lastname": c.lastname,
+        "company": c.company,
+        "hubspot_owner_id": c.owner_id,
+        "ga_client_id": c.ga_client_id,
+        "hs_analytics_source": "OFFLINE" if c.ga_client_id is None else "ORGANIC_SEARCH",
+        "createdate": _iso(c.lead_at),
+        "lifecyclestage": reached[-1][0],
+        "lastmodifieddate": _iso(reached[-1][1]),
+    }
+    for stage, ts in reached:
+        props[f"hs_lifecyclestage_{stage}_date"] = _iso(ts)
+    return {
+        "id": c.contact_id,
+        "properties": props,
+        "createdAt": _iso(c.lead_at),
+        "updatedAt": _iso(reached[-1][1]),
+        "archived": False,
+    }
+
+
+def _deal_state(c: Contact, as_of: datetime) -> dict:
+    assert c.opportunity_at is not None and c.amount_cents is not None
+    stage, modified, closedate = "appointmentscheduled", c.opportunity_at, None
+    if c.won_at and c.won_at <= as_of:
+        stage, modified, closedate = "closedwon", c.won_at, c.won_at
+    elif c.lost_at and c.lost_at <= as_of:
+        stage, modified, closedate = "closedlost", c.lost_at, c.lost_at
+    return {
+        "id": c.deal_id,
+        "properties": {
+            "dealname": f"{c.company} - Acme Analytics",
+            "amount": f"{c.amount_cents // 100}.{c.amount_cents % 100:02d}",
+            "deal_currency_code": "USD",
+            "dealstage": stage,
+            "pipeline": "default",
+            "hubspot_owner_id": c.owner_id,
+            "createdate": _iso(c.opportunity_at),
+            "closedate": _iso(closedate) if closedate else None,
+            "hs_lastmodifieddate": _iso(modified),
+        },
+        "associations": {
+            "contacts": {"results": [{"id": c.contact_id, "type": "deal_to_contact"}]}
+        },
+        "createdAt": _iso(c.opportunity_at),
+        "updatedAt": _iso(modified),
+        "archived": False,
+    }
+
+
+def _versions(c: Contact) -> list[tuple[datetime, dict, dict | None]]:
+    """Every state a contact (and its deal) passes through: what an incremental API sees."""
+    changes = [
+        t for t in (c.lead_at, c.mql_at, c.sql_at, c.opportunity_at, c.won_at, c.lost_at) if t
+    ]
+    out = []
+    for ts in changes:
+        deal = _deal_state(c, ts) if c.opportunity_at and c.opportunity_at <= ts else None
+        out.append((ts, _contact_state(c, ts), deal))
+    return out
+
+
+def _write_jsonl(path: Path, rows: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as fh:
+        for row in rows:
+            fh.write(json.dumps(row, separators=(",", ":"), sort_keys=True) + "\n")
+
+
+def write_world(world: World, out_dir: Path) -> dict:
+    """Write the four sources' vendor-shaped files and ground_truth.json; return the truth."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    contact_versions, deal_versions = [], []
+    for c in world.contacts:
+        for _, contact_state, deal_state in _versions(c):
+            contact_versions.append(contact_state)
+            if deal_state is not None:
+                deal_versions.append(deal_state)
+    _write_jsonl(out_dir / "crm" / "contacts.jsonl", contact_versions)
+    _write_jsonl(out_dir / "crm" / "deals.jsonl", deal_versions)
+    _write_jsonl(out_dir / "email" / "campaigns.jsonl", world.email_campaigns)
+    _write_jsonl(out_dir / "email" / "email_activity.jsonl", world.email_activity)
+    _write_jsonl(out_dir / "ppc" / "google_ads.jsonl", world.google_rows)
+    _write_jsonl(out_dir / "ppc" / "meta_insights.jsonl", world.meta_rows)
+    by_day: dict[str, list[dict]] = defaultdict(list)
+    for session in sorted(world.sessions, key=lambda s: (s.started_at, s.user_pseudo_id)):
+        for row in _ga4_events(session):
+            by_day[row["event_date"]].append(row)
+    web_dir = out_dir / "web"
+    web_dir.mkdir(parents=True, exist_ok=True)
+    for old in web_dir.glob("events_*.jsonl"):
+        old.unlink()
+    for yyyymmdd, rows in sorted(by_day.items()):
+        _write_jsonl(web_dir / f"events_{yyyymmdd}.jsonl", rows)
+    truth = ground_truth(world)
+    (out_dir / "ground_truth.json").write_text(json.dumps(truth, indent=1, sort_keys=True))
+    return truth
+
+
+def ground_truth(world: World) -> dict:
+    """Numbers a correct pipeline must publish, computed from the world model itself."""
+    daily: dict[tuple[str, str], dict[str, int]] = defaultdict(
+        lambda: dict.fromkeys(
+            (
+                "spend_cents",
+                "impressions",
+                "clicks",
+                "sessions",
+                "leads",
+                "won_deals",
+                "won_revenue_cents",
+            ),
+            0,
+        )
+    )
+    for s in world.sessions:
+        daily[(s.started_at.date().isoformat(), s.channel)]["sessions"] += 1
+    for row in world.google_rows:
+        cell = daily[(row["segments"]["date"], "paid_search")]
+        cell["spend_cents"] += int(row["metrics"]["costMicros"]) // 10_000
+        cell["impressions"] += int(row["metrics"]["impressions"])
+        cell["clicks"] += int(row["metrics"]["clicks"])
+    for row in world.meta_rows:
+        cell = daily[(row["date_start"], "paid_social")]
+        units, cents = row["spend"].split(".")
+        cell["spend_cents"] += int(units) * 100 + int(cents)
+        cell["impressions"] += int(row["impressions"])
+        cell["clicks"] += int(row["clicks"])
+    leads = {}
+    for c in world.contacts:
+        daily[(c.lead_at.date().isoformat(), c.channel)]["leads"] += 1
+        if c.won_at is not None:
+            cell = daily[(c.won_at.date().isoformat(), c.channel)]
+            cell["won_deals"] += 1
+            cell["won_revenue_cents"] += c.amount_cents or 0
+        leads[c.contact_id] = {
+            "channel": c.channel,
+            "campaign": c.campaign,
+            "lead_at": _iso(c.lead_at),
+            **{
+                k: _iso(v) if v else None
+                for k, v in (
+                    ("mql_at", c.mql_at),
+                    ("sql_at", c.sql_at),
+                    ("opportunity_at", c.opportunity_at),
+                    ("won_at", c.won_at),
+                    ("lost_at", c.lost_at),
+                )
+            },
+            "deal_id": c.deal_id,
+            "amount_cents": c.amount_cents,
+        }
+    rows = [{"date_day": d, "channel": ch, **vals} for (d, ch), vals in sorted(daily.items())]
+    totals = {
+        "visitors": len({s.user_pseudo_id for s in world.sessions}),
+        "sessions": len(world.sessions),
+        "leads": len(world.contacts),
+        "won_deals": sum(1 for c in world.contacts if c.won_at),
+        "won_revenue_cents": sum(c.amount_cents or 0 for c in world.contacts if c.won_at),
+        "spend_cents": sum(r["spend_cents"] for r in rows),
+    }
+    return {
+        "start": world.start.isoformat(),
+        "end": world.end.isoformat(),
+        "channel_daily": rows,
+        "leads": leads,
+        "totals": totals,
+    }

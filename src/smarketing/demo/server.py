@@ -1,0 +1,396 @@
+"""The demo company's vendor APIs on 127.0.0.1, speaking each vendor's wire format.
+
+The connectors in ``smarketing.sources`` run unchanged against this server and against the
+real vendors. It serves the files ``smarketing demo generate`` wrote:
+
+* HubSpot CRM v3: ``POST /crm/v3/objects/{contacts,deals}/search`` (filter on last-modified,
+  cursor paging ``paging.next.after``) and ``POST /crm/v4/associations/deals/contacts/batch/read``.
+* Mailchimp Marketing v3: ``GET /3.0/campaigns`` and ``GET /3.0/reports/{id}/email-activity``
+  (offset/count paging).
+* Google Ads: ``POST /token`` (OAuth refresh) and
+  ``POST /v18/customers/{id}/googleAds:searchStream`` (GAQL with ``segments.date BETWEEN``).
+* Meta Marketing: ``GET /v19.0/act_{id}/insights`` (``time_range``, cursor paging).
+
+The demo world is a simulation: an object search answers as if it ran at the end of its
+time filter (the state the object had then). Faults can be injected per path for tests:
+``server.faults.add("/3.0/campaigns", [429, 500])`` makes the next two matching requests fail.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import threading
+from collections import defaultdict, deque
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, timedelta
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from smarketing.sources.catalog import ENTITIES
+from smarketing.sources.demo_files import DemoFileReader, parse_ts
+
+DEMO_TOKENS = {
+    "hubspot": "demo-hubspot-private-app-token",
+    "mailchimp": "demo-mailchimp-key-us1",
+    "google_ads_developer": "demo-developer-token",
+    "google_ads_refresh": "demo-refresh-token",
+    "meta": "demo-meta-access-token",
+}
+GOOGLE_ACCESS_TOKEN = "demo-google-access-token"
+SPECS = {s.raw_table: s for s in ENTITIES}
+
+
+class Faults:
+    """Queued failures per path prefix: each matching request pops one status code."""
+
+    def __init__(self) -> None:
+        self._queue: dict[str, deque[tuple[int, str | None]]] = defaultdict(deque)
+        self._lock = threading.Lock()
+
+    def add(self, path_prefix: str, statuses: Iterable[int], retry_after: str | None = None):
+        with self._lock:
+            self._queue[path_prefix].extend((s, retry_after) for s in statuses)
+
+    def pop(self, path: str) -> tuple[int, str | None] | None:
+        with self._lock:
+            for prefix, queue in self._queue.items():
+                if path.startswith(prefix) and queue:
+                    return queue.popleft()
+        return None
+
+    def clear(self) -> None:
+        with self._lock:
+            self._queue.clear()
+
+
+def _ms(ts: datetime) -> int:
+    return int(ts.timestamp() * 1000)
+
+
+def _from_ms(value: str) -> datetime:
+    return datetime.fromtimestamp(int(value) / 1000, UTC)
+
+
+class DemoApi:
+    """Answers the vendor endpoints from the demo files (no HTTP here: easy to test)."""
+
+    def __init__(self, demo_dir: Path, page_size: int = 100):
+        self.demo_dir = demo_dir
+        self.reader = DemoFileReader(demo_dir)
+        self.page_size = page_size
+
+    # ---------------------------------------------------------------- HubSpot
+    def hubspot_search(self, obj: str, body: dict) -> dict:
+        spec = SPECS[f"crm__{obj}"]
+        start, end = datetime(1970, 1, 1, tzinfo=UTC), datetime(9999, 1, 1, tzinfo=UTC)
+        for group in body.get("filterGroups", []):
+            for f in group.get("filters", []):
+                if f.get("operator") == "GTE":
+                    start = _from_ms(f["value"])
+                elif f.get("operator") == "LT":
+                    end = _from_ms(f["value"])
+        rows = sorted(self.reader.read(spec, start, end), key=lambda r: (r["updatedAt"], r["id"]))
+        results = []
+        for row in rows:
+            results.append({k: v for k, v in row.items() if k != "associations"})
+        return self._cursor_page(results, body.get("after"), min(body.get("limit", 10), 200))
+
+    def _cursor_page(self, results: list[dict], after: str | None, limit: int) -> dict:
+        offset = int(after or 0)
+        limit = min(limit, self.page_size)
+        page = results[offset : offset + limit]
+        out: dict[str, Any] = {"total": len(results), "results": page}
+        if offset + limit < len(results):
+            out["paging"] = {"next": {"after": str(offset + limit)}}
+        return out
+
+    def hubspot_deal_contacts(self, body: dict) -> dict:
+        wanted = {str(i["id"]) for i in body.get("inputs", [])}
+        latest: dict[str, dict] = {}
+        for line in (self.demo_dir / "crm" / "deals.jsonl").read_text().splitlines():
+            deal = json.loads(line)
+            if deal["id"] in wanted:
+                latest[deal["id"]] = deal
+        results = []
+        for deal_id in sorted(wanted & latest.keys()):
+            assoc = latest[deal_id].get("associations", {}).get("contacts", {}).get("results", [])
+            results.append(
+                {
+                    "from": {"id": deal_id},
+                    "to": [
+                        {
+                            "toObjectId": int(a["id"]),
+                            "associationTypes": [
+                                {"category": "HUBSPOT_DEFINED", "typeId": 3, "label": None}
+                            ],
+                        }
+                        for a in assoc
+                    ],
+                }
+            )
+        return {"status": "COMPLETE", "results": results}
+
+    # ---------------------------------------------------------------- Mailchimp
+    def mailchimp_campaigns(self, query: dict[str, str]) -> dict:
+        since = parse_ts(query.get("since_send_time", "1970-01-01T00:00:00Z"))
+        before = parse_ts(query.get("before_send_time", "9999-01-01T00:00:00Z"))
+        rows = [
+            json.loads(x)
+            for x in (self.demo_dir / "email" / "campaigns.jsonl").read_text().splitlines()
+        ]
+        rows = [r for r in rows if since <= parse_ts(r["send_time"]) < before]
+        rows.sort(key=lambda r: (r["send_time"], r.get("id", "")))
+        return self._offset_page("campaigns", rows, query)
+
+    def _offset_page(self, key: str, rows: list[dict], query: dict[str, str]) -> dict:
+        offset = int(query.get("offset", 0))
+        count = min(int(query.get("count", 10)), self.page_size, 1000)
+        return {key: rows[offset : offset + count], "total_items": len(rows)}
+
+    def mailchimp_email_activity(self, campaign_id: str, query: dict[str, str]) -> dict:
+        since = parse_ts(query.get("since", "1970-01-01T00:00:00Z"))
+        members: dict[str, dict] = {}
+        path = self.demo_dir / "email" / "email_activity.jsonl"
+        for line in path.read_text().splitlines():
+            act = json.loads(line)
+            if act.get("campaign_id") != campaign_id or parse_ts(act["timestamp"]) < since:
+                continue
+            member = members.setdefault(
+                act["email_address"],
+                {
+                    "campaign_id": campaign_id,
+                    "list_id": act.get("list_id"),
+                    "email_id": act.get("email_id"),
+                    "email_address": act["email_address"],
+                    "activity": [],
+                },
+            )
+            member_keys = ("campaign_id", "list_id", "email_id", "email_address")
+            entry = {k: v for k, v in act.items() if k not in member_keys}
+            member["activity"].append(entry)
+        rows = sorted(members.values(), key=lambda m: m["email_address"])
+        out = self._offset_page("emails", rows, query)
+        out["campaign_id"] = campaign_id
+        return out
+
+    # ---------------------------------------------------------------- Google Ads
+    def google_search_stream(self, customer_id: str, body: dict) -> list[dict]:
+        match = re.search(
+            r"segments\.date\s+BETWEEN\s+'(\d{4}-\d{2}-\d{2})'\s+AND\s+'(\d{4}-\d{2}-\d{2})'",
+            body.get("query", ""),
+            re.IGNORECASE,
+        )
+        if not match:
+            raise ValueError("query needs segments.date BETWEEN 'YYYY-MM-DD' AND 'YYYY-MM-DD'")
+        first, last = (date.fromisoformat(g) for g in match.groups())
+        start = datetime.combine(first, datetime.min.time(), UTC)
+        end = datetime.combine(last + timedelta(days=1), datetime.min.time(), UTC)
+        rows = [
+            r
+            for r in self.reader.read(SPECS["ppc__google_ads"], start, end)
+            if r["customer"]["id"] == customer_id
+        ]
+        batches = [rows[i : i + self.page_size] for i in range(0, len(rows), self.page_size)]
+        mask = "campaign.id,campaign.name,adGroup.id,segments.date,metrics.impressions,"
+        mask += "metrics.clicks,metrics.costMicros,customer.currencyCode"
+        return [
+            {"results": b, "fieldMask": mask, "requestId": f"demo-{i}"}
+            for i, b in enumerate(batches or [[]])
+        ]
+
+    # ---------------------------------------------------------------- Meta
+    def meta_insights(self, account: str, query: dict[str, str]) -> dict:
+        time_range = json.loads(query.get("time_range", "{}"))
+        first = date.fromisoformat(time_range["since"])
+        last = date.fromisoformat(time_range["until"])
+        start = datetime.combine(first, datetime.min.time(), UTC)
+        end = datetime.combine(last + timedelta(days=1), datetime.min.time(), UTC)
+        rows = [
+            r
+            for r in self.reader.read(SPECS["ppc__meta_insights"], start, end)
+            if r["account_id"] == account.removeprefix("act_")
+        ]
+        offset = int(base64.b64decode(query["after"]).decode()) if query.get("after") else 0
+        limit = min(int(query.get("limit", 25)), self.page_size)
+        page = rows[offset : offset + limit]
+        out: dict[str, Any] = {"data": page, "paging": {"cursors": {}}}
+        cursor = lambda n: base64.b64encode(str(n).encode()).decode()  # noqa: E731
+        out["paging"]["cursors"] = {"before": cursor(offset), "after": cursor(offset + len(page))}
+        if offset + limit < len(rows):
+            out["paging"]["next"] = f"/v19.0/{account}/insights?after={cursor(offset + limit)}"
+        return out
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: DemoServer
+
+    def log_message(self, fmt: str, *args: Any) -> None:  # keep test output quiet
+        return
+
+    def _send(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
+        body = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _body(self) -> dict:
+        length = int(self.headers.get("Content-Length") or 0)
+        return json.loads(self.rfile.read(length) or b"{}") if length else {}
+
+    def _authorised(self, path: str) -> bool:
+        auth = self.headers.get("Authorization", "")
+        if path.startswith("/crm/"):
+            return auth == f"Bearer {DEMO_TOKENS['hubspot']}"
+        if path.startswith("/3.0/"):
+            if not auth.startswith("Basic "):
+                return False
+            _, _, key = base64.b64decode(auth[6:]).decode().partition(":")
+            return key == DEMO_TOKENS["mailchimp"]
+        if path.startswith("/v18/customers/"):
+            return (
+                auth == f"Bearer {GOOGLE_ACCESS_TOKEN}"
+                and self.headers.get("developer-token") == DEMO_TOKENS["google_ads_developer"]
+            )
+        if path.startswith("/v19.0/"):
+            return auth == f"Bearer {DEMO_TOKENS['meta']}"
+        return True
+
+    def _handle(self, method: str) -> None:
+        parts = urlsplit(self.path)
+        path = parts.path
+        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        self.server.requests.append(f"{method} {path}")
+        fault = self.server.faults.pop(path)
+        if fault is not None:
+            status, retry_after = fault
+            headers = {"Retry-After": retry_after} if retry_after is not None else {}
+            self._send(status, {"message": f"injected {status}"}, headers)
+            return
+        if not self._authorised(path):
+            self._send(HTTPStatus.UNAUTHORIZED, {"message": "bad credentials"})
+            return
+        api = self.server.api
+        try:
+            if method == "POST" and (m := re.fullmatch(r"/crm/v3/objects/(\w+)/search", path)):
+                self._send(200, api.hubspot_search(m.group(1), self._body()))
+            elif method == "POST" and path == "/crm/v4/associations/deals/contacts/batch/read":
+                self._send(200, api.hubspot_deal_contacts(self._body()))
+            elif method == "GET" and path == "/3.0/campaigns":
+                self._send(200, api.mailchimp_campaigns(query))
+            elif method == "GET" and (
+                m := re.fullmatch(r"/3.0/reports/(\w+)/email-activity", path)
+            ):
+                self._send(200, api.mailchimp_email_activity(m.group(1), query))
+            elif method == "POST" and path == "/token":
+                form = parse_qs(
+                    self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+                )
+                if form.get("refresh_token", [""])[0] != DEMO_TOKENS["google_ads_refresh"]:
+                    self._send(400, {"error": "invalid_grant"})
+                else:
+                    self._send(
+                        200,
+                        {
+                            "access_token": GOOGLE_ACCESS_TOKEN,
+                            "expires_in": 3599,
+                            "token_type": "Bearer",
+                        },
+                    )
+            elif method == "POST" and (
+                m := re.fullmatch(r"/v18/customers/(\d+)/googleAds:searchStream", path)
+            ):
+                self._send(200, api.google_search_stream(m.group(1), self._body()))
+            elif method == "GET" and (m := re.fullmatch(r"/v19.0/(act_\d+)/insights", path)):
+                self._send(200, api.meta_insights(m.group(1), query))
+            else:
+                self._send(404, {"message": f"no such endpoint: {method} {path}"})
+        except (KeyError, ValueError) as exc:
+            self._send(400, {"message": f"bad request: {exc}"})
+
+    def do_GET(self) -> None:
+        self._handle("GET")
+
+    def do_POST(self) -> None:
+        self._handle("POST")
+
+
+class DemoServer(ThreadingHTTPServer):
+    """``with DemoServer(demo_dir) as srv:`` serves on ``srv.url`` from a background thread."""
+
+    daemon_threads = True
+
+    def __init__(self, demo_dir: Path, port: int = 0, page_size: int = 100):
+        super().__init__(("127.0.0.1", port), _Handler)
+        self.api = DemoApi(demo_dir, page_size)
+        self.faults = Faults()
+        self.requests: list[str] = []
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> DemoServer:
+        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.shutdown()
+        self.server_close()
+
+    def __enter__(self) -> DemoServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def demo_connections(server_url: str, demo_dir: Path) -> dict[str, str]:
+    """``AIRFLOW_CONN_*`` variables (Airflow's JSON form) pointing every source at the demo.
+
+    These are the demo's well-known fake credentials; real ones belong in Airflow
+    Connections or a secrets backend, never in code.
+    """
+    conns = {
+        "smarketing_hubspot": {
+            "conn_type": "http",
+            "host": server_url,
+            "password": DEMO_TOKENS["hubspot"],
+        },
+        "smarketing_mailchimp": {
+            "conn_type": "http",
+            "host": server_url,
+            "password": DEMO_TOKENS["mailchimp"],
+        },
+        "smarketing_google_ads": {
+            "conn_type": "http",
+            "host": server_url,
+            "login": "123-456-7890",
+            "password": DEMO_TOKENS["google_ads_refresh"],
+            "extra": {
+                "developer_token": DEMO_TOKENS["google_ads_developer"],
+                "client_id": "demo",
+                "client_secret": "demo",
+                "token_uri": f"{server_url}/token",
+            },
+        },
+        "smarketing_meta_ads": {
+            "conn_type": "http",
+            "host": server_url,
+            "password": DEMO_TOKENS["meta"],
+            "extra": {"ad_account_id": "act_987654"},
+        },
+        "smarketing_ga4": {"conn_type": "fs", "host": str(demo_dir / "web")},
+    }
+    return {f"AIRFLOW_CONN_{k.upper()}": json.dumps(v) for k, v in conns.items()}

@@ -1,0 +1,1 @@
+"""Source connectors: one reader per vendor behind one interface (see ``base``)."""

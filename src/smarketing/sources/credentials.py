@@ -1,0 +1,95 @@
+"""Vendor credentials from Airflow Connections: never from code, never logged.
+
+Inside an Airflow task the connection comes from Airflow (its secrets backends, environment
+variables ``AIRFLOW_CONN_<ID>`` or the metadata DB). Outside Airflow (CLI, tests) the same
+``AIRFLOW_CONN_<ID>`` environment variable is read directly, in Airflow's JSON form.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class MissingConnection(RuntimeError):
+    """A connection id is not configured; says which and which fields it needs."""
+
+
+@dataclass(frozen=True)
+class Credentials:
+    conn_id: str
+    host: str = ""
+    login: str = ""
+    password: str = field(default="", repr=False)  # never in a repr, a log or an error
+    extra: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def require(self, *names: str) -> None:
+        missing = [n for n in names if not (getattr(self, n, "") or self.extra.get(n))]
+        if missing:
+            raise MissingConnection(
+                f"connection {self.conn_id!r} lacks {', '.join(missing)} (see README, Connections)"
+            )
+
+
+# conn id -> what each field holds (the README's Connections table is generated from this)
+CONNECTIONS: dict[str, dict[str, str]] = {
+    "smarketing_hubspot": {
+        "host": "API base URL (default https://api.hubapi.com)",
+        "password": "private app access token",
+    },
+    "smarketing_mailchimp": {
+        "host": "API base URL with data centre, e.g. https://us21.api.mailchimp.com",
+        "password": "API key",
+    },
+    "smarketing_google_ads": {
+        "host": "API base URL (default https://googleads.googleapis.com)",
+        "login": "customer id (digits only)",
+        "password": "OAuth refresh token",
+        "extra.developer_token": "developer token",
+        "extra.client_id / extra.client_secret": "OAuth client",
+        "extra.token_uri": "OAuth token endpoint (default https://oauth2.googleapis.com/token)",
+        "extra.login_customer_id": "manager account id (optional)",
+    },
+    "smarketing_meta_ads": {
+        "host": "Graph API base URL (default https://graph.facebook.com)",
+        "password": "system user access token",
+        "extra.ad_account_id": "ad account, e.g. act_123456",
+    },
+    "smarketing_ga4": {
+        "host": "folder or bucket of the GA4 export: a path, s3://… or gs://…",
+        "extra.storage_options": "fsspec options for the bucket (optional)",
+    },
+}
+
+
+def _from_env(conn_id: str) -> Credentials | None:
+    raw = os.environ.get(f"AIRFLOW_CONN_{conn_id.upper()}")
+    if not raw or not raw.lstrip().startswith("{"):
+        return None  # URI form: Airflow parses it
+    data = json.loads(raw)
+    extra = data.get("extra") or {}
+    if isinstance(extra, str):
+        extra = json.loads(extra)
+    host = data.get("host") or ""
+    return Credentials(conn_id, host, data.get("login") or "", data.get("password") or "", extra)
+
+
+def get_credentials(conn_id: str) -> Credentials:
+    """The connection ``conn_id`` from Airflow, else from ``AIRFLOW_CONN_<ID>``."""
+    env = _from_env(conn_id)
+    if env is not None:
+        return env
+    try:
+        from airflow.sdk import BaseHook
+
+        conn = BaseHook.get_connection(conn_id)
+    except Exception as exc:  # not in Airflow, or not defined there
+        raise MissingConnection(
+            f"connection {conn_id!r} is not defined; add it in Airflow or as "
+            f"AIRFLOW_CONN_{conn_id.upper()} (fields: {', '.join(CONNECTIONS.get(conn_id, {}))})"
+        ) from exc
+    return Credentials(
+        conn_id, conn.host or "", conn.login or "", conn.password or "", conn.extra_dejson or {}
+    )

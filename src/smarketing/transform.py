@@ -1,0 +1,88 @@
+"""Run dbt in-process (``dbtRunner``) to build staging → intermediate → audit marts.
+
+One ``dbt build`` runs seeds, models, snapshots, unit tests and data tests in DAG order, so a
+failing unit or data test stops the marts that depend on it. It writes dbt's target/ and logs
+under the data folder, never into the repository.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from smarketing.config import Settings
+
+
+class DbtBuildFailed(RuntimeError):
+    """dbt build did not succeed; the message lists each failed node and why."""
+
+
+@dataclass(frozen=True)
+class DbtSummary:
+    success: bool
+    counts: dict[str, int]  # status -> nodes
+    failures: list[str]
+
+
+def dbt_args(settings: Settings, command: str, *extra: str) -> list[str]:
+    dbt_dir = settings.data_dir / "dbt"
+    return [
+        command,
+        "--project-dir",
+        str(settings.dbt_project_dir),
+        "--profiles-dir",
+        str(settings.dbt_project_dir),
+        "--target-path",
+        str(dbt_dir / "target"),
+        "--log-path",
+        str(dbt_dir / "logs"),
+        "--no-use-colors",
+        *extra,
+    ]
+
+
+def dbt_env(settings: Settings) -> dict[str, str]:
+    """Environment dbt's profile and vars read (see dbt_project/profiles.yml)."""
+    return {
+        "SMARKETING_WAREHOUSE_PATH": str(settings.warehouse_path),
+        "SMARKETING_REPORTING_CURRENCY": settings.reporting_currency,
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+
+
+def _release_duckdb() -> None:
+    """Close the DuckDB database dbt-duckdb keeps open for the process.
+
+    Under ``airflow dags test`` every task runs in one process: a cached read-write handle
+    would stop the gate from opening the file read-only ("different configuration").
+    """
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    with DuckDBConnectionManager._LOCK:
+        if DuckDBConnectionManager._ENV is not None:
+            DuckDBConnectionManager._ENV.close()
+            DuckDBConnectionManager._ENV = None
+
+
+def run_dbt(settings: Settings, command: str = "build", *extra: str) -> DbtSummary:
+    """Invoke dbt; raise DbtBuildFailed naming every failed or errored node."""
+    from dbt.cli.main import dbtRunner  # heavy import: only when a task runs
+
+    os.environ.update(dbt_env(settings))
+    Path(settings.data_dir / "dbt").mkdir(parents=True, exist_ok=True)
+    try:
+        result = dbtRunner().invoke(dbt_args(settings, command, *extra))
+    finally:
+        _release_duckdb()
+    counts: dict[str, int] = {}
+    failures: list[str] = []
+    for node_result in getattr(result.result, "results", None) or []:
+        status = str(getattr(node_result.status, "value", node_result.status))
+        counts[status] = counts.get(status, 0) + 1
+        if status in {"error", "fail", "runtime error"}:
+            failures.append(f"{node_result.node.unique_id}: {status}: {node_result.message}")
+    if not result.success:
+        detail = "\n".join(failures) or repr(result.exception)
+        raise DbtBuildFailed(f"dbt {command} failed:\n{detail}")
+    return DbtSummary(True, counts, failures)

@@ -1,0 +1,1 @@
+"""Landing, raw loading, publication and rollback of the DuckDB warehouse."""

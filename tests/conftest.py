@@ -1,0 +1,68 @@
+"""Shared fixtures: every test gets its own data folder; the tiny demo company is built once."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from smarketing.config import Settings, load_settings
+from smarketing.demo.company import generate, write_world
+from smarketing.demo.server import DemoServer, demo_connections
+
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+
+# Airflow reads its home at import: give the test session its own, never ~/airflow or the
+# developer's ./airflow_home, and keep examples out of every DagBag.
+os.environ["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="smarketing-airflow-")
+os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(PROJECT_DIR / "dags")
+os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = (
+    f"sqlite:///{os.environ['AIRFLOW_HOME']}/airflow.db"
+)
+os.environ["GX_ANALYTICS_ENABLED"] = "False"
+os.environ["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "False"
+TINY = {"seed": 7, "scale": 0.4, "start": date(2026, 1, 1), "end": date(2026, 2, 14)}
+
+
+@pytest.fixture(scope="session")
+def tiny_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A six-week demo company at 4/10 scale, written once per test session."""
+    out = tmp_path_factory.mktemp("tiny_demo")
+    write_world(generate(TINY["seed"], TINY["scale"], TINY["start"], TINY["end"]), out)
+    return out
+
+
+@pytest.fixture
+def truth(tiny_demo: Path) -> dict:
+    return json.loads((tiny_demo / "ground_truth.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def demo_server(tiny_demo: Path) -> Iterator[DemoServer]:
+    """The tiny demo company's vendor APIs on 127.0.0.1, small pages to exercise paging."""
+    with DemoServer(tiny_demo, page_size=20) as server:
+        yield server
+
+
+@pytest.fixture
+def settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_demo: Path, demo_server: DemoServer
+) -> Settings:
+    """Settings writing into tmp_path; connections point at the tiny demo's server."""
+    demo_server.faults.clear()
+    for key, value in demo_connections(demo_server.url, tiny_demo).items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("SMARKETING_HTTP_BACKOFF_SECONDS", "0")
+    monkeypatch.setenv("SMARKETING_PROJECT_DIR", str(PROJECT_DIR))
+    monkeypatch.setenv("SMARKETING_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("SMARKETING_DEMO_DIR", str(tiny_demo))
+    monkeypatch.setenv("SMARKETING_LOOKBACK_DAYS", "2")
+    s = load_settings()
+    s.ensure_dirs()
+    return s

@@ -1,0 +1,341 @@
+"""Each connector against the demo company's local server, speaking the vendor's wire format.
+
+The oracle is the demo reader over the same files: what an incremental API must return.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+import shutil
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from smarketing import pipeline
+from smarketing.config import Settings
+from smarketing.demo.server import DEMO_TOKENS, DemoServer, demo_connections
+from smarketing.landing import QuarantineThresholdExceeded
+from smarketing.sources.base import ExtractError
+from smarketing.sources.catalog import ENTITIES
+from smarketing.sources.demo_files import DemoFileReader
+from smarketing.sources.http import SourceHttpError
+
+SPECS = {s.raw_table: s for s in ENTITIES}
+START, END = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 2, 15, tzinfo=UTC)
+ENDPOINTS = {
+    "crm__contacts": "/crm/v3/objects/contacts/search",
+    "crm__deals": "/crm/v3/objects/deals/search",
+    "email__campaigns": "/3.0/campaigns",
+    "email__email_activity": "/3.0/reports/",
+    "ppc__google_ads": "/v18/customers/",
+    "ppc__meta_insights": "/v19.0/",
+}
+
+
+def _norm(rows) -> list[str]:
+    return sorted(json.dumps(r, sort_keys=True) for r in rows)
+
+
+@pytest.fixture
+def own_demo(
+    tmp_path: Path, tiny_demo: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[Path, DemoServer]]:
+    """A private copy of the demo company (to corrupt) behind its own server, pages of 5."""
+    demo = tmp_path / "demo"
+    shutil.copytree(tiny_demo, demo)
+    with DemoServer(demo, page_size=5) as server:
+        for key, value in demo_connections(server.url, demo).items():
+            monkeypatch.setenv(key, value)
+        yield demo, server
+
+
+@pytest.mark.parametrize("table", sorted(SPECS))
+def test_connector_pages_through_and_equals_the_oracle(
+    table: str, own_demo: tuple[Path, DemoServer], settings: Settings
+) -> None:
+    demo, server = own_demo
+    spec = SPECS[table]
+    got = list(pipeline.reader_for(spec.source, settings).read(spec, START, END))
+    want = list(DemoFileReader(demo).read(spec, START, END))
+    assert _norm(got) == _norm(want)
+    assert len(got) > 5
+    if table in ENDPOINTS and table != "ppc__google_ads":  # searchStream: one streamed reply
+        # paged vendors: more than one page was needed
+        calls = [r for r in server.requests if ENDPOINTS[table] in r]
+        assert len(calls) >= 2, server.requests
+
+
+@pytest.mark.parametrize("table", sorted(ENDPOINTS))
+def test_429_with_retry_after_then_success(
+    table: str,
+    own_demo: tuple[Path, DemoServer],
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    demo, server = own_demo
+    slept: list[float] = []
+    monkeypatch.setattr("smarketing.sources.http.time.sleep", slept.append)
+    server.faults.add(ENDPOINTS[table], [429], retry_after="2")
+    server.faults.add(ENDPOINTS[table], [502])
+    spec = SPECS[table]
+    got = list(pipeline.reader_for(spec.source, settings).read(spec, START, END))
+    assert _norm(got) == _norm(DemoFileReader(demo).read(spec, START, END))
+    assert slept[:2] == [2.0, 0.0]  # Retry-After honoured, then the (zeroed) backoff
+
+
+@pytest.mark.parametrize(
+    "source,endpoint",
+    [
+        ("crm", "POST /crm/v3/objects/contacts/search"),
+        ("email", "GET /3.0/campaigns"),
+        ("ppc", "POST /v18/customers/1234567890/googleAds:searchStream"),
+    ],
+)
+def test_5xx_until_retries_run_out_fails_naming_the_endpoint_and_lands_nothing(
+    source: str,
+    endpoint: str,
+    own_demo: tuple[Path, DemoServer],
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _, server = own_demo
+    monkeypatch.setenv("SMARKETING_HTTP_MAX_ATTEMPTS", "3")
+    server.faults.add(endpoint.split(" ")[1], [503] * 10)
+    from smarketing.config import load_settings
+
+    with pytest.raises(SourceHttpError) as err:
+        pipeline.extract(source, "2026-01-14", "2026-01-15", settings=load_settings())
+    assert str(err.value) == f"source={source} endpoint={endpoint}: HTTP 503 after 3 attempts"
+    landed = list((settings.landing_dir / source).glob("*/interval=*"))
+    entities = {p.parent.name for p in landed}
+    failing_entity = {"crm": "contacts", "email": "campaigns", "ppc": "google_ads"}[source]
+    if "insights" in endpoint:
+        failing_entity = "meta_insights"
+    assert failing_entity not in entities
+
+
+def test_backoff_is_exponential_and_capped() -> None:
+    from smarketing.sources.http import RetryPolicy, retry_after_seconds
+
+    policy = RetryPolicy(backoff_seconds=1, max_backoff_seconds=5)
+    assert [policy.backoff(n) for n in range(1, 6)] == [1, 2, 4, 5, 5]
+    now = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
+    assert retry_after_seconds("Thu, 01 Jan 2026 12:00:30 GMT", now) == 30.0
+    assert retry_after_seconds("7") == 7.0
+    assert retry_after_seconds("soon") is None
+
+
+def _rewrite(path: Path, change) -> None:
+    rows = [json.loads(x) for x in path.read_text().splitlines()]
+    path.write_text("".join(json.dumps(change(i, r)) + "\n" for i, r in enumerate(rows)))
+
+
+DEMO_FILES = {
+    "crm__contacts": "crm/contacts.jsonl",
+    "crm__deals": "crm/deals.jsonl",
+    "email__campaigns": "email/campaigns.jsonl",
+    "email__email_activity": "email/email_activity.jsonl",
+    "ppc__google_ads": "ppc/google_ads.jsonl",
+    "ppc__meta_insights": "ppc/meta_insights.jsonl",
+    "web__events": "web/events_20260105.jsonl",
+}
+# a required field that is not the one the vendor filters the window on
+REQUIRED_TO_DROP = {
+    "crm__contacts": "properties.createdate",
+    "crm__deals": "properties.dealstage",
+    "email__campaigns": "id",
+    "email__email_activity": "action",
+    "ppc__google_ads": "metrics.costMicros",
+    "ppc__meta_insights": "spend",
+    "web__events": "user_pseudo_id",
+}
+
+
+def _drop(record: dict, dotted: str) -> dict:
+    *parents, leaf = dotted.split(".")
+    node = record
+    for part in parents:
+        node = node[part]
+    del node[leaf]
+    return record
+
+
+@pytest.mark.parametrize("table", sorted(DEMO_FILES))
+def test_new_vendor_field_is_kept_through_to_raw(
+    table: str, own_demo: tuple[Path, DemoServer], settings: Settings
+) -> None:
+    demo, _ = own_demo
+    _rewrite(demo / DEMO_FILES[table], lambda i, r: {**r, "zz_new_field": f"kept-{i}"})
+    for source in ("crm", "email", "ppc", "web"):
+        pipeline.extract(source, "2026-01-14", "2026-01-15", "2026-01-01", settings=settings)
+    pipeline.load_raw("2026-01-14", "2026-01-15", "2026-01-01", settings=settings)
+    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    kept = con.execute(
+        f"select count(*) filter (where payload ->> '$.zz_new_field' like 'kept-%')"
+        f" from raw.{table}"
+    ).fetchone()[0]
+    con.close()
+    assert kept > 0
+
+
+@pytest.mark.parametrize("table", sorted(DEMO_FILES))
+def test_missing_required_field_fails_naming_source_entity_record_field(
+    table: str, own_demo: tuple[Path, DemoServer], settings: Settings
+) -> None:
+    demo, _ = own_demo
+    spec, field = SPECS[table], REQUIRED_TO_DROP[table]
+    _rewrite(demo / DEMO_FILES[table], lambda i, r: _drop(r, field))
+    with pytest.raises(ExtractError) as err:
+        pipeline.extract(spec.source, "2026-01-14", "2026-01-15", "2026-01-01", settings=settings)
+    message = str(err.value)
+    assert message.startswith(f"source={spec.source} entity={spec.entity} record=")
+    assert message.endswith(f"field={field}: required field is missing")
+    assert (err.value.source, err.value.entity, err.value.field) == (
+        spec.source,
+        spec.entity,
+        field,
+    )
+    # names the record by id or key fields; only a record without an id gets its position
+    assert err.value.record != "" and (err.value.record != "#0" or field == "id")
+    assert not (settings.landing_dir / spec.source / spec.entity / "interval=2026-01-14").exists()
+
+
+def test_malformed_records_are_quarantined_counted_and_loaded_nowhere_else(
+    own_demo: tuple[Path, DemoServer], settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    demo, _ = own_demo
+    monkeypatch.setenv("SMARKETING_QUARANTINE_MAX_SHARE", "0.2")
+    from smarketing.config import load_settings
+
+    settings = load_settings()
+    # Meta: a spend that is no number
+    meta = demo / "ppc" / "meta_insights.jsonl"
+    rows = [json.loads(x) for x in meta.read_text().splitlines()]
+    rows[0]["spend"] = "12,50"
+    meta.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    # GA4: a late gzipped file with an impossible date and a truncated line
+    good = json.loads((demo / "web" / "events_20260110.jsonl").read_text().splitlines()[0])
+    with gzip.open(demo / "web" / "events_20260110_late.json.gz", "wt") as fh:
+        fh.write(json.dumps({**good, "event_date": "20260230"}) + "\n")
+        fh.write('{"event_date": "20260110", "event_name": "page_v\n')
+    result = {
+        s: pipeline.extract(s, "2026-01-14", "2026-01-15", "2026-01-01", settings=settings)
+        for s in ("crm", "email", "ppc", "web")
+    }
+    assert result["ppc"]["records"]["meta_insights"] == {
+        "extracted": 28,
+        "landed": 27,
+        "quarantined": 1,
+    }
+    web = result["web"]["records"]["events"]
+    assert web["quarantined"] == 2 and web["extracted"] == web["landed"] + 2
+    loaded = pipeline.load_raw("2026-01-14", "2026-01-15", "2026-01-01", settings=settings)
+    assert loaded["loaded"]["raw.ppc__meta_insights"] == {
+        "extracted": 28,
+        "loaded": 27,
+        "quarantined": 1,
+    }
+    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    reasons = con.execute(
+        "select source, entity, record, field, reason from raw._quarantine order by all"
+    ).fetchall()
+    con.close()
+    assert reasons == [
+        (
+            "ppc",
+            "meta_insights",
+            "campaign_id=2001 date_start=2026-01-01",
+            "spend",
+            "not a valid decimal: '12,50'",
+        ),
+        (
+            "web",
+            "events",
+            "events_20260110_late.json.gz:2",
+            "<record>",
+            "invalid JSON at column 49: Invalid control character at",
+        ),
+        (
+            "web",
+            "events",
+            f"user_pseudo_id={good['user_pseudo_id']} event_timestamp="
+            f"{good['event_timestamp']} event_name={good['event_name']}",
+            "event_date",
+            "not a valid yyyymmdd: '20260230'",
+        ),
+    ]
+
+
+def test_quarantine_above_threshold_fails_the_extract(
+    own_demo: tuple[Path, DemoServer], settings: Settings
+) -> None:
+    demo, _ = own_demo  # default threshold in tests: 1 %
+    meta = demo / "ppc" / "meta_insights.jsonl"
+    rows = [json.loads(x) for x in meta.read_text().splitlines()]
+    for row in rows[:5]:
+        row["clicks"] = "many"
+    meta.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    with pytest.raises(
+        QuarantineThresholdExceeded,
+        match=(
+            r"source=ppc entity=meta_insights interval=2026-01-14: 5 of 28 records quarantined "
+            r"\(17.9% > 1.0% allowed\).*first: campaign_id=2001 date_start=2026-01-01 "
+            r"field=clicks: not an integer: 'many'"
+        ),
+    ):
+        pipeline.extract("ppc", "2026-01-14", "2026-01-15", "2026-01-01", settings=settings)
+    # the evidence is kept
+    q = settings.landing_dir / "ppc" / "meta_insights" / "interval=2026-01-14" / "quarantine.jsonl"
+    assert len(q.read_text().splitlines()) == 5
+
+
+def test_incremental_window_takes_the_interval_plus_lookback(
+    settings: Settings, tiny_demo: Path
+) -> None:
+    out = pipeline.extract(
+        "crm", "2026-01-10T02:00:00+00:00", "2026-01-11T02:00:00+00:00", settings=settings
+    )  # lookback 2 days: Jan 8..10
+    landed = settings.landing_dir / "crm" / "contacts" / "interval=2026-01-10" / "records.jsonl"
+    rows = [json.loads(x) for x in landed.read_text().splitlines()]
+    days = Counter(r["updatedAt"][:10] for r in rows)
+    assert set(days) <= {"2026-01-08", "2026-01-09", "2026-01-10"}
+    spec = SPECS["crm__contacts"]
+    want = list(
+        DemoFileReader(tiny_demo).read(
+            spec, datetime(2026, 1, 8, tzinfo=UTC), datetime(2026, 1, 11, tzinfo=UTC)
+        )
+    )
+    assert _norm(rows) == _norm(want)
+    assert out["records"]["contacts"]["landed"] == len(want) > 0
+
+
+def test_credentials_never_reach_logs_landing_or_errors(
+    own_demo: tuple[Path, DemoServer],
+    settings: Settings,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _, server = own_demo
+    caplog.set_level(logging.DEBUG)
+    server.faults.add("/3.0/campaigns", [429], retry_after="0")
+    for source in ("crm", "email", "ppc", "web"):
+        pipeline.extract(source, "2026-01-14", "2026-01-15", "2026-01-01", settings=settings)
+    # a wrong token: the 401 error must not echo it
+    conn = json.loads(demo_connections(server.url, Path("x"))["AIRFLOW_CONN_SMARKETING_HUBSPOT"])
+    conn["password"] = "wrong-secret-token"
+    monkeypatch.setenv("AIRFLOW_CONN_SMARKETING_HUBSPOT", json.dumps(conn))
+    with pytest.raises(SourceHttpError, match="HTTP 401") as err:
+        pipeline.extract("crm", "2026-01-14", "2026-01-15", settings=settings)
+    secrets = [*DEMO_TOKENS.values(), "wrong-secret-token"]
+    landed_text = "".join(p.read_text() for p in settings.landing_dir.rglob("*.json*"))
+    for secret in secrets:
+        assert secret not in caplog.text
+        assert secret not in landed_text
+        assert secret not in str(err.value)
+    assert "retrying" in caplog.text  # the 429 was logged, without credentials

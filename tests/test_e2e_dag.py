@@ -1,0 +1,165 @@
+"""The whole nightly DAG, run by Airflow (`airflow dags test`) on the tiny demo company.
+
+1. A run publishes marts whose numbers equal the demo company's ground truth exactly.
+2. A run whose data fails the quality gate fails, publishes nothing, and leaves the published
+   database byte-identical and queryable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from smarketing.demo.server import DemoServer, demo_connections
+from tests.conftest import PROJECT_DIR
+
+pytestmark = pytest.mark.slow
+AIRFLOW = str(Path(sys.executable).with_name("airflow"))
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory, tiny_demo: Path) -> Iterator[dict[str, str]]:
+    home = tmp_path_factory.mktemp("e2e")
+    demo = home / "demo"
+    shutil.copytree(tiny_demo, demo)
+    server = DemoServer(demo, page_size=50).start()
+    env = {
+        **os.environ,
+        **demo_connections(server.url, demo),
+        "AIRFLOW_HOME": str(home / "airflow"),
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow/airflow.db",
+        "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_DIR / "dags"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "SMARKETING_PROJECT_DIR": str(PROJECT_DIR),
+        "SMARKETING_DATA_DIR": str(home / "data"),
+        "SMARKETING_DEMO_DIR": str(demo),
+        "SMARKETING_LOOKBACK_DAYS": "2",
+    }
+    (home / "airflow").mkdir()
+    for cmd in (["db", "migrate"], ["pools", "set", "duckdb_warehouse", "1", "DuckDB writers"]):
+        subprocess.run([AIRFLOW, *cmd], env=env, check=True, capture_output=True)
+    yield env
+    server.stop()
+
+
+def dags_test(env: dict[str, str], logical_date: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [
+            AIRFLOW,
+            "dags",
+            "test",
+            "smarketing_nightly",
+            logical_date,
+            "-c",
+            json.dumps({"extract_start": "2026-01-01"}),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def published(env: dict[str, str]) -> Path:
+    return Path(env["SMARKETING_DATA_DIR"]) / "published" / "smarketing.duckdb"
+
+
+def test_published_numbers_equal_ground_truth(env: dict[str, str], truth: dict) -> None:
+    run = dags_test(env, "2026-02-15T02:00:00+00:00")  # data day 2026-02-14, the demo's last
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
+    con = duckdb.connect(str(published(env)), read_only=True)
+    got = con.execute(
+        "select strftime(date_day, '%Y-%m-%d'), channel, spend, impressions, clicks, sessions,"
+        " leads, won_deals, won_revenue from mart_channel_daily order by 1, 2"
+    ).fetchall()
+    expected = [
+        (
+            r["date_day"],
+            r["channel"],
+            Decimal(r["spend_cents"]) / 100,
+            r["impressions"],
+            r["clicks"],
+            r["sessions"],
+            r["leads"],
+            r["won_deals"],
+            Decimal(r["won_revenue_cents"]) / 100,
+        )
+        for r in truth["channel_daily"]
+    ]
+    assert got == expected
+    assert sum(r[6] for r in got) == truth["totals"]["leads"] > 20
+    assert sum(r[2] for r in got) == Decimal(truth["totals"]["spend_cents"]) / 100
+
+    leads = con.execute(
+        "select lead_id, first_touch_channel, first_touch_campaign,"
+        " strftime(lead_at, '%Y-%m-%dT%H:%M:%S.%g') || 'Z',"
+        " strftime(mql_at, '%Y-%m-%dT%H:%M:%S.%g') || 'Z', deal_id, deal_amount"
+        " from fct_lead_funnel order by lead_id"
+    ).fetchall()
+    want = [
+        (
+            lid,
+            t["channel"],
+            t["campaign"],
+            t["lead_at"],
+            t["mql_at"],
+            t["deal_id"],
+            None if t["amount_cents"] is None else Decimal(t["amount_cents"]) / 100,
+        )
+        for lid, t in sorted(truth["leads"].items())
+    ]
+    assert leads == want
+    info = con.execute("select data_interval, run_id from _publish_info").fetchone()
+    assert info[0] == "2026-02-14" and info[1].startswith("manual__")
+    # no PII reaches the published marts
+    columns = {
+        r[0] for r in con.execute("select column_name from information_schema.columns").fetchall()
+    }
+    assert not columns & {"email", "email_address", "first_name", "last_name", "phone"}
+    con.close()
+    # the run wrote its validation report and summary
+    reports = Path(env["SMARKETING_DATA_DIR"]) / "reports"
+    assert len(list(reports.glob("*/validation.html"))) == 1
+    assert len(list(reports.glob("*/run_summary.json"))) == 1
+
+
+def test_failing_gate_publishes_nothing(env: dict[str, str], truth: dict) -> None:
+    target = published(env)
+    if not target.exists():
+        pytest.skip("needs the successful run above")
+    before = hashlib.sha256(target.read_bytes()).hexdigest()
+    # A bad day from Meta: negative spend. dbt builds fine; the gate must stop publication.
+    meta = Path(env["SMARKETING_DEMO_DIR"]) / "ppc" / "meta_insights.jsonl"
+    rows = [json.loads(x) for x in meta.read_text().splitlines()]
+    bad = rows[3]
+    was_cents = round(Decimal(bad["spend"]) * 100)
+    bad["spend"] = "-9999.00"
+    meta.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    cell = next(
+        r
+        for r in truth["channel_daily"]
+        if r["date_day"] == bad["date_start"] and r["channel"] == "paid_social"
+    )
+    observed = Decimal(cell["spend_cents"] - was_cents - 999_900) / 100
+
+    run = dags_test(env, "2026-02-16T02:00:00+00:00")
+    output = run.stdout + run.stderr
+    assert run.returncode != 0
+    assert "QualityGateFailed" in output
+    assert "mart_channel_daily.spend: spend is never negative: observed 1 unexpected" in output
+    assert f'"{observed:.2f}"' in output
+    assert hashlib.sha256(target.read_bytes()).hexdigest() == before
+    con = duckdb.connect(str(target), read_only=True)
+    assert con.execute("select data_interval from _publish_info").fetchone()[0] == "2026-02-14"
+    assert con.execute("select min(spend) from mart_channel_daily").fetchone()[0] >= 0
+    con.close()

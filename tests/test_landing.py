@@ -1,0 +1,76 @@
+"""Landing: validated, complete, atomic, replaced per interval, never half-written."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from smarketing.intervals import resolve_window
+from smarketing.landing import MANIFEST_FILE, RECORDS_FILE, land_entity, land_source
+from smarketing.sources.base import ExtractError
+from smarketing.sources.catalog import ENTITIES, EntitySpec
+from smarketing.sources.demo_files import DemoFileReader
+
+DEALS = next(s for s in ENTITIES if s.raw_table == "crm__deals")
+WINDOW = resolve_window("2026-01-14", "2026-01-15", 0, extract_start="2026-01-01")
+
+
+class ListReader:
+    def __init__(self, records: list[dict]):
+        self.records = records
+
+    def read(self, spec: EntitySpec, start: datetime, end: datetime) -> Iterator[dict]:
+        yield from self.records
+
+
+def _deal(i: int, **props: object) -> dict:
+    base = {"amount": "10.00", "dealstage": "closedwon", "createdate": "2026-01-02T00:00:00Z"}
+    return {"id": str(i), "updatedAt": "2026-01-03T00:00:00Z", "properties": {**base, **props}}
+
+
+def test_lands_every_entity_with_manifest(tiny_demo: Path, tmp_path: Path) -> None:
+    landed = land_source(DemoFileReader(tiny_demo), "ppc", WINDOW, tmp_path)
+    assert [(x.spec.entity, x.records) for x in landed] == [
+        ("google_ads", 28),
+        ("meta_insights", 28),
+    ]
+    manifest = json.loads((landed[0].path / MANIFEST_FILE).read_text())
+    assert manifest["records"] == 28
+    assert manifest["interval"] == "2026-01-14"
+    assert manifest["extract_start"].startswith("2026-01-01")
+    assert len((landed[0].path / RECORDS_FILE).read_text().splitlines()) == 28
+
+
+def test_missing_required_field_names_source_entity_record_and_field(tmp_path: Path) -> None:
+    reader = ListReader([_deal(1), _deal(2, amount=None), _deal(3)])
+    with pytest.raises(ExtractError) as err:
+        land_entity(reader, DEALS, WINDOW, tmp_path)
+    assert str(err.value) == (
+        "source=crm entity=deals record=id=2 field=properties.amount: required field is missing"
+    )
+    # nothing landed, nothing half-written left behind
+    assert list((tmp_path / "crm" / "deals").iterdir()) == []
+
+
+def test_failed_relanding_keeps_the_previous_landing(tmp_path: Path) -> None:
+    first = land_entity(ListReader([_deal(1), _deal(2)]), DEALS, WINDOW, tmp_path)
+    before = (first.path / RECORDS_FILE).read_bytes()
+    with pytest.raises(ExtractError):
+        land_entity(ListReader([_deal(3, dealstage="")]), DEALS, WINDOW, tmp_path)
+    assert (first.path / RECORDS_FILE).read_bytes() == before
+    again = land_entity(ListReader([_deal(5)]), DEALS, WINDOW, tmp_path)
+    assert again.records == 1 and again.path == first.path
+    assert [p.name for p in (tmp_path / "crm" / "deals").iterdir()] == ["interval=2026-01-14"]
+
+
+def test_new_vendor_fields_are_kept_in_the_landed_payload(tmp_path: Path) -> None:
+    rec = _deal(1, brand_new_property="x")
+    rec["surprise"] = {"nested": 1}
+    landed = land_entity(ListReader([rec]), DEALS, WINDOW, tmp_path)
+    kept = json.loads((landed.path / RECORDS_FILE).read_text())
+    assert kept["surprise"] == {"nested": 1}
+    assert kept["properties"]["brand_new_property"] == "x"
