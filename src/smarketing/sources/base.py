@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -45,3 +46,16 @@ class EntityRouter:
 
     def read(self, spec: EntitySpec, start: datetime, end: datetime) -> Iterator[dict | Malformed]:
         return self.readers[spec.entity].read(spec, start, end)
+
+
+def read_ndjson(lines: Iterable[str], name: str) -> Iterator[dict | Malformed]:
+    """Parse newline-delimited JSON; a bad line becomes ``Malformed`` naming file and line."""
+    for lineno, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            yield json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield Malformed(
+                f"{name}:{lineno}", f"invalid JSON at column {exc.colno}: {exc.msg}", line
+            )

@@ -7,12 +7,11 @@ day-partitioned facts (events, ad stats, e-mail activity) for the window's days.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from smarketing.sources.base import ExtractError
+from smarketing.sources.base import ExtractError, Malformed, read_ndjson
 from smarketing.sources.catalog import EntitySpec, get_path
 
 
@@ -39,15 +38,10 @@ class DemoFileReader:
         if not path.exists():
             return
         with path.open(encoding="utf-8") as fh:
-            for lineno, line in enumerate(fh, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    yield json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise ExtractError(
-                        spec.source, spec.entity, f"{path.name}:{lineno}", "<json>", str(exc)
-                    ) from exc
+            for rec in read_ndjson(fh, path.name):
+                if isinstance(rec, Malformed):  # the demo's own files must be sound
+                    raise ExtractError(spec.source, spec.entity, rec.label, "<record>", rec.reason)
+                yield rec
 
     def _files(self, spec: EntitySpec, start: datetime, end: datetime) -> list[Path]:
         if spec.source == "web":

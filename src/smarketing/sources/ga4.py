@@ -8,13 +8,12 @@ is not valid JSON is handed on as ``Malformed`` (quarantined, counted), not drop
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import fsspec
 
-from smarketing.sources.base import Malformed
+from smarketing.sources.base import Malformed, read_ndjson
 from smarketing.sources.catalog import EntitySpec
 from smarketing.sources.credentials import Credentials
 
@@ -50,15 +49,5 @@ class Ga4ExportReader:
             for path in self.files_for(day):
                 name = path.rsplit("/", 1)[-1]
                 with self.fs.open(path, "rt", compression="infer", encoding="utf-8") as fh:
-                    for lineno, line in enumerate(fh, start=1):
-                        if not line.strip():
-                            continue
-                        try:
-                            yield json.loads(line)
-                        except json.JSONDecodeError as exc:
-                            yield Malformed(
-                                f"{name}:{lineno}",
-                                f"invalid JSON at column {exc.colno}: {exc.msg}",
-                                line,
-                            )
+                    yield from read_ndjson(fh, name)
             day += timedelta(days=1)
