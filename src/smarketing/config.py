@@ -25,6 +25,11 @@ Airflow Connections (see README, "Connections").
 | SMARKETING_HTTP_BACKOFF_SECONDS | ``1`` | first backoff; doubles, capped at 60 s |
 | SMARKETING_HTTP_TIMEOUT_SECONDS | ``60`` | read timeout of each request (connect: 10 s) |
 | SMARKETING_MAILCHIMP_ACTIVITY_DAYS | ``30`` | how long after a send activity is re-read |
+| SMARKETING_PUBLISH_KEEP_VERSIONS | ``7`` | published versions kept for rollback |
+| SMARKETING_ANOMALY_THRESHOLD | ``0.5`` | max relative change of a key figure vs baseline |
+| SMARKETING_ANOMALY_BASELINE_DAYS | ``7`` | published days averaged into that baseline |
+| SMARKETING_ALERT_WEBHOOK_URL | (none) | failed runs are POSTed here as JSON |
+| SMARKETING_ALERT_EMAIL | (none) | …and/or e-mailed here (SMTP: SMARKETING_SMTP_HOST) |
 | SMARKETING_REPORTING_CURRENCY | ``USD`` | currency every amount is reported in |
 | SMARKETING_DEMO_SEED | ``42`` | seed of the deterministic demo company |
 | SMARKETING_DEMO_SCALE | ``1.0`` | size knob of the demo company (1.0 ≈ 200 visitors a day) |
@@ -77,6 +82,12 @@ class Settings:
     http_backoff_seconds: float
     http_timeout_seconds: float
     mailchimp_activity_days: int
+    publish_keep_versions: int
+    anomaly_threshold: float
+    anomaly_baseline_days: int
+    alert_webhook_url: str
+    alert_email: str
+    smtp_host: str
     reporting_currency: str
     demo_seed: int
     demo_scale: float
@@ -130,6 +141,12 @@ def load_settings() -> Settings:
         http_backoff_seconds=float(_env("HTTP_BACKOFF_SECONDS", "1")),
         http_timeout_seconds=float(_env("HTTP_TIMEOUT_SECONDS", "60")),
         mailchimp_activity_days=int(_env("MAILCHIMP_ACTIVITY_DAYS", "30")),
+        publish_keep_versions=int(_env("PUBLISH_KEEP_VERSIONS", "7")),
+        anomaly_threshold=float(_env("ANOMALY_THRESHOLD", "0.5")),
+        anomaly_baseline_days=int(_env("ANOMALY_BASELINE_DAYS", "7")),
+        alert_webhook_url=_env("ALERT_WEBHOOK_URL", ""),
+        alert_email=_env("ALERT_EMAIL", ""),
+        smtp_host=_env("SMTP_HOST", "localhost"),
         reporting_currency=_env("REPORTING_CURRENCY", "USD"),
         demo_seed=int(_env("DEMO_SEED", "42")),
         demo_scale=float(_env("DEMO_SCALE", "1.0")),

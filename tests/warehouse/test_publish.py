@@ -3,12 +3,27 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from smarketing.warehouse.publish import clean_stale_builds, publish, published_tables, staging_path
+from smarketing.warehouse.publish import (
+    RollbackError,
+    clean_stale_builds,
+    current_version,
+    list_versions,
+    publish,
+    published_tables,
+    rollback,
+    staging_path,
+)
 
 V1_2_STORAGE_NUMBER = 65  # DuckDB's storage version number written by STORAGE_VERSION 'v1.2.0'
 
@@ -48,7 +63,12 @@ def test_publish_copies_audit_tables_in_v1_2_storage(tmp_path: Path) -> None:
     ]
     assert con.execute("select sum(won_revenue) from mart_channel_daily").fetchone()[0] == 1000
     con.close()
-    assert list(pub.parent.iterdir()) == [pub]  # no temp files left
+    # no temp files left; the version is kept with its record
+    assert sorted(p.name for p in pub.parent.iterdir()) == ["marts.duckdb", "versions"]
+    assert result.version is not None and result.version.read_bytes() == pub.read_bytes()
+    record = json.loads(result.version.with_suffix(".json").read_text())
+    assert (record["run_id"], record["data_interval"]) == ("run-1", "2026-01-10")
+    assert record["sha256"] == hashlib.sha256(pub.read_bytes()).hexdigest()
 
 
 def test_open_reader_keeps_its_snapshot_and_new_readers_see_the_new_version(tmp_path: Path) -> None:
@@ -90,3 +110,111 @@ def test_stale_half_built_file_from_a_killed_publish_is_cleaned(tmp_path: Path) 
     publish(wh, pub, "run-3", "d3")
     assert not stale.exists()
     assert published_tables(pub)["mart_channel_daily"] == 10
+
+
+def test_keeps_the_last_n_versions_and_rolls_back_to_exact_bytes(tmp_path: Path) -> None:
+    wh, pub = tmp_path / "wh.duckdb", tmp_path / "marts.duckdb"
+    digests = []
+    for i in range(1, 5):
+        _warehouse(wh, 100 * i)
+        publish(wh, pub, f"run-{i}", f"d{i}", validation={"success": True}, keep_versions=3)
+        digests.append(_digest(pub))
+    kept = list_versions(pub)
+    assert [json.loads(v.with_suffix(".json").read_text())["run_id"] for v in kept] == [
+        "run-2",
+        "run-3",
+        "run-4",
+    ]
+    assert current_version(pub) == kept[-1]
+    assert rollback(pub) == kept[-2]
+    assert _digest(pub) == digests[2]  # run-3's exact bytes
+    assert rollback(pub) == kept[0]
+    assert _digest(pub) == digests[1]
+    with pytest.raises(RollbackError, match="no earlier version"):
+        rollback(pub)
+    assert _digest(pub) == digests[1]  # a refused rollback changes nothing
+    con = duckdb.connect(str(pub), read_only=True)
+    assert con.execute("select run_id from _publish_info").fetchone()[0] == "run-2"
+    con.close()
+
+
+READER = """
+import json, sys, time, duckdb
+path, deadline = sys.argv[1], time.time() + float(sys.argv[2])
+seen, errors = set(), 0
+while time.time() < deadline:
+    try:
+        con = duckdb.connect(path, read_only=True)
+        seen.add(con.execute(
+            "select max(run_id), sum(won_revenue) from _publish_info, mart_channel_daily"
+        ).fetchone())
+        con.close()
+    except Exception as exc:
+        errors += 1
+        print("ERROR", type(exc).__name__, exc, file=sys.stderr)
+print(json.dumps([sorted((r, int(v)) for r, v in seen), errors]))
+"""
+
+
+def test_readers_during_repeated_publishes_see_whole_versions_and_no_error(
+    tmp_path: Path,
+) -> None:
+    wh, pub = tmp_path / "wh.duckdb", tmp_path / "marts.duckdb"
+    _warehouse(wh, 1)
+    publish(wh, pub, "run-01", "d")
+    reader = subprocess.Popen(
+        [sys.executable, "-c", READER, str(pub), "6"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    published = {("run-01", 10)}
+    for i in range(2, 13):
+        _warehouse(wh, i)
+        publish(wh, pub, f"run-{i:02d}", "d")
+        published.add((f"run-{i:02d}", 10 * i))
+    out, err = reader.communicate(timeout=60)
+    seen, errors = eval(out.strip().splitlines()[-1])
+    assert errors == 0, err
+    assert len(seen) >= 2
+    # every observation is one whole version: run id and revenue always belong together
+    assert {(run, rev) for run, rev in seen} <= published
+
+
+BIG_PUBLISH = """
+import sys
+from pathlib import Path
+from smarketing.warehouse.publish import publish
+publish(Path(sys.argv[1]), Path(sys.argv[2]), "killed-run", "d")
+"""
+
+
+def test_a_publish_killed_at_any_moment_leaves_the_published_file_valid(tmp_path: Path) -> None:
+    wh, pub = tmp_path / "wh.duckdb", tmp_path / "marts.duckdb"
+    con = duckdb.connect(str(wh))
+    con.execute("create schema audit")
+    con.execute(
+        "create table audit.mart_channel_daily as select date '2026-01-01' + (i % 365)::int"
+        " as date_day, 'email' as channel, (i % 1000)::decimal(18,2) as won_revenue,"
+        " md5(i::varchar) as filler from range(3000000) t(i)"
+    )
+    con.close()
+    publish(wh, pub, "good-run", "d")
+    before = _digest(pub)
+    for delay in (0.05, 0.2, 0.5, 0.9, 1.4):
+        proc = subprocess.Popen([sys.executable, "-c", BIG_PUBLISH, str(wh), str(pub)])
+        time.sleep(delay)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        if _digest(pub) != before:  # the killed run finished its swap first: a whole version
+            before = _digest(pub)
+        reader = duckdb.connect(str(pub), read_only=True)
+        assert reader.execute("select count(*) from mart_channel_daily").fetchone()[0] == 3000000
+        reader.close()
+    # the next run recovers by itself: stale half-built files are removed, publish succeeds
+    result = publish(wh, pub, "next-run", "d")
+    assert result.tables["mart_channel_daily"] == 3000000
+    assert list(tmp_path.glob(".marts.duckdb.*")) == []
+    con = duckdb.connect(str(pub), read_only=True)
+    assert con.execute("select run_id from _publish_info").fetchone()[0] == "next-run"
+    con.close()

@@ -10,8 +10,10 @@ drivers bundle one) can read it.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +30,15 @@ class PublishResult:
     path: Path
     run_id: str
     tables: dict[str, int]  # table -> rows
+    version: Path | None = None
+
+
+class RollbackError(RuntimeError):
+    """There is no earlier published version to go back to."""
+
+
+def versions_dir(published_path: Path) -> Path:
+    return published_path.parent / "versions"
 
 
 def _fsync_dir(path: Path) -> None:
@@ -43,17 +54,22 @@ def _quote(identifier: str) -> str:
 
 
 def audit_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The marts to publish: every audit table except run bookkeeping (names starting "_")."""
     rows = con.execute(
         "select table_name from information_schema.tables where table_catalog = current_database()"
-        " and table_schema = ? and table_type = 'BASE TABLE' order by table_name",
+        " and table_schema = ? and table_type = 'BASE TABLE'"
+        " and not starts_with(table_name, '_') order by table_name",
         [AUDIT_SCHEMA],
     ).fetchall()
     return [r[0] for r in rows]
 
 
+def _safe(run_id: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in run_id)
+
+
 def staging_path(published_path: Path, run_id: str) -> Path:
-    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in run_id)
-    return published_path.with_name(f".{published_path.name}.{safe}.building")
+    return published_path.with_name(f".{published_path.name}.{_safe(run_id)}.building")
 
 
 def clean_stale_builds(published_path: Path) -> list[Path]:
@@ -71,8 +87,15 @@ def publish(
     run_id: str,
     data_interval: str,
     tables: list[str] | None = None,
+    validation: dict | None = None,
+    keep_versions: int = 7,
 ) -> PublishResult:
-    """Copy the audit tables into a fresh v1.2.0 database and swap it in atomically."""
+    """Copy the audit tables into a fresh v1.2.0 database and swap it in atomically.
+
+    The new file is also kept (hard link: published files are never modified) under
+    ``versions/`` with a JSON record of its run id, interval and validation result; the
+    oldest versions beyond ``keep_versions`` are removed.
+    """
     published_path.parent.mkdir(parents=True, exist_ok=True)
     clean_stale_builds(published_path)
     building = staging_path(published_path, run_id)
@@ -114,9 +137,95 @@ def publish(
     con.close()
     with building.open("rb+") as fh:
         os.fsync(fh.fileno())
+    version = _keep_version(building, published_path, run_id, data_interval, counts, validation)
     os.replace(building, published_path)
     _fsync_dir(published_path.parent)
-    return PublishResult(published_path, run_id, counts)
+    prune_versions(published_path, keep_versions)
+    return PublishResult(published_path, run_id, counts, version)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _keep_version(
+    building: Path,
+    published_path: Path,
+    run_id: str,
+    interval: str,
+    counts: dict,
+    validation: dict | None,
+) -> Path:
+    folder = versions_dir(published_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    target = folder / f"{stamp}__{_safe(run_id)}.duckdb"
+    record = {
+        "run_id": run_id,
+        "data_interval": interval,
+        "published_at": stamp,
+        "tables": counts,
+        "sha256": _sha256(building),
+        "validation": validation or {},
+    }
+    target.with_suffix(".json").write_text(json.dumps(record, indent=1, sort_keys=True))
+    os.link(building, target)
+    return target
+
+
+def list_versions(published_path: Path) -> list[Path]:
+    """Kept versions, oldest first (names start with their publish time)."""
+    folder = versions_dir(published_path)
+    return sorted(folder.glob("*.duckdb")) if folder.exists() else []
+
+
+def prune_versions(published_path: Path, keep: int) -> list[Path]:
+    removed = []
+    for old in list_versions(published_path)[: max(0, len(list_versions(published_path)) - keep)]:
+        old.unlink(missing_ok=True)
+        old.with_suffix(".json").unlink(missing_ok=True)
+        removed.append(old)
+    return removed
+
+
+def current_version(published_path: Path) -> Path | None:
+    """The kept version whose bytes are the published file's, if any."""
+    if not published_path.exists():
+        return None
+    digest = _sha256(published_path)
+    for version in reversed(list_versions(published_path)):
+        meta = version.with_suffix(".json")
+        if meta.exists() and json.loads(meta.read_text()).get("sha256") == digest:
+            return version
+    return None
+
+
+def rollback(published_path: Path, to: Path | None = None) -> Path:
+    """Atomically restore the version before the current one (or ``to``); return it.
+
+    The restored file is a copy of the kept version's exact bytes, swapped in with
+    ``os.replace()`` like a publish, so open readers are never disturbed.
+    """
+    versions = list_versions(published_path)
+    if to is None:
+        current = current_version(published_path)
+        if current is None or current not in versions or versions.index(current) == 0:
+            raise RollbackError(
+                f"no earlier version to roll back to in {versions_dir(published_path)} "
+                f"({len(versions)} kept; current: {current.name if current else 'unknown'})"
+            )
+        to = versions[versions.index(current) - 1]
+    building = staging_path(published_path, "rollback")
+    shutil.copyfile(to, building)
+    with building.open("rb+") as fh:
+        os.fsync(fh.fileno())
+    os.replace(building, published_path)
+    _fsync_dir(published_path.parent)
+    return to
 
 
 def published_tables(published_path: Path) -> dict[str, int]:
