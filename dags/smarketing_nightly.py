@@ -54,6 +54,12 @@ Param `extract_start` (YYYY-MM-DD) widens the extract window for an initial load
         "execution_timeout": timedelta(hours=2),
     },
     params={
+        "accept_anomalies": Param(
+            False,
+            type="boolean",
+            description="Publish even if a key figure jumps or drops beyond "
+            "SMARKETING_ANOMALY_THRESHOLD against the published baseline (a known event).",
+        ),
         "extract_start": Param(
             None,
             type=["null", "string"],
@@ -91,17 +97,24 @@ def smarketing_nightly():
         return pipeline.transform()
 
     @task(pool=SETTINGS.duckdb_pool, retries=0)
-    def quality_gate(built: dict, run_id=None) -> dict:
+    def quality_gate(
+        built: dict, run_id=None, data_interval_start=None, data_interval_end=None, params=None
+    ) -> dict:
         from smarketing import pipeline
 
         # retries=0: a failed check will fail again; retrying only delays the alert.
-        return pipeline.quality_gate(run_id)
+        return pipeline.quality_gate(
+            run_id,
+            data_interval_start,
+            data_interval_end,
+            bool((params or {}).get("accept_anomalies")),
+        )
 
     @task(pool=SETTINGS.duckdb_pool, outlets=[PUBLISHED_MARTS])
     def publish(gate: dict, loaded: dict, run_id=None) -> dict:
         from smarketing import pipeline
 
-        return pipeline.publish(run_id, loaded["interval"])
+        return pipeline.publish(run_id, loaded["interval"], gate)
 
     @task
     def summary(

@@ -26,7 +26,8 @@ Airflow Connections (see README, "Connections").
 | SMARKETING_HTTP_TIMEOUT_SECONDS | ``60`` | read timeout of each request (connect: 10 s) |
 | SMARKETING_MAILCHIMP_ACTIVITY_DAYS | ``30`` | how long after a send activity is re-read |
 | SMARKETING_PUBLISH_KEEP_VERSIONS | ``7`` | published versions kept for rollback |
-| SMARKETING_ANOMALY_THRESHOLD | ``0.5`` | max relative change of a key figure vs baseline |
+| SMARKETING_ANOMALY_THRESHOLD | ``0.75`` | max relative change of a key figure vs baseline |
+| SMARKETING_ANOMALY_MIN_BASELINE | ``10`` | figures smaller than this per day are not judged |
 | SMARKETING_ANOMALY_BASELINE_DAYS | ``7`` | published days averaged into that baseline |
 | SMARKETING_ALERT_WEBHOOK_URL | (none) | failed runs are POSTed here as JSON |
 | SMARKETING_ALERT_EMAIL | (none) | …and/or e-mailed here (SMTP: SMARKETING_SMTP_HOST) |
@@ -84,6 +85,7 @@ class Settings:
     mailchimp_activity_days: int
     publish_keep_versions: int
     anomaly_threshold: float
+    anomaly_min_baseline: float
     anomaly_baseline_days: int
     alert_webhook_url: str
     alert_email: str
@@ -142,7 +144,8 @@ def load_settings() -> Settings:
         http_timeout_seconds=float(_env("HTTP_TIMEOUT_SECONDS", "60")),
         mailchimp_activity_days=int(_env("MAILCHIMP_ACTIVITY_DAYS", "30")),
         publish_keep_versions=int(_env("PUBLISH_KEEP_VERSIONS", "7")),
-        anomaly_threshold=float(_env("ANOMALY_THRESHOLD", "0.5")),
+        anomaly_threshold=float(_env("ANOMALY_THRESHOLD", "0.75")),
+        anomaly_min_baseline=float(_env("ANOMALY_MIN_BASELINE", "10")),
         anomaly_baseline_days=int(_env("ANOMALY_BASELINE_DAYS", "7")),
         alert_webhook_url=_env("ALERT_WEBHOOK_URL", ""),
         alert_email=_env("ALERT_EMAIL", ""),

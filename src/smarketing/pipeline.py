@@ -139,11 +139,27 @@ def transform(settings: Settings | None = None) -> dict:
     return {"dbt": summary.counts}
 
 
-def quality_gate(run_id: str, settings: Settings | None = None) -> dict:
+def quality_gate(
+    run_id: str,
+    interval_start: Moment,
+    interval_end: Moment,
+    accept_anomalies: bool = False,
+    settings: Settings | None = None,
+) -> dict:
     """Validate the audit marts; raise QualityGateFailed (nothing is published) on failure."""
     from smarketing.quality.gate import assert_gate_passes, run_gate
+    from smarketing.quality.run_context import write_run_context
 
     settings = settings or load_settings()
+    window = window_for(interval_start, interval_end, None, settings)
+    context = write_run_context(
+        settings.warehouse_path,
+        settings.published_path,
+        window,
+        settings.anomaly_threshold,
+        settings.anomaly_baseline_days,
+        accept_anomalies,
+    )
     result = run_gate(
         settings.warehouse_path,
         settings.expectations_dir,
@@ -151,23 +167,40 @@ def quality_gate(run_id: str, settings: Settings | None = None) -> dict:
         safe_run_id(run_id),
     )
     log.info(
-        "quality gate: %d checks, success=%s, report %s",
+        "quality gate: %d checks, success=%s, %d warnings, report %s",
         result.checks_run,
         result.success,
+        len(result.warnings),
         result.report_path,
     )
+    for warning in result.warnings:
+        log.warning("quality warning: %s", warning.line())
     assert_gate_passes(result)
-    return {"checks_run": result.checks_run, "report": str(result.report_path)}
+    return {
+        "checks_run": result.checks_run,
+        "warnings": [w.line() for w in result.warnings],
+        "report": str(result.report_path),
+        "baseline_days": context["baseline_days"],
+    }
 
 
-def publish(run_id: str, interval: str, settings: Settings | None = None) -> dict:
-    """Swap the audited marts into the published database atomically."""
+def publish(
+    run_id: str, interval: str, gate: dict | None = None, settings: Settings | None = None
+) -> dict:
+    """Swap the audited marts into the published database atomically; keep the version."""
     from smarketing.warehouse.publish import publish as publish_db
 
     settings = settings or load_settings()
-    result = publish_db(settings.warehouse_path, settings.published_path, run_id, interval)
-    log.info("published %s: %s", result.path, result.tables)
-    return {"path": str(result.path), "tables": result.tables}
+    result = publish_db(
+        settings.warehouse_path,
+        settings.published_path,
+        run_id,
+        interval,
+        validation={"success": True, **(gate or {})},
+        keep_versions=settings.publish_keep_versions,
+    )
+    log.info("published %s: %s (version %s)", result.path, result.tables, result.version)
+    return {"path": str(result.path), "tables": result.tables, "version": str(result.version)}
 
 
 def summary_text(settings: Settings | None = None) -> str:

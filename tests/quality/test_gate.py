@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from smarketing.quality.gate import QualityGateFailed, assert_gate_passes, run_gate
+from smarketing.quality.gate import (
+    QualityGateFailed,
+    assert_gate_passes,
+    load_severity_overrides,
+    run_gate,
+)
 from smarketing.quality.suites import SUITES
 from tests.conftest import PROJECT_DIR
 
@@ -26,9 +32,53 @@ DAILY_DDL = """create table audit.mart_channel_daily (
     sessions bigint, leads bigint, won_deals bigint, won_revenue decimal(18, 2))"""
 
 
+RAW = {
+    "ppc__google_ads": [
+        ("2026-01-01", {"metrics": {"costMicros": "12500000"}}),
+        ("2026-01-09", {"metrics": {"costMicros": "7250000"}}),
+    ],
+    "ppc__meta_insights": [("2026-01-09", {"spend": "0.00"})],
+    "web__events": [("2026-01-09", {"event_name": "page_view"})],
+    "email__email_activity": [],
+    "crm__deals": [
+        (
+            None,
+            {
+                "properties": {"amount": "1500.00", "dealstage": "closedwon"},
+                "associations": {"contacts": {"results": [{"id": "1"}]}},
+            },
+        ),
+        (
+            None,
+            {
+                "properties": {"amount": "900.00", "dealstage": "closedlost"},
+                "associations": {"contacts": {"results": [{"id": "3"}]}},
+            },
+        ),
+    ],
+    "crm__contacts": [
+        (None, {"properties": {"createdate": "2026-01-01T10:00:00Z"}}),
+        (None, {"properties": {"createdate": "2026-01-02T11:00:00Z"}}),
+        (None, {"properties": {"createdate": "2026-01-02T12:00:00Z"}}),
+    ],
+}
+
+
 def build_audit(path: Path) -> Path:
-    """Three leads, one won for 1500.00 on Jan 9 via paid_search; consistent daily rows."""
+    """Three leads, one won for 1500.00 on Jan 9 via paid_search; consistent daily rows,
+    the raw rows they came from, and the run context of the Jan 9 interval."""
     con = duckdb.connect(str(path))
+    con.execute("create schema raw")
+    for table, rows in RAW.items():
+        con.execute(
+            f"create table raw.{table} (record_id varchar, record_date date,"
+            " updated_at timestamp, payload json)"
+        )
+        for i, (day, payload) in enumerate(rows):
+            con.execute(
+                f"insert into raw.{table} values (?, ?, ?, ?)",
+                [str(i + 1), day, "2026-01-03 00:00:00", json.dumps(payload)],
+            )
     con.execute("create schema audit")
     con.execute(FUNNEL_DDL)
     con.execute(DAILY_DDL)
@@ -39,12 +89,18 @@ def build_audit(path: Path) -> Path:
         ('2', 'h2', 'offline', null, null, '2026-01-02 11:00', null, null, null, null, null,
          null, null, null),
         ('3', 'h3', 'email', 'nl', '2026-01-02 08:00', '2026-01-02 12:00', '2026-01-03 09:00',
-         null, '2026-01-05 09:00', null, '2026-01-08 09:00', 'd3', 900.00, 'USD')""")
+         '2026-01-04 09:00', '2026-01-05 09:00', null, '2026-01-08 09:00', 'd3', 900.00, 'USD')""")
     con.execute("""insert into audit.mart_channel_daily values
         ('2026-01-01', 'paid_search', 12.50, 300, 4, 4, 1, 0, 0),
         ('2026-01-02', 'offline', 0, 0, 0, 0, 1, 0, 0),
         ('2026-01-02', 'email', 0, 0, 0, 2, 1, 0, 0),
         ('2026-01-09', 'paid_search', 7.25, 100, 2, 2, 0, 1, 1500.00)""")
+    con.execute("""create table audit._run_context as select
+        date '2026-01-09' as interval_start, date '2026-01-10' as interval_end,
+        0.75::double as anomaly_threshold, 1::double as anomaly_min_baseline,
+        false as accept_anomalies, 0.5::double as baseline_leads,
+        7.0::double as baseline_spend, 2.5::double as baseline_sessions,
+        7 as baseline_days""")
     con.close()
     return path
 
@@ -61,11 +117,17 @@ def test_good_marts_pass_every_check_and_touch_no_tracked_file(tmp_path: Path) -
     before = tracked_digest()
     result = run_gate(build_audit(tmp_path / "a.duckdb"), EXPECTATIONS, tmp_path, "good")
     assert (result.success, result.checks_run, result.failures) == (True, N_CHECKS, [])
-    assert N_CHECKS == 31
+    assert N_CHECKS == 44
+    # no e-mail activity and no CRM change in the interval: reported, severity warn
+    assert sorted(w.check for w in result.warnings) == [
+        "freshness: Mailchimp activity delivered data for the interval",
+        "freshness: the CRM delivered changes for the interval",
+    ]
     assert_gate_passes(result)
     assert tracked_digest() == before
     saved = json.loads((tmp_path / "good" / "validation.json").read_text())
-    assert len(saved["checks"]) == N_CHECKS and all(c["success"] for c in saved["checks"])
+    assert len(saved["checks"]) == N_CHECKS
+    assert sum(not c["success"] for c in saved["checks"]) == len(result.warnings) == 2
 
 
 FAULTS = [
@@ -150,6 +212,65 @@ FAULTS = [
         None,
         '1 rows: [{"expected": 2, "observed": 3}]',
     ),
+    (
+        "spend differs from raw",
+        'update raw.ppc__meta_insights set payload = \'{"spend": "0.01"}\'',
+        "mart_channel_daily",
+        "spend reconciles with the ad platforms' raw rows",
+        None,
+        '[{"expected": "19.760000", "observed": "19.75"}]',
+    ),
+    (
+        "won deal missing from marts",
+        "update raw.crm__deals set payload = json_merge_patch("
+        'payload, \'{"properties": {"dealstage": "closedwon"}}\') where record_id = \'2\'',
+        "mart_channel_daily",
+        "won revenue (marketing grain) equals won deals in the CRM (sales grain)",
+        None,
+        '"expected": "2400.00"',
+    ),
+    (
+        "funnel count increases",
+        "update audit.fct_lead_funnel set sql_at = null where lead_id = '3'",
+        "fct_lead_funnel",
+        "funnel counts never increase from one stage to the next",
+        None,
+        '"opportunities": 2',
+    ),
+    (
+        "missing source day",
+        "delete from raw.web__events",
+        "_run_context",
+        "freshness: GA4 delivered data for the interval",
+        None,
+        '"source": "web__events"',
+    ),
+    (
+        "orphan opportunity",
+        "update raw.crm__deals set payload = json_merge_patch(payload,"
+        ' \'{"associations": {"contacts": {"results": []}}}\') where record_id = \'2\'',
+        "_run_context",
+        "every deal has a contact (no orphan opportunity)",
+        None,
+        '"deal_id": "2"',
+    ),
+    (
+        "80% drop in spend",
+        "update audit._run_context set baseline_spend = 36.25",
+        "_run_context",
+        "anomaly: daily spend within the threshold of the published baseline",
+        None,
+        '"baseline": 36.25, "figure": "spend", "observed": 7.25',
+    ),
+    (
+        "interval leads differ from CRM",
+        "update raw.crm__contacts set payload ="
+        ' \'{"properties": {"createdate": "2026-01-09T10:00:00Z"}}\' where record_id = \'1\'',
+        "_run_context",
+        "leads of the interval equal the CRM's new contacts of the interval",
+        None,
+        '"expected": 1, "observed": 0',
+    ),
 ]
 
 
@@ -177,7 +298,7 @@ def test_each_fault_blocks_with_a_message_naming_it(
         assert_gate_passes(result)
     assert f"{suite}{'.' + column if column else ''}: {check}: observed" in str(err.value)
     report = (tmp_path / "bad" / "validation.html").read_text()
-    assert "FAILED" in report and check in report
+    assert "FAILED" in report and html.escape(check) in report
     assert "http://" not in report and "https://" not in report  # opens offline, styled
 
 
@@ -208,3 +329,38 @@ def test_committed_suites_match_the_code() -> None:
     assert (EXPECTATIONS / "checkpoints" / "smarketing_gate.json").exists()
     ignored = (EXPECTATIONS / ".gitignore").read_text().split()
     assert "uncommitted/" in ignored
+
+
+def test_accepting_anomalies_lets_a_known_jump_through(tmp_path: Path) -> None:
+    db = build_audit(tmp_path / "a.duckdb")
+    con = duckdb.connect(str(db))
+    con.execute("update audit._run_context set baseline_spend = 36.25, accept_anomalies = true")
+    con.close()
+    assert run_gate(db, EXPECTATIONS, tmp_path, "accepted").success
+
+
+def test_severity_file_downgrades_a_check_and_rejects_unknown_names(tmp_path: Path) -> None:
+    ctx = tmp_path / "expectations"
+    import shutil
+
+    shutil.copytree(EXPECTATIONS, ctx, ignore=shutil.ignore_patterns("uncommitted"))
+    (ctx / "severity.yml").write_text(
+        'overrides:\n  "mart_channel_daily: spend is never negative": warn\n'
+    )
+    db = build_audit(tmp_path / "a.duckdb")
+    con = duckdb.connect(str(db))
+    con.execute("update audit.mart_channel_daily set spend = -5 where clicks = 2")
+    con.execute("update audit._run_context set accept_anomalies = true")
+    con.execute(
+        'update raw.ppc__google_ads set payload = \'{"metrics": {"costMicros": "-5000000"}}\''
+        " where record_id = '2'"
+    )
+    con.close()
+    result = run_gate(db, ctx, tmp_path, "downgraded")
+    assert result.success
+    assert "spend is never negative" in [w.check for w in result.warnings]
+    (ctx / "severity.yml").write_text(
+        'overrides:\n  "mart_channel_daily: spend is negativ": warn\n'
+    )
+    with pytest.raises(ValueError, match="no check named 'mart_channel_daily: spend is negativ'"):
+        load_severity_overrides(ctx)

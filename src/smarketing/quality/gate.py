@@ -29,6 +29,27 @@ from smarketing.quality.suites import CHECKPOINT, DATASOURCE, SUITES
 
 AUDIT_SCHEMA = "audit"
 URL_VARIABLE = "SMARKETING_AUDIT_DB_URL"
+SEVERITY_FILE = "severity.yml"
+SEVERITY_NAMES = {"block": "critical", "warn": "warning"}
+
+
+def load_severity_overrides(expectations_dir: Path) -> dict[str, str]:
+    """``"<suite>: <check>" -> critical|warning`` from expectations/severity.yml."""
+    import yaml
+
+    path = expectations_dir / SEVERITY_FILE
+    if not path.exists():
+        return {}
+    raw = (yaml.safe_load(path.read_text()) or {}).get("overrides") or {}
+    known = {f"{s.table}: {c.name}" for s in SUITES for c in s.checks}
+    overrides = {}
+    for key, value in raw.items():
+        if key not in known:
+            raise ValueError(f"{path}: no check named {key!r}")
+        if value not in SEVERITY_NAMES:
+            raise ValueError(f"{path}: severity of {key!r} must be block or warn, not {value!r}")
+        overrides[key] = SEVERITY_NAMES[value]
+    return overrides
 
 
 @dataclass(frozen=True)
@@ -203,6 +224,7 @@ def run_gate(audit_db: Path, expectations_dir: Path, report_dir: Path, run_id: s
     """Run the committed checkpoint on the audit marts and write the per-run report."""
     if not audit_db.exists():
         raise FileNotFoundError(f"audit database {audit_db} does not exist; run dbt build first")
+    overrides = load_severity_overrides(expectations_dir)
     _, ctx = _context(expectations_dir, audit_db)
     datasource = ctx.data_sources.get(DATASOURCE)
     _use_audit_schema(datasource)
@@ -219,13 +241,15 @@ def run_gate(audit_db: Path, expectations_dir: Path, report_dir: Path, run_id: s
         for res in validation.results:
             config = res.expectation_config
             error = _error_message(res.exception_info)
+            name = config.description or config.type
+            declared = str(getattr(config.severity, "value", config.severity))
             checks.append(
                 CheckResult(
                     suite=suite,
-                    check=config.description or config.type,
+                    check=name,
                     column=config.kwargs.get("column"),
                     success=bool(res.success) and error is None,
-                    severity=str(getattr(config.severity, "value", config.severity)),
+                    severity=overrides.get(f"{suite}: {name}", declared),
                     observed=f"error: {_text(error)}" if error else _observed(res.result or {}),
                     expected=_expected(config),
                 )

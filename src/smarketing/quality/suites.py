@@ -112,6 +112,13 @@ FCT_LEAD_FUNNEL = Suite(
             "where won_at is not null and lost_at is not null",
         ),
         _rows(
+            "funnel counts never increase from one stage to the next",
+            "select * from (select count(*) as leads, count(mql_at) as mqls,"
+            " count(sql_at) as sqls, count(opportunity_at) as opportunities,"
+            " count(won_at) as won from {batch})"
+            " where mqls > leads or sqls > mqls or opportunities > sqls or won > opportunities",
+        ),
+        _rows(
             "no lead is dated in the future",
             "select lead_id, lead_at from {batch} where lead_at > now()::timestamp",
         ),
@@ -165,6 +172,23 @@ MART_CHANNEL_DAILY = Suite(
             "  where won_at is not null) as expected) where observed <> expected",
         ),
         _rows(
+            "spend reconciles with the ad platforms' raw rows",
+            "select observed, expected from (select"
+            " (select coalesce(sum(spend), 0) from {batch}) as observed,"
+            " (select coalesce(sum(cast(payload ->> '$.metrics.costMicros' as decimal(24, 0))"
+            "  * 0.000001), 0) from raw.ppc__google_ads)"
+            " + (select coalesce(sum(cast(payload ->> '$.spend' as decimal(18, 2))), 0)"
+            "  from raw.ppc__meta_insights) as expected) where observed <> expected",
+        ),
+        _rows(
+            "won revenue (marketing grain) equals won deals in the CRM (sales grain)",
+            "select observed, expected from (select"
+            " (select coalesce(sum(won_revenue), 0) from {batch}) as observed,"
+            " (select coalesce(sum(cast(payload ->> '$.properties.amount' as decimal(18, 2))), 0)"
+            "  from raw.crm__deals where payload ->> '$.properties.dealstage' = 'closedwon')"
+            " as expected) where observed <> expected",
+        ),
+        _rows(
             "leads reconcile with the lead funnel",
             "select observed, expected from (select"
             " (select coalesce(sum(leads), 0) from {batch}) as observed,"
@@ -173,4 +197,70 @@ MART_CHANNEL_DAILY = Suite(
     ),
 )
 
-SUITES: tuple[Suite, ...] = (FCT_LEAD_FUNNEL, MART_CHANNEL_DAILY)
+
+def _fresh(table: str, label: str, severity: str = "critical") -> Check:
+    return _rows(
+        f"freshness: {label} delivered data for the interval",
+        f"select '{table}' as source, count(r.record_date) as rows_in_interval"
+        f" from (select * from {{batch}}) as c left join raw.{table} as r"
+        f" on r.record_date >= c.interval_start"
+        f" and r.record_date < c.interval_end group by all having count(r.record_date) = 0",
+        severity,
+    )
+
+
+def _anomaly(figure: str, expr: str) -> Check:
+    return _rows(
+        f"anomaly: daily {figure} within the threshold of the published baseline",
+        f"select '{figure}' as figure, observed, baseline, threshold from (select"
+        f" (select coalesce(sum({expr}), 0) from mart_channel_daily"
+        f"  where date_day >= c.interval_start and date_day < c.interval_end)"
+        f"  / (c.interval_end - c.interval_start) as observed,"
+        f" c.baseline_{figure} as baseline, c.anomaly_threshold as threshold,"
+        f" c.accept_anomalies, c.anomaly_min_baseline from (select * from {{batch}}) as c)"
+        f" where not accept_anomalies and baseline >= greatest(anomaly_min_baseline, 1e-9)"
+        f" and abs(observed - baseline) / baseline > threshold",
+    )
+
+
+# Checks about the run as a whole: source freshness, volume anomalies against the last
+# published version, and CRM-side reconciliations. The batch is the one-row table
+# audit._run_context the pipeline writes before the gate (interval, baseline, flags).
+RUN_CONTEXT = Suite(
+    "_run_context",
+    (
+        _fresh("ppc__google_ads", "Google Ads"),
+        _fresh("ppc__meta_insights", "Meta Ads"),
+        _fresh("web__events", "GA4"),
+        _fresh("email__email_activity", "Mailchimp activity", "warning"),
+        _rows(
+            "freshness: the CRM delivered changes for the interval",
+            "select count(r.updated_at) as changes from (select * from {batch}) as c"
+            " left join raw.crm__contacts as r"
+            " on r.updated_at >= c.interval_start and r.updated_at < c.interval_end"
+            " group by all having count(r.updated_at) = 0",
+            "warning",
+        ),
+        _rows(
+            "every deal has a contact (no orphan opportunity)",
+            "select record_id as deal_id from raw.crm__deals where coalesce(json_array_length("
+            "payload -> '$.associations.contacts.results'), 0) = 0"
+            " and exists (select 1 from {batch})",
+        ),
+        _rows(
+            "leads of the interval equal the CRM's new contacts of the interval",
+            "select observed, expected from (select"
+            " (select count(*) from fct_lead_funnel, (select * from {batch}) as c"
+            "  where lead_at >= c.interval_start and lead_at < c.interval_end) as observed,"
+            " (select count(*) from raw.crm__contacts as r, (select * from {batch}) as c where"
+            "  cast(payload ->> '$.properties.createdate' as timestamptz) at time zone 'UTC'"
+            "  >= c.interval_start and cast(payload ->> '$.properties.createdate' as timestamptz)"
+            "  at time zone 'UTC' < c.interval_end) as expected) where observed <> expected",
+        ),
+        _anomaly("leads", "leads"),
+        _anomaly("spend", "spend"),
+        _anomaly("sessions", "sessions"),
+    ),
+)
+
+SUITES: tuple[Suite, ...] = (FCT_LEAD_FUNNEL, MART_CHANNEL_DAILY, RUN_CONTEXT)
