@@ -14,6 +14,15 @@ from smarketing.config import load_settings
 from smarketing.sources.catalog import SOURCES
 
 SETTINGS = load_settings()
+
+
+def on_failure(context) -> None:
+    """Notify (webhook / e-mail / log); imported lazily to keep parsing light."""
+    from smarketing.notify import notify_failure
+
+    notify_failure(context)
+
+
 PUBLISHED_MARTS = Asset(name="smarketing_published_marts", uri=SETTINGS.published_path.as_uri())
 
 DOC_MD = """
@@ -52,6 +61,7 @@ Param `extract_start` (YYYY-MM-DD) widens the extract window for an initial load
         "retry_exponential_backoff": True,
         "max_retry_delay": timedelta(hours=1),
         "execution_timeout": timedelta(hours=2),
+        "on_failure_callback": on_failure,
     },
     params={
         "accept_anomalies": Param(

@@ -39,6 +39,7 @@ def test_schedule_is_nightly_cron_with_data_intervals(dag) -> None:
 def test_every_task_retries_with_exponential_backoff(dag) -> None:
     for t in dag.tasks:
         assert t.owner == "data-engineering"
+        assert t.on_failure_callback, t.task_id  # failures notify
         if t.task_id == "quality_gate":
             assert t.retries == 0  # a failed check fails again; alert at once
             continue

@@ -66,6 +66,27 @@ def _quality_init(_: argparse.Namespace) -> int:
     return 0
 
 
+def _rollback(args: argparse.Namespace) -> int:
+    """Put the previous published version (or --to VERSION) back, atomically."""
+    from smarketing.warehouse.publish import list_versions, rollback
+
+    settings = load_settings()
+    if args.list:
+        for version in list_versions(settings.published_path):
+            print(version.name, version.with_suffix(".json").read_text().replace("\n", " "))
+        return 0
+    target = None
+    if args.to:
+        matches = [v for v in list_versions(settings.published_path) if args.to in v.name]
+        if len(matches) != 1:
+            print(f"--to {args.to!r} matches {len(matches)} versions; see --list", file=sys.stderr)
+            return 2
+        target = matches[0]
+    restored = rollback(settings.published_path, target)
+    print(f"restored {restored.name} to {settings.published_path}")
+    return 0
+
+
 def _summary(_: argparse.Namespace) -> int:
     from smarketing.pipeline import summary_text
 
@@ -95,6 +116,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     qinit = quality.add_parser("init", help="write expectations/ from quality/suites.py")
     qinit.set_defaults(func=_quality_init)
+    back = commands.add_parser("rollback", help="restore the previous published version")
+    back.add_argument("--to", help="a version name (or unique part of it) instead")
+    back.add_argument("--list", action="store_true", help="list kept versions and exit")
+    back.set_defaults(func=_rollback)
     summ = commands.add_parser("summary", help="where the published marts are, what they hold")
     summ.set_defaults(func=_summary)
     return parser
