@@ -74,3 +74,13 @@ def test_new_vendor_fields_are_kept_in_the_landed_payload(tmp_path: Path) -> Non
     kept = json.loads((landed.path / RECORDS_FILE).read_text())
     assert kept["surprise"] == {"nested": 1}
     assert kept["properties"]["brand_new_property"] == "x"
+
+
+def test_a_killed_attempt_leaves_nothing_that_blocks_the_next(tmp_path: Path) -> None:
+    folder = tmp_path / "crm" / "deals"
+    (folder / ".tmp-2026-01-14-99999").mkdir(parents=True)  # killed mid-write
+    (folder / ".tmp-2026-01-14-99999" / RECORDS_FILE).write_text('{"half": ')
+    (folder / ".old-2026-01-14-99998").mkdir()  # killed between the two renames
+    landed = land_entity(ListReader([_deal(1)]), DEALS, WINDOW, tmp_path)
+    assert landed.records == 1
+    assert [p.name for p in folder.iterdir()] == ["interval=2026-01-14"]

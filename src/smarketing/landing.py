@@ -96,8 +96,13 @@ def land_entity(
     """
     final = interval_dir(landing_dir, spec, window)
     final.parent.mkdir(parents=True, exist_ok=True)
+    # a killed earlier attempt at this interval may have left its temporary folders
+    for stale in (
+        *final.parent.glob(f".tmp-{window.key}-*"),
+        *final.parent.glob(f".old-{window.key}-*"),
+    ):
+        shutil.rmtree(stale, ignore_errors=True)
     tmp = final.parent / f".tmp-{window.key}-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     digest, count, quarantined, reasons = hashlib.sha256(), 0, 0, []
     try:

@@ -8,6 +8,8 @@ under the data folder, never into the repository.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,6 +53,22 @@ def dbt_env(settings: Settings) -> dict[str, str]:
     }
 
 
+@contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    """Set variables for dbt's profile only while dbt runs: the settings read the same names,
+    so a leaked value would redirect every later step of this process."""
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
 def _release_duckdb() -> None:
     """Close the DuckDB database dbt-duckdb keeps open for the process.
 
@@ -69,12 +87,12 @@ def run_dbt(settings: Settings, command: str = "build", *extra: str) -> DbtSumma
     """Invoke dbt; raise DbtBuildFailed naming every failed or errored node."""
     from dbt.cli.main import dbtRunner  # heavy import: only when a task runs
 
-    os.environ.update(dbt_env(settings))
     Path(settings.data_dir / "dbt").mkdir(parents=True, exist_ok=True)
-    try:
-        result = dbtRunner().invoke(dbt_args(settings, command, *extra))
-    finally:
-        _release_duckdb()
+    with _environment(dbt_env(settings)):
+        try:
+            result = dbtRunner().invoke(dbt_args(settings, command, *extra))
+        finally:
+            _release_duckdb()
     counts: dict[str, int] = {}
     failures: list[str] = []
     for node_result in getattr(result.result, "results", None) or []:
