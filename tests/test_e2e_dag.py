@@ -119,6 +119,16 @@ def test_published_numbers_equal_ground_truth(env: dict[str, str], truth: dict) 
         for lid, t in sorted(truth["leads"].items())
     ]
     assert leads == want
+    # every attribution model credits exactly the won revenue of the ground truth
+    per_model = con.execute(
+        "select attribution_model, sum(attributed_amount) from fct_attribution"
+        " where deal_status = 'won' group by 1 order by 1"
+    ).fetchall()
+    won = Decimal(truth["totals"]["won_revenue_cents"]) / 100
+    assert per_model == [
+        (m, won)
+        for m in ("first_touch", "last_touch", "linear", "time_decay", "u_shaped", "w_shaped")
+    ]
     info = con.execute("select data_interval, run_id from _publish_info").fetchone()
     assert info[0] == "2026-02-14" and info[1].startswith("manual__")
     # no PII reaches the published marts

@@ -95,6 +95,18 @@ def build_audit(path: Path) -> Path:
         ('2026-01-02', 'offline', 0, 0, 0, 0, 1, 0, 0),
         ('2026-01-02', 'email', 0, 0, 0, 2, 1, 0, 0),
         ('2026-01-09', 'paid_search', 7.25, 100, 2, 2, 0, 1, 1500.00)""")
+    con.execute("create schema intermediate")
+    con.execute("""create table intermediate.int_crm__deals as select * from (values
+        ('d1', 1500.00::decimal(18, 2)), ('d3', 900.00::decimal(18, 2))) t(deal_id, amount)""")
+    con.execute("""create table audit.fct_attribution as select
+        'd1' as deal_id, '1' as lead_id, m as attribution_model, 'session:s1' as touchpoint_id,
+        timestamp '2026-01-01 09:00' as touched_at, 'form_fill' as touch_type,
+        'paid_search' as channel, 'brand' as campaign, 'won' as deal_status,
+        timestamp '2026-01-04 10:00' as opportunity_at, timestamp '2026-01-09 10:00' as won_at,
+        1.0::double as credit_weight, 1500.00::decimal(18, 2) as attributed_amount,
+        'USD' as currency_code
+        from (values ('first_touch'), ('last_touch'), ('linear'), ('u_shaped'), ('w_shaped'),
+                     ('time_decay')) t(m)""")
     con.execute("""create table audit._run_context as select
         date '2026-01-09' as interval_start, date '2026-01-10' as interval_end,
         0.75::double as anomaly_threshold, 1::double as anomaly_min_baseline,
@@ -117,7 +129,7 @@ def test_good_marts_pass_every_check_and_touch_no_tracked_file(tmp_path: Path) -
     before = tracked_digest()
     result = run_gate(build_audit(tmp_path / "a.duckdb"), EXPECTATIONS, tmp_path, "good")
     assert (result.success, result.checks_run, result.failures) == (True, N_CHECKS, [])
-    assert N_CHECKS == 44
+    assert N_CHECKS == 56
     # no e-mail activity and no CRM change in the interval: reported, severity warn
     assert sorted(w.check for w in result.warnings) == [
         "freshness: Mailchimp activity delivered data for the interval",
@@ -270,6 +282,23 @@ FAULTS = [
         "leads of the interval equal the CRM's new contacts of the interval",
         None,
         '"expected": 1, "observed": 0',
+    ),
+    (
+        "attributed revenue off by a cent",
+        "update audit.fct_attribution set attributed_amount"
+        " = 1499.99 where attribution_model = 'w_shaped'",
+        "fct_attribution",
+        "attributed revenue per model equals won revenue",
+        None,
+        '"attribution_model": "w_shaped", "expected": "1500.00", "observed": "1499.99"',
+    ),
+    (
+        "credits do not sum to the deal",
+        "update intermediate.int_crm__deals set amount = 1600 where deal_id = 'd1'",
+        "fct_attribution",
+        "every deal's credits sum to its amount, to the cent",
+        None,
+        '"amount": "1600.00"',
     ),
 ]
 

@@ -197,6 +197,76 @@ MART_CHANNEL_DAILY = Suite(
     ),
 )
 
+FCT_ATTRIBUTION = Suite(
+    "fct_attribution",
+    (
+        Check(
+            "has exactly the published columns",
+            "ExpectTableColumnsToMatchSet",
+            {
+                "column_set": [
+                    "deal_id",
+                    "lead_id",
+                    "attribution_model",
+                    "touchpoint_id",
+                    "touched_at",
+                    "touch_type",
+                    "channel",
+                    "campaign",
+                    "deal_status",
+                    "opportunity_at",
+                    "won_at",
+                    "credit_weight",
+                    "attributed_amount",
+                    "currency_code",
+                ],
+                "exact_match": True,
+            },
+        ),
+        Check(
+            "(deal_id, attribution_model, touchpoint_id) is unique",
+            "ExpectCompoundColumnsToBeUnique",
+            {"column_list": ["deal_id", "attribution_model", "touchpoint_id"]},
+        ),
+        *_not_null("deal_id", "attribution_model", "touchpoint_id", "channel", "attributed_amount"),
+        Check(
+            "attribution_model is one of the six models",
+            "ExpectColumnValuesToBeInSet",
+            {
+                "column": "attribution_model",
+                "value_set": [
+                    "first_touch",
+                    "last_touch",
+                    "linear",
+                    "u_shaped",
+                    "w_shaped",
+                    "time_decay",
+                ],
+            },
+        ),
+        Check(
+            "channel is a known channel or unattributed",
+            "ExpectColumnValuesToBeInSet",
+            {"column": "channel", "value_set": [*CHANNELS, "unattributed"]},
+        ),
+        *_non_negative("attributed_amount"),
+        _rows(
+            "attributed revenue per model equals won revenue",
+            "select attribution_model, observed, expected from (select attribution_model,"
+            " sum(attributed_amount) filter (where deal_status = 'won') as observed,"
+            " (select coalesce(sum(won_revenue), 0) from mart_channel_daily) as expected"
+            " from {batch} group by attribution_model) where observed <> expected",
+        ),
+        _rows(
+            "every deal's credits sum to its amount, to the cent",
+            "select f.deal_id, f.attribution_model, sum(f.attributed_amount) as credited,"
+            " any_value(d.amount) as amount from (select * from {batch}) as f"
+            " join intermediate.int_crm__deals as d on d.deal_id = f.deal_id"
+            " group by all having sum(f.attributed_amount) <> any_value(d.amount)",
+        ),
+    ),
+)
+
 
 def _fresh(table: str, label: str, severity: str = "critical") -> Check:
     return _rows(
@@ -263,4 +333,4 @@ RUN_CONTEXT = Suite(
     ),
 )
 
-SUITES: tuple[Suite, ...] = (FCT_LEAD_FUNNEL, MART_CHANNEL_DAILY, RUN_CONTEXT)
+SUITES: tuple[Suite, ...] = (FCT_LEAD_FUNNEL, MART_CHANNEL_DAILY, FCT_ATTRIBUTION, RUN_CONTEXT)

@@ -1,0 +1,193 @@
+{#- Multi-touch attribution of every won deal and open opportunity to the marketing touches
+    of its contact in the lookback window before the opportunity was created. For each deal
+    and model the credits sum to the deal amount exactly, to the cent: each touch gets the
+    floor of its share in cents and the leftover cents go, one each, to the largest
+    remainders (ties: earlier touch first, then touch id). A deal with no touch in the window
+    gets one `unattributed` row, so revenue never disappears. -#}
+{%- set lookback_days = var('attribution_lookback_days', 90) -%}
+{%- set half_life_days = var('attribution_half_life_days', 7) -%}
+
+with
+
+deals as (
+
+    select * from {{ ref('int_crm__deals') }}
+
+),
+
+leads as (
+
+    select * from {{ ref('int_crm__leads') }}
+
+),
+
+touchpoints as (
+
+    select * from {{ ref('int_touchpoints') }}
+
+),
+
+attributable_deals as (
+
+    select
+        deals.deal_id,
+        deals.contact_id,
+        deals.created_at as opportunity_at,
+        deals.won_at,
+        case when deals.won_at is not null then 'won' else 'open' end as deal_status,
+        deals.currency_code,
+        cast(round(deals.amount * 100) as bigint) as amount_cents,
+        leads.lead_at
+
+    from deals
+    left join leads
+        on deals.contact_id = leads.contact_id
+    where deals.lost_at is null
+
+),
+
+eligible as (
+
+    select
+        attributable_deals.*,
+        touchpoints.touchpoint_id,
+        touchpoints.touched_at,
+        touchpoints.touch_type,
+        coalesce(touchpoints.channel, 'unattributed') as channel,
+        touchpoints.campaign
+
+    from attributable_deals
+    left join touchpoints
+        on attributable_deals.contact_id = touchpoints.contact_id
+        and touchpoints.touched_at <= attributable_deals.opportunity_at
+        and touchpoints.touched_at
+            >= attributable_deals.opportunity_at - to_days({{ lookback_days }})
+
+),
+
+positioned as (
+
+    select
+        *,
+        count(touchpoint_id) over (partition by deal_id) as n_touches,
+        row_number() over (
+            partition by deal_id order by touched_at, touchpoint_id
+        ) as touch_position,
+        -- the lead-creation touch: the last touch at or before the lead date
+        count(case when touched_at <= lead_at then 1 end) over (partition by deal_id)
+            as lead_touch_position
+
+    from eligible
+
+),
+
+keyed as (
+
+    select
+        *,
+        -- W-shaped roles: first touch, lead-creation touch, opportunity-creation (last) touch
+        (case when touch_position = 1 then 1 else 0 end)
+        + (case when touch_position = greatest(lead_touch_position, 1) then 1 else 0 end)
+        + (case when touch_position = n_touches then 1 else 0 end) as w_roles,
+        (case when n_touches = 0 then 0 else
+            1 + (case when greatest(lead_touch_position, 1) not in (1, n_touches) then 1 else 0 end)
+            + (case when n_touches > 1 then 1 else 0 end)
+        end) as w_key_positions,
+        pow(
+            0.5,
+            coalesce(epoch(opportunity_at) - epoch(touched_at), 0) / (86400.0 * {{ half_life_days }})
+        ) as decay_raw
+
+    from positioned
+
+),
+
+weighted as (
+
+    select
+        *,
+        case when n_touches = 0 then 1.0 else
+            case when touch_position = 1 then 1.0 else 0.0 end end as w_first_touch,
+        case when n_touches = 0 then 1.0 else
+            case when touch_position = n_touches then 1.0 else 0.0 end end as w_last_touch,
+        case when n_touches = 0 then 1.0 else 1.0 / n_touches end as w_linear,
+        case
+            when n_touches <= 1 then 1.0
+            when n_touches = 2 then 0.5
+            when touch_position in (1, n_touches) then 0.4
+            else 0.2 / (n_touches - 2)
+        end as w_u_shaped,
+        case
+            when n_touches = 0 then 1.0
+            when w_roles > 0 then
+                0.3 * w_roles
+                + case when n_touches = w_key_positions then 0.1 / w_key_positions else 0 end
+            else 0.1 / (n_touches - w_key_positions)
+        end as w_w_shaped,
+        case when n_touches = 0 then 1.0 else
+            decay_raw / sum(decay_raw) over (partition by deal_id) end as w_time_decay
+
+    from keyed
+
+),
+
+by_model as (
+
+    unpivot weighted
+    on w_first_touch, w_last_touch, w_linear, w_u_shaped, w_w_shaped, w_time_decay
+    into name model value credit_weight
+
+),
+
+cents as (
+
+    select
+        *,
+        floor(round(amount_cents * credit_weight, 6)) as base_cents,
+        round(amount_cents * credit_weight, 6)
+            - floor(round(amount_cents * credit_weight, 6)) as remainder
+
+    from by_model
+
+),
+
+allocated as (
+
+    select
+        *,
+        amount_cents - sum(base_cents) over (partition by deal_id, model) as leftover_cents,
+        row_number() over (
+            partition by deal_id, model
+            order by remainder desc, touched_at nulls last, touchpoint_id
+        ) as remainder_rank
+
+    from cents
+
+),
+
+final as (
+
+    select
+        deal_id,
+        contact_id as lead_id,
+        substr(model, 3) as attribution_model,  -- w_<model> -> <model>
+        coalesce(touchpoint_id, 'unattributed:' || deal_id) as touchpoint_id,
+        touched_at,
+        touch_type,
+        channel,
+        campaign,
+        deal_status,
+        opportunity_at,
+        won_at,
+        cast(credit_weight as double) as credit_weight,
+        cast(
+            (base_cents + case when remainder_rank <= leftover_cents then 1 else 0 end) / 100
+            as decimal(18, 2)
+        ) as attributed_amount,
+        currency_code
+
+    from allocated
+
+)
+
+select * from final
