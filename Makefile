@@ -29,4 +29,4 @@ lint: $(STAMP)
 	$(BIN)/ruff check src dags tests
 
 clean:
-	rm -rf data airflow_home dbt_project/target dbt_project/logs
+	rm -rf data airflow_home dbt_project/target dbt_project/logs expectations/uncommitted

@@ -14,12 +14,14 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from smarketing.demo.fx import daily_rates, to_usd_cents
 from smarketing.demo.server import DemoServer, demo_connections
 from tests.conftest import PROJECT_DIR
 
@@ -152,7 +154,9 @@ def test_failing_gate_publishes_nothing(env: dict[str, str], truth: dict) -> Non
     meta = Path(env["SMARKETING_DEMO_DIR"]) / "ppc" / "meta_insights.jsonl"
     rows = [json.loads(x) for x in meta.read_text().splitlines()]
     bad = rows[3]
-    was_cents = round(Decimal(bad["spend"]) * 100)
+    day, currency = date.fromisoformat(bad["date_start"]), bad["account_currency"]
+    rates = daily_rates()
+    was_usd = to_usd_cents(round(Decimal(bad["spend"]) * 100), currency, day, rates)
     bad["spend"] = "-9999.00"
     meta.write_text("".join(json.dumps(r) + "\n" for r in rows))
     cell = next(
@@ -160,7 +164,8 @@ def test_failing_gate_publishes_nothing(env: dict[str, str], truth: dict) -> Non
         for r in truth["channel_daily"]
         if r["date_day"] == bad["date_start"] and r["channel"] == "paid_social"
     )
-    observed = Decimal(cell["spend_cents"] - was_cents - 999_900) / 100
+    now_usd = -to_usd_cents(999_900, currency, day, rates)
+    observed = Decimal(cell["spend_cents"] - was_usd + now_usd) / 100
 
     run = dags_test(env, "2026-02-16T02:00:00+00:00")
     output = run.stdout + run.stderr

@@ -225,7 +225,7 @@ FAULTS = [
         unknown_currency,
         None,
         "DbtBuildFailed",
-        ["assert_amounts_in_reporting_currency"],
+        ["assert_amounts_have_exchange_rates"],
     ),
     (
         "orphan opportunity",

@@ -57,11 +57,11 @@ def _demo_serve(args: argparse.Namespace) -> int:
 
 
 def _quality_init(_: argparse.Namespace) -> int:
-    """Rewrite expectations/ from smarketing.quality.suites (needs a built audit DB)."""
+    """Rewrite expectations/ from smarketing.quality.suites."""
     from smarketing.quality.gate import init_context
 
     settings = load_settings()
-    files = init_context(settings.expectations_dir, settings.warehouse_path)
+    files = init_context(settings.expectations_dir)
     print(f"wrote the GX context in {settings.expectations_dir} ({len(files)} files)")
     return 0
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 from smarketing.demo.company import generate, ground_truth, write_world
+from smarketing.demo.fx import daily_rates, to_usd_cents
 
 
 def _tree_digest(folder: Path) -> str:
@@ -66,7 +68,21 @@ def test_ground_truth_totals_reconcile_with_the_world() -> None:
     assert sum(r["leads"] for r in rows) == len(world.contacts) == truth["totals"]["leads"]
     assert sum(r["sessions"] for r in rows) == len(world.sessions)
     won = [c for c in world.contacts if c.won_at]
-    assert sum(r["won_revenue_cents"] for r in rows) == sum(c.amount_cents for c in won)
+    rates = daily_rates()
+    in_usd = [to_usd_cents(c.amount_cents, c.currency, c.won_at.date(), rates) for c in won]
+    assert (
+        sum(r["won_revenue_cents"] for r in rows)
+        == sum(in_usd)
+        == truth["totals"]["won_revenue_cents"]
+    )
+    # USD deals keep their amount; euro deals are converted at the day's rate
+    for c, usd in zip(won, in_usd, strict=True):
+        if c.currency == "USD":
+            assert usd == c.amount_cents
+        else:
+            rate = rates[(c.won_at.date(), "EUR")]
+            assert abs(usd - c.amount_cents * rate) <= Decimal("0.5") and usd != c.amount_cents
+    assert {c.currency for c in world.contacts if c.deal_id} == {"USD", "EUR"}
     assert truth["totals"]["won_deals"] == len(won) > 0
     # nothing happens after the horizon
     assert all(c.won_at < world.horizon for c in won)
@@ -77,3 +93,18 @@ def test_scale_knob_grows_the_company() -> None:
     small = generate(1, 0.1, date(2026, 1, 1), date(2026, 1, 7))
     big = generate(1, 1.0, date(2026, 1, 1), date(2026, 1, 7))
     assert 8 < len(big.sessions) / len(small.sessions) < 12
+
+
+def test_exchange_rate_seed_is_the_demo_rates() -> None:
+    """dbt converts with the seed, the ground truth with daily_rates(): they must agree."""
+    import csv
+
+    from tests.conftest import PROJECT_DIR
+
+    with (PROJECT_DIR / "dbt_project" / "seeds" / "exchange_rates.csv").open() as fh:
+        seed = {
+            (date.fromisoformat(r["rate_date"]), r["currency_code"]): Decimal(r["usd_per_unit"])
+            for r in csv.DictReader(fh)
+        }
+    assert seed == daily_rates()
+    assert seed[(date(2026, 1, 1), "USD")] == 1

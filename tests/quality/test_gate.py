@@ -26,7 +26,8 @@ FUNNEL_DDL = """create table audit.fct_lead_funnel (
     lead_id varchar, person_key varchar, first_touch_channel varchar,
     first_touch_campaign varchar, visitor_at timestamp, lead_at timestamp, mql_at timestamp,
     sql_at timestamp, opportunity_at timestamp, won_at timestamp, lost_at timestamp,
-    deal_id varchar, deal_amount decimal(18, 2), deal_currency varchar)"""
+    deal_id varchar, deal_amount decimal(18, 2), deal_currency varchar,
+    deal_amount_reporting decimal(18, 2))"""
 DAILY_DDL = """create table audit.mart_channel_daily (
     date_day date, channel varchar, spend decimal(18, 2), impressions bigint, clicks bigint,
     sessions bigint, leads bigint, won_deals bigint, won_revenue decimal(18, 2))"""
@@ -34,24 +35,37 @@ DAILY_DDL = """create table audit.mart_channel_daily (
 
 RAW = {
     "ppc__google_ads": [
-        ("2026-01-01", {"metrics": {"costMicros": "12500000"}}),
-        ("2026-01-09", {"metrics": {"costMicros": "7250000"}}),
+        (
+            "2026-01-01",
+            {"metrics": {"costMicros": "12500000"}, "customer": {"currencyCode": "USD"}},
+        ),
+        ("2026-01-09", {"metrics": {"costMicros": "7250000"}, "customer": {"currencyCode": "USD"}}),
     ],
-    "ppc__meta_insights": [("2026-01-09", {"spend": "0.00"})],
+    "ppc__meta_insights": [("2026-01-09", {"spend": "0.00", "account_currency": "EUR"})],
     "web__events": [("2026-01-09", {"event_name": "page_view"})],
     "email__email_activity": [],
     "crm__deals": [
         (
             None,
             {
-                "properties": {"amount": "1500.00", "dealstage": "closedwon"},
+                "properties": {
+                    "amount": "1500.00",
+                    "dealstage": "closedwon",
+                    "deal_currency_code": "USD",
+                    "closedate": "2026-01-09T10:00:00Z",
+                },
                 "associations": {"contacts": {"results": [{"id": "1"}]}},
             },
         ),
         (
             None,
             {
-                "properties": {"amount": "900.00", "dealstage": "closedlost"},
+                "properties": {
+                    "amount": "900.00",
+                    "dealstage": "closedlost",
+                    "deal_currency_code": "USD",
+                    "closedate": "2026-01-08T09:00:00Z",
+                },
                 "associations": {"contacts": {"results": [{"id": "3"}]}},
             },
         ),
@@ -85,11 +99,12 @@ def build_audit(path: Path) -> Path:
     con.execute("""insert into audit.fct_lead_funnel values
         ('1', 'h1', 'paid_search', 'brand', '2026-01-01 09:00', '2026-01-01 10:00',
          '2026-01-02 10:00', '2026-01-03 10:00', '2026-01-04 10:00', '2026-01-09 10:00', null,
-         'd1', 1500.00, 'USD'),
+         'd1', 1500.00, 'USD', 1500.00),
         ('2', 'h2', 'offline', null, null, '2026-01-02 11:00', null, null, null, null, null,
-         null, null, null),
+         null, null, null, null),
         ('3', 'h3', 'email', 'nl', '2026-01-02 08:00', '2026-01-02 12:00', '2026-01-03 09:00',
-         '2026-01-04 09:00', '2026-01-05 09:00', null, '2026-01-08 09:00', 'd3', 900.00, 'USD')""")
+         '2026-01-04 09:00', '2026-01-05 09:00', null, '2026-01-08 09:00', 'd3', 900.00, 'USD',
+         900.00)""")
     con.execute("""insert into audit.mart_channel_daily values
         ('2026-01-01', 'paid_search', 12.50, 300, 4, 4, 1, 0, 0),
         ('2026-01-02', 'offline', 0, 0, 0, 0, 1, 0, 0),
@@ -97,7 +112,13 @@ def build_audit(path: Path) -> Path:
         ('2026-01-09', 'paid_search', 7.25, 100, 2, 2, 0, 1, 1500.00)""")
     con.execute("create schema intermediate")
     con.execute("""create table intermediate.int_crm__deals as select * from (values
-        ('d1', 1500.00::decimal(18, 2)), ('d3', 900.00::decimal(18, 2))) t(deal_id, amount)""")
+        ('d1', 1500.00::decimal(18, 2)), ('d3', 900.00::decimal(18, 2)))
+        t(deal_id, amount_reporting)""")
+    con.execute("create schema seeds")
+    con.execute("""create table seeds.exchange_rates as select
+        date '2026-01-01' + i::int as rate_date, c as currency_code,
+        (case c when 'USD' then 1 else 1.1 end)::decimal(18, 6) as usd_per_unit
+        from range(40) t(i), (values ('USD'), ('EUR')) cur(c)""")
     con.execute("""create table audit.fct_attribution as select
         'd1' as deal_id, '1' as lead_id, m as attribution_model, 'session:s1' as touchpoint_id,
         timestamp '2026-01-01 09:00' as touched_at, 'form_fill' as touch_type,
@@ -109,6 +130,7 @@ def build_audit(path: Path) -> Path:
                      ('time_decay')) t(m)""")
     con.execute("""create table audit._run_context as select
         date '2026-01-09' as interval_start, date '2026-01-10' as interval_end,
+        'USD' as reporting_currency,
         0.75::double as anomaly_threshold, 1::double as anomaly_min_baseline,
         false as accept_anomalies, 0.5::double as baseline_leads,
         7.0::double as baseline_spend, 2.5::double as baseline_sessions,
@@ -129,7 +151,7 @@ def test_good_marts_pass_every_check_and_touch_no_tracked_file(tmp_path: Path) -
     before = tracked_digest()
     result = run_gate(build_audit(tmp_path / "a.duckdb"), EXPECTATIONS, tmp_path, "good")
     assert (result.success, result.checks_run, result.failures) == (True, N_CHECKS, [])
-    assert N_CHECKS == 56
+    assert N_CHECKS == 57
     # no e-mail activity and no CRM change in the interval: reported, severity warn
     assert sorted(w.check for w in result.warnings) == [
         "freshness: Mailchimp activity delivered data for the interval",
@@ -226,11 +248,12 @@ FAULTS = [
     ),
     (
         "spend differs from raw",
-        'update raw.ppc__meta_insights set payload = \'{"spend": "0.01"}\'',
+        "update raw.ppc__meta_insights set payload ="
+        ' \'{"spend": "0.01", "account_currency": "USD"}\'',
         "mart_channel_daily",
         "spend reconciles with the ad platforms' raw rows",
         None,
-        '[{"expected": "19.760000", "observed": "19.75"}]',
+        '[{"expected": "19.76", "observed": "19.75"}]',
     ),
     (
         "won deal missing from marts",
@@ -294,11 +317,20 @@ FAULTS = [
     ),
     (
         "credits do not sum to the deal",
-        "update intermediate.int_crm__deals set amount = 1600 where deal_id = 'd1'",
+        "update intermediate.int_crm__deals set amount_reporting = 1600 where deal_id = 'd1'",
         "fct_attribution",
         "every deal's credits sum to its amount, to the cent",
         None,
         '"amount": "1600.00"',
+    ),
+    (
+        "raw spend without an exchange rate",
+        "update raw.ppc__meta_insights set payload ="
+        ' \'{"spend": "0.00", "account_currency": "XYZ"}\'',
+        "mart_channel_daily",
+        "spend reconciles with the ad platforms' raw rows",
+        None,
+        '"expected": null',
     ),
 ]
 
@@ -381,7 +413,8 @@ def test_severity_file_downgrades_a_check_and_rejects_unknown_names(tmp_path: Pa
     con.execute("update audit.mart_channel_daily set spend = -5 where clicks = 2")
     con.execute("update audit._run_context set accept_anomalies = true")
     con.execute(
-        'update raw.ppc__google_ads set payload = \'{"metrics": {"costMicros": "-5000000"}}\''
+        'update raw.ppc__google_ads set payload = \'{"metrics": {"costMicros": "-5000000"},'
+        ' "customer": {"currencyCode": "USD"}}\''
         " where record_id = '2'"
     )
     con.close()

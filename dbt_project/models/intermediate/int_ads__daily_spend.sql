@@ -42,6 +42,18 @@ unioned as (
 
 ),
 
+-- each source row is converted at its day's rate and rounded to the cent, then summed
+converted as (
+
+    select
+        unioned.*,
+        {{ to_reporting_currency('unioned.spend', 'rate', 'reporting_rate') }} as spend_reporting
+
+    from unioned
+    {{ join_exchange_rates('unioned.currency_code', 'unioned.date_day', 'rate', 'reporting_rate') }}
+
+),
+
 final as (
 
     select
@@ -53,9 +65,11 @@ final as (
         currency_code,
         sum(impressions) as impressions,
         sum(clicks) as clicks,
-        sum(spend) as spend
+        sum(spend) as spend,
+        sum(spend_reporting) as spend_reporting,
+        count(*) - count(spend_reporting) as rows_without_rate
 
-    from unioned
+    from converted
     group by all
 
 )

@@ -35,8 +35,9 @@ attributable_deals as (
         deals.created_at as opportunity_at,
         deals.won_at,
         case when deals.won_at is not null then 'won' else 'open' end as deal_status,
-        deals.currency_code,
-        cast(round(deals.amount * 100) as bigint) as amount_cents,
+        '{{ var("reporting_currency") }}' as currency_code,
+        -- allocated in the reporting currency, so every model sums to won revenue exactly
+        cast(round(deals.amount_reporting * 100) as bigint) as amount_cents,
         leads.lead_at
 
     from deals

@@ -34,7 +34,8 @@ final as (
         first_deals.lost_at,
         first_deals.deal_id,
         first_deals.amount as deal_amount,
-        first_deals.currency_code as deal_currency
+        first_deals.currency_code as deal_currency,
+        first_deals.amount_reporting as deal_amount_reporting
 
     from leads
     left join first_deals

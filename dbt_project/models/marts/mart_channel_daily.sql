@@ -23,7 +23,7 @@ spend_daily as (
     select
         date_day,
         channel,
-        sum(spend) as spend,
+        sum(spend_reporting) as spend,
         sum(impressions) as impressions,
         sum(clicks) as clicks
     from spend
@@ -53,7 +53,7 @@ won_daily as (
         cast(won_at as date) as date_day,
         first_touch_channel as channel,
         count(*) as won_deals,
-        sum(deal_amount) as won_revenue
+        sum(deal_amount_reporting) as won_revenue
     from funnel
     where won_at is not null
     group by all

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from smarketing.demo.fx import daily_rates, to_usd_cents
+
 # Acquisition channels of new visitors and their share of traffic.
 ACQUISITION_MIX: tuple[tuple[str, float], ...] = (
     ("paid_search", 0.25),
@@ -85,7 +87,8 @@ class Contact:
     sql_at: datetime | None = None
     opportunity_at: datetime | None = None
     deal_id: str | None = None
-    amount_cents: int | None = None
+    amount_cents: int | None = None  # in ``currency``
+    currency: str = "USD"
     won_at: datetime | None = None
     lost_at: datetime | None = None
 
@@ -270,6 +273,8 @@ def _contact(
                 contact.opportunity_at = opp
                 contact.deal_id = str(900_000 + seq)
                 contact.amount_cents = amount_cents
+                # European customers are billed in euros: a second currency to convert
+                contact.currency = "EUR" if seq % 8 == 3 else "USD"
                 close = later(opp)
                 if close is not None and rolls[3] < P_WON:
                     contact.won_at = close
@@ -302,7 +307,7 @@ def _ads_for_day(world: World, rng: random.Random, day: date, clicks: dict[str, 
         world.meta_rows.append(
             {
                 "account_id": "987654",
-                "account_currency": "USD",
+                "account_currency": "EUR",  # the Meta ad account bills in euros
                 "campaign_id": campaign_id,
                 "campaign_name": name,
                 "date_start": day.isoformat(),
@@ -465,7 +470,7 @@ def _deal_state(c: Contact, as_of: datetime) -> dict:
         "properties": {
             "dealname": f"{c.company} - Acme Analytics",
             "amount": f"{c.amount_cents // 100}.{c.amount_cents % 100:02d}",
-            "deal_currency_code": "USD",
+            "deal_currency_code": c.currency,
             "dealstage": stage,
             "pipeline": "default",
             "hubspot_owner_id": c.owner_id,
@@ -532,7 +537,12 @@ def write_world(world: World, out_dir: Path) -> dict:
 
 
 def ground_truth(world: World) -> dict:
-    """Numbers a correct pipeline must publish, computed from the world model itself."""
+    """Numbers a correct pipeline must publish, computed from the world model itself.
+
+    Money is in USD (the default reporting currency), converted per row at the day's rate
+    (spend: the stats day; won revenue: the day the deal was won), rounded to the cent.
+    """
+    rates = daily_rates()
     daily: dict[tuple[str, str], dict[str, int]] = defaultdict(
         lambda: dict.fromkeys(
             (
@@ -557,16 +567,25 @@ def ground_truth(world: World) -> dict:
     for row in world.meta_rows:
         cell = daily[(row["date_start"], "paid_social")]
         units, cents = row["spend"].split(".")
-        cell["spend_cents"] += int(units) * 100 + int(cents)
+        cell["spend_cents"] += to_usd_cents(
+            int(units) * 100 + int(cents),
+            row["account_currency"],
+            date.fromisoformat(row["date_start"]),
+            rates,
+        )
         cell["impressions"] += int(row["impressions"])
         cell["clicks"] += int(row["clicks"])
     leads = {}
+    won_usd: dict[str, int] = {}
     for c in world.contacts:
         daily[(c.lead_at.date().isoformat(), c.channel)]["leads"] += 1
         if c.won_at is not None:
             cell = daily[(c.won_at.date().isoformat(), c.channel)]
             cell["won_deals"] += 1
-            cell["won_revenue_cents"] += c.amount_cents or 0
+            won_usd[c.contact_id] = to_usd_cents(
+                c.amount_cents or 0, c.currency, c.won_at.date(), rates
+            )
+            cell["won_revenue_cents"] += won_usd[c.contact_id]
         leads[c.contact_id] = {
             "channel": c.channel,
             "campaign": c.campaign,
@@ -583,6 +602,7 @@ def ground_truth(world: World) -> dict:
             },
             "deal_id": c.deal_id,
             "amount_cents": c.amount_cents,
+            "currency": c.currency if c.deal_id else None,
         }
     rows = [{"date_day": d, "channel": ch, **vals} for (d, ch), vals in sorted(daily.items())]
     totals = {
@@ -590,7 +610,7 @@ def ground_truth(world: World) -> dict:
         "sessions": len(world.sessions),
         "leads": len(world.contacts),
         "won_deals": sum(1 for c in world.contacts if c.won_at),
-        "won_revenue_cents": sum(c.amount_cents or 0 for c in world.contacts if c.won_at),
+        "won_revenue_cents": sum(won_usd.values()),
         "spend_cents": sum(r["spend_cents"] for r in rows),
     }
     return {

@@ -130,9 +130,24 @@ def _use_audit_schema(datasource) -> None:
     engine.dispose()  # connections opened before the listener must not be reused
 
 
-def init_context(expectations_dir: Path, audit_db: Path) -> list[Path]:
-    """(Re)write the committed GX context from ``suites.py``. Needs an audit DB to exist."""
-    gx, ctx = _context(expectations_dir, audit_db)
+def init_context(expectations_dir: Path) -> list[Path]:
+    """(Re)write the committed GX context from ``suites.py``.
+
+    GX checks each table asset's connection when it is added, so the context is built against
+    a scratch database holding an empty table per suite; the committed datasource keeps the
+    ``${SMARKETING_AUDIT_DB_URL}`` placeholder, so nothing environment-specific is written.
+    """
+    import tempfile
+
+    import duckdb
+
+    scratch = Path(tempfile.mkdtemp(prefix="smarketing-gx-init-")) / "scratch.duckdb"
+    con = duckdb.connect(str(scratch))
+    con.execute(f"create schema {AUDIT_SCHEMA}")
+    for suite_def in SUITES:
+        con.execute(f'create table {AUDIT_SCHEMA}."{suite_def.table}" (placeholder integer)')
+    con.close()
+    gx, ctx = _context(expectations_dir, scratch)
     import great_expectations.expectations as gxe
 
     ctx.variables.progress_bars = {"globally": False, "metric_calculations": False}

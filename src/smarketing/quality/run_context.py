@@ -19,6 +19,7 @@ FIGURES = ("leads", "spend", "sessions")
 COLUMNS = (
     ("interval_start", "date"),
     ("interval_end", "date"),
+    ("reporting_currency", "varchar"),
     ("anomaly_threshold", "double"),
     ("anomaly_min_baseline", "double"),
     ("accept_anomalies", "boolean"),
@@ -62,11 +63,13 @@ def write_run_context(
     baseline_days: int,
     accept_anomalies: bool,
     min_baseline: float = 10.0,
+    reporting_currency: str = "USD",
 ) -> dict:
     """(Re)write audit._run_context for this run; return its values."""
     values = {
         "interval_start": window.start.date(),
         "interval_end": window.end.date(),
+        "reporting_currency": reporting_currency,
         "anomaly_threshold": float(threshold),
         "anomaly_min_baseline": float(min_baseline),
         "accept_anomalies": bool(accept_anomalies),

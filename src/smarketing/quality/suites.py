@@ -57,6 +57,26 @@ def _non_negative(*columns: str) -> list[Check]:
     ]
 
 
+def _converted_raw_sum(
+    table: str, amount: str, currency: str, day: str, where: str = "true"
+) -> str:
+    """Sum of raw amounts converted to the reporting currency the way dbt converts them
+    (per row, at the day's rate, rounded to the cent), recomputed here independently."""
+    # a row without a rate makes the whole sum null: the check then fails, never skips it
+    return (
+        f" (select case when count(*) filter (where rate.usd_per_unit is null"
+        f" or reporting.usd_per_unit is null) > 0 then null else"
+        f" coalesce(sum(round(cast({amount} as decimal(38, 6))"
+        f" * cast(rate.usd_per_unit / reporting.usd_per_unit as decimal(38, 8)), 2)), 0) end"
+        f" from {table} as src"
+        f" left join seeds.exchange_rates as rate"
+        f" on rate.currency_code = upper({currency}) and rate.rate_date = {day}"
+        f" left join seeds.exchange_rates as reporting"
+        f" on reporting.currency_code = (select reporting_currency from _run_context)"
+        f" and reporting.rate_date = {day} where {where})"
+    )
+
+
 def _rows(name: str, query: str, severity: str = "critical") -> Check:
     """A SQL check: the query returns the offending rows (with observed/expected columns)."""
     return Check(name, "UnexpectedRowsExpectation", {"unexpected_rows_query": query}, severity)
@@ -84,6 +104,7 @@ FCT_LEAD_FUNNEL = Suite(
                     "deal_id",
                     "deal_amount",
                     "deal_currency",
+                    "deal_amount_reporting",
                 ],
                 "exact_match": True,
             },
@@ -95,7 +116,7 @@ FCT_LEAD_FUNNEL = Suite(
             "ExpectColumnValuesToBeInSet",
             {"column": "first_touch_channel", "value_set": CHANNELS},
         ),
-        *_non_negative("deal_amount"),
+        *_non_negative("deal_amount", "deal_amount_reporting"),
         Check(
             "mql_at is not before lead_at",
             "ExpectColumnPairValuesAToBeGreaterThanB",
@@ -168,31 +189,47 @@ MART_CHANNEL_DAILY = Suite(
             "won revenue reconciles with the lead funnel",
             "select observed, expected from (select"
             " (select coalesce(sum(won_revenue), 0) from {batch}) as observed,"
-            " (select coalesce(sum(deal_amount), 0) from fct_lead_funnel"
-            "  where won_at is not null) as expected) where observed <> expected",
+            " (select coalesce(sum(deal_amount_reporting), 0) from fct_lead_funnel"
+            "  where won_at is not null) as expected) where observed is distinct from expected",
         ),
         _rows(
             "spend reconciles with the ad platforms' raw rows",
             "select observed, expected from (select"
             " (select coalesce(sum(spend), 0) from {batch}) as observed,"
-            " (select coalesce(sum(cast(payload ->> '$.metrics.costMicros' as decimal(24, 0))"
-            "  * 0.000001), 0) from raw.ppc__google_ads)"
-            " + (select coalesce(sum(cast(payload ->> '$.spend' as decimal(18, 2))), 0)"
-            "  from raw.ppc__meta_insights) as expected) where observed <> expected",
+            + _converted_raw_sum(
+                "raw.ppc__google_ads",
+                "cast(payload ->> '$.metrics.costMicros' as decimal(24, 0)) * 0.000001",
+                "payload ->> '$.customer.currencyCode'",
+                "record_date",
+            )
+            + " + "
+            + _converted_raw_sum(
+                "raw.ppc__meta_insights",
+                "payload ->> '$.spend'",
+                "payload ->> '$.account_currency'",
+                "record_date",
+            )
+            + " as expected) where observed is distinct from expected",
         ),
         _rows(
             "won revenue (marketing grain) equals won deals in the CRM (sales grain)",
             "select observed, expected from (select"
             " (select coalesce(sum(won_revenue), 0) from {batch}) as observed,"
-            " (select coalesce(sum(cast(payload ->> '$.properties.amount' as decimal(18, 2))), 0)"
-            "  from raw.crm__deals where payload ->> '$.properties.dealstage' = 'closedwon')"
-            " as expected) where observed <> expected",
+            + _converted_raw_sum(
+                "raw.crm__deals",
+                "payload ->> '$.properties.amount'",
+                "payload ->> '$.properties.deal_currency_code'",
+                "cast(cast(payload ->> '$.properties.closedate' as timestamptz)"
+                " at time zone 'UTC' as date)",
+                "payload ->> '$.properties.dealstage' = 'closedwon'",
+            )
+            + " as expected) where observed is distinct from expected",
         ),
         _rows(
             "leads reconcile with the lead funnel",
             "select observed, expected from (select"
             " (select coalesce(sum(leads), 0) from {batch}) as observed,"
-            " (select count(*) from fct_lead_funnel) as expected) where observed <> expected",
+            " (select count(*) from fct_lead_funnel) as expected) where observed is distinct from expected",
         ),
     ),
 )
@@ -255,14 +292,14 @@ FCT_ATTRIBUTION = Suite(
             "select attribution_model, observed, expected from (select attribution_model,"
             " sum(attributed_amount) filter (where deal_status = 'won') as observed,"
             " (select coalesce(sum(won_revenue), 0) from mart_channel_daily) as expected"
-            " from {batch} group by attribution_model) where observed <> expected",
+            " from {batch} group by attribution_model) where observed is distinct from expected",
         ),
         _rows(
             "every deal's credits sum to its amount, to the cent",
             "select f.deal_id, f.attribution_model, sum(f.attributed_amount) as credited,"
-            " any_value(d.amount) as amount from (select * from {batch}) as f"
+            " any_value(d.amount_reporting) as amount from (select * from {batch}) as f"
             " join intermediate.int_crm__deals as d on d.deal_id = f.deal_id"
-            " group by all having sum(f.attributed_amount) <> any_value(d.amount)",
+            " group by all having sum(f.attributed_amount) <> any_value(d.amount_reporting)",
         ),
     ),
 )
@@ -325,7 +362,7 @@ RUN_CONTEXT = Suite(
             " (select count(*) from raw.crm__contacts as r, (select * from {batch}) as c where"
             "  cast(payload ->> '$.properties.createdate' as timestamptz) at time zone 'UTC'"
             "  >= c.interval_start and cast(payload ->> '$.properties.createdate' as timestamptz)"
-            "  at time zone 'UTC' < c.interval_end) as expected) where observed <> expected",
+            "  at time zone 'UTC' < c.interval_end) as expected) where observed is distinct from expected",
         ),
         _anomaly("leads", "leads"),
         _anomaly("spend", "spend"),
