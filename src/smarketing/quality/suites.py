@@ -229,7 +229,8 @@ MART_CHANNEL_DAILY = Suite(
             "leads reconcile with the lead funnel",
             "select observed, expected from (select"
             " (select coalesce(sum(leads), 0) from {batch}) as observed,"
-            " (select count(*) from fct_lead_funnel) as expected) where observed is distinct from expected",
+            " (select count(*) from fct_lead_funnel) as expected)"
+            " where observed is distinct from expected",
         ),
     ),
 )
@@ -362,7 +363,8 @@ RUN_CONTEXT = Suite(
             " (select count(*) from raw.crm__contacts as r, (select * from {batch}) as c where"
             "  cast(payload ->> '$.properties.createdate' as timestamptz) at time zone 'UTC'"
             "  >= c.interval_start and cast(payload ->> '$.properties.createdate' as timestamptz)"
-            "  at time zone 'UTC' < c.interval_end) as expected) where observed is distinct from expected",
+            "  at time zone 'UTC' < c.interval_end) as expected)"
+            " where observed is distinct from expected",
         ),
         _anomaly("leads", "leads"),
         _anomaly("spend", "spend"),
