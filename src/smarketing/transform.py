@@ -30,7 +30,7 @@ class DbtSummary:
 def dbt_args(settings: Settings, command: str, *extra: str) -> list[str]:
     dbt_dir = settings.data_dir / "dbt"
     return [
-        command,
+        *command.split(),  # e.g. "build" or "docs generate"
         "--project-dir",
         str(settings.dbt_project_dir),
         "--profiles-dir",
