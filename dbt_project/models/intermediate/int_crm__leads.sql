@@ -1,3 +1,15 @@
+{#- Identity stitching and stage dates, one row per CRM contact (a lead).
+
+    contact --(GA client id captured by the form)--> anonymous web visitor (first visit gives
+    the first-touch channel and campaign); contact --(associatedcompanyid)--> company. The
+    person key is the hash of the normalised e-mail: the same key joins Mailchimp activity.
+    A contact without a visit keeps channel `offline`; one without a company stays here with
+    a null company_id (never dropped).
+
+    Stage dates: each stage is dated when it was first reached. A stage HubSpot skipped (a
+    lead that went straight to SQL) is dated at the next stage reached, so the funnel never
+    has more people at a later stage than at an earlier one. A lead sent back to an earlier
+    stage keeps the dates it reached (is_recycled tells it went back). -#}
 with
 
 contacts as (
@@ -6,15 +18,27 @@ contacts as (
 
 ),
 
-sessions as (
+visitors as (
 
-    select * from {{ ref('int_web__sessions') }}
+    select * from {{ ref('int_web__visitors') }}
 
 ),
 
-first_sessions as (
+deals as (
 
-    select * from sessions where visit_number = 1
+    select * from {{ ref('int_crm__deals') }}
+
+),
+
+sales_touches as (
+
+    select * from {{ ref('int_crm__sales_touches') }}
+
+),
+
+first_deals as (
+
+    select * from deals where deal_number = 1
 
 ),
 
@@ -25,7 +49,9 @@ leads as (
         -- identity key: normalised e-mail, hashed so no PII leaves the warehouse
         md5(lower(trim(email))) as person_key,
         ga_client_id,
+        company_id,
         owner_id,
+        lifecycle_stage,
         coalesce(lead_at, created_at) as lead_at,
         mql_at,
         sql_at,
@@ -37,19 +63,84 @@ leads as (
 
 ),
 
-stitched as (
+with_deals as (
 
     select
         leads.*,
-        first_sessions.session_key as first_session_key,
-        first_sessions.started_at as visitor_at,
-        -- a lead with no web visit came through an offline/sales source
-        coalesce(first_sessions.channel, 'offline') as first_touch_channel,
-        first_sessions.utm_campaign as first_touch_campaign
+        -- an opportunity is the lifecycle date, else the creation of the lead's first deal
+        coalesce(leads.opportunity_at, first_deals.created_at) as deal_opportunity_at,
+        first_deals.deal_id,
+        first_deals.amount as deal_amount,
+        first_deals.currency_code as deal_currency,
+        first_deals.amount_reporting as deal_amount_reporting,
+        first_deals.won_at,
+        first_deals.lost_at
 
     from leads
-    left join first_sessions
-        on leads.ga_client_id = first_sessions.user_pseudo_id
+    left join first_deals
+        on leads.contact_id = first_deals.contact_id
+
+),
+
+stage_dates as (
+
+    select
+        with_deals.* exclude (mql_at, sql_at, opportunity_at, deal_opportunity_at),
+        coalesce(mql_at, sql_at, deal_opportunity_at, customer_at) as mql_at,
+        coalesce(sql_at, deal_opportunity_at, customer_at) as sql_at,
+        coalesce(deal_opportunity_at, customer_at) as opportunity_at,
+        case
+            when customer_at is not null or won_at is not null then 5
+            when deal_opportunity_at is not null then 4
+            when sql_at is not null then 3
+            when mql_at is not null then 2
+            else 1
+        end as reached_stage_rank,
+        case lifecycle_stage
+            when 'subscriber' then 0
+            when 'lead' then 1
+            when 'marketingqualifiedlead' then 2
+            when 'salesqualifiedlead' then 3
+            when 'opportunity' then 4
+            when 'customer' then 5
+            when 'evangelist' then 6
+        end as current_stage_rank
+
+    from with_deals
+
+),
+
+-- the first sales touch that answers the MQL (touches before it were not a response)
+first_sales_touches as (
+
+    select stage_dates.contact_id, min(sales_touches.occurred_at) as first_sales_touch_at
+    from stage_dates
+    inner join sales_touches
+        on stage_dates.contact_id = sales_touches.contact_id
+        and sales_touches.occurred_at >= stage_dates.mql_at
+    group by stage_dates.contact_id
+
+),
+
+stitched as (
+
+    select
+        stage_dates.* exclude (reached_stage_rank, current_stage_rank),
+        coalesce(stage_dates.current_stage_rank < stage_dates.reached_stage_rank, false)
+            as is_recycled,
+        visitors.first_session_key,
+        visitors.first_visit_at as visitor_at,
+        -- a lead with no web visit came through an offline/sales source
+        coalesce(visitors.first_channel, 'offline') as first_touch_channel,
+        visitors.first_campaign as first_touch_campaign,
+        coalesce(visitors.first_campaign_key, 'offline:(none)') as first_touch_campaign_key,
+        first_sales_touches.first_sales_touch_at
+
+    from stage_dates
+    left join visitors
+        on stage_dates.ga_client_id = visitors.user_pseudo_id
+    left join first_sales_touches
+        on stage_dates.contact_id = first_sales_touches.contact_id
 
 )
 

@@ -1,3 +1,11 @@
+{#- Every touch per person, marketing and sales, one row per touch and person.
+
+    Marketing: web sessions (a session with a form fill is `form_fill`; one that came from a
+    paid ad, with a Google click id or from a paid channel, is `ad_click`), and Mailchimp
+    e-mail clicks joined to the contact by normalised e-mail. Sessions that came from an
+    e-mail click count once, as the click. Sales: calls, sales e-mails and meetings.
+    Touches of people who never became a CRM contact are kept with a null contact_id and
+    their anonymous person key (`visitor:<hash>` or the e-mail hash): visible, never dropped. -#}
 with
 
 leads as (
@@ -12,9 +20,9 @@ sessions as (
 
 ),
 
-contacts as (
+visitors as (
 
-    select * from {{ ref('stg_hubspot__contacts') }}
+    select * from {{ ref('int_web__visitors') }}
 
 ),
 
@@ -30,50 +38,90 @@ email_campaigns as (
 
 ),
 
--- Web visits of the lead's stitched visitor. Visits that came from an e-mail click are
--- counted once, as the e-mail click below, not twice.
+sales_touches as (
+
+    select * from {{ ref('int_crm__sales_touches') }}
+
+),
+
 session_touches as (
 
     select
         leads.contact_id,
+        coalesce(leads.person_key, visitors.person_key) as person_key,
         'session:' || sessions.session_key as touchpoint_id,
         sessions.started_at as touched_at,
-        case when sessions.has_lead_form then 'form_fill' else 'web_session' end as touch_type,
+        case
+            when sessions.has_lead_form then 'form_fill'
+            when sessions.gclid is not null
+                or sessions.channel in ('paid_search', 'paid_social') then 'ad_click'
+            else 'web_session'
+        end as touch_type,
         sessions.channel,
-        sessions.utm_campaign as campaign
+        sessions.utm_campaign as campaign,
+        sessions.campaign_key,
+        'marketing' as team,
+        cast(null as varchar) as owner_id
 
-    from leads
-    inner join sessions
+    from sessions
+    inner join visitors
+        on sessions.user_pseudo_id = visitors.user_pseudo_id
+    left join leads
         on sessions.user_pseudo_id = leads.ga_client_id
     where sessions.channel <> 'email'
 
 ),
 
--- E-mail clicks, joined to the contact by normalised e-mail address.
 email_touches as (
 
     select
-        contacts.contact_id,
+        leads.contact_id,
+        coalesce(leads.person_key, md5(lower(trim(email_activity.email_address)))) as person_key,
         'email:' || email_activity.activity_id as touchpoint_id,
         email_activity.occurred_at as touched_at,
         'email_click' as touch_type,
         'email' as channel,
-        lower(email_campaigns.campaign_name) as campaign
+        lower(email_campaigns.campaign_name) as campaign,
+        'email:' || coalesce(lower(email_campaigns.campaign_name), '(none)') as campaign_key,
+        'marketing' as team,
+        cast(null as varchar) as owner_id
 
     from email_activity
-    inner join contacts
-        on lower(trim(email_activity.email_address)) = lower(trim(contacts.email))
+    left join leads
+        on md5(lower(trim(email_activity.email_address))) = leads.person_key
     left join email_campaigns
         on email_activity.campaign_id = email_campaigns.campaign_id
     where email_activity.action = 'click'
 
 ),
 
+crm_touches as (
+
+    select
+        sales_touches.contact_id,
+        leads.person_key,
+        sales_touches.touchpoint_id,
+        sales_touches.occurred_at as touched_at,
+        sales_touches.engagement_type as touch_type,
+        'sales' as channel,
+        cast(null as varchar) as campaign,
+        'sales:(none)' as campaign_key,
+        'sales' as team,
+        sales_touches.owner_id
+
+    from sales_touches
+    left join leads
+        on sales_touches.contact_id = leads.contact_id
+
+),
+
 final as (
 
-    select *, 'marketing' as team from session_touches
+    select * from session_touches
     union all
-    select *, 'marketing' as team from email_touches
+    select * from email_touches
+    union all
+    select * from crm_touches
 
 )
 

@@ -1,3 +1,18 @@
+{#- GA4 events grouped into sessions (user_pseudo_id + ga_session_id).
+
+    Incremental: a nightly run re-sessionises only the sessions that have an event loaded
+    since the last build (raw `_loaded_at`, so backfills and re-syncs of old days are picked
+    up too) or that started within the last `incremental_lookback_days` days (late events).
+    Each such session is rebuilt from all of its events and replaces its old row. -#}
+{{
+    config(
+        materialized='incremental',
+        unique_key='session_key',
+        incremental_strategy='delete+insert',
+        on_schema_change='fail'
+    )
+}}
+
 with
 
 events as (
@@ -11,6 +26,45 @@ channel_mapping as (
     select * from {{ ref('channel_mapping') }}
 
 ),
+
+{% if is_incremental() %}
+
+built as (
+
+    select
+        coalesce(max(source_loaded_at), timestamp '1900-01-01') as last_loaded_at,
+        coalesce(max(session_date), date '1900-01-01') as last_session_date
+    from {{ this }}
+
+),
+
+changed_sessions as (
+
+    select distinct events.user_pseudo_id, events.ga_session_id
+    from events, built
+    where events.loaded_at > built.last_loaded_at
+        or events.event_date
+            >= built.last_session_date - to_days({{ var('incremental_lookback_days') }})
+
+),
+
+events_to_process as (
+
+    select events.*
+    from events
+    semi join changed_sessions using (user_pseudo_id, ga_session_id)
+
+),
+
+{% else %}
+
+events_to_process as (
+
+    select * from events
+
+),
+
+{% endif %}
 
 sessions as (
 
@@ -27,9 +81,10 @@ sessions as (
         arg_min(lower(trim(utm_source)), event_at) filter (where utm_source is not null) as utm_source,
         arg_min(lower(trim(utm_medium)), event_at) filter (where utm_medium is not null) as utm_medium,
         arg_min(lower(trim(utm_campaign)), event_at) filter (where utm_campaign is not null) as utm_campaign,
-        arg_min(gclid, event_at) filter (where gclid is not null) as gclid
+        arg_min(gclid, event_at) filter (where gclid is not null) as gclid,
+        max(loaded_at) as source_loaded_at
 
-    from events
+    from events_to_process
     group by user_pseudo_id, ga_session_id
 
 ),
@@ -69,9 +124,12 @@ final as (
         utm_source,
         utm_medium,
         utm_campaign,
+        -- campaign key shared with dim_campaign: channel + normalised campaign name
+        channel || ':' || coalesce(utm_campaign, '(none)') as campaign_key,
         gclid,
         channel,
-        row_number() over (partition by user_pseudo_id order by started_at, ga_session_id) as visit_number
+        source_loaded_at,
+        cast(now() as timestamp) as built_at
 
     from classified
 

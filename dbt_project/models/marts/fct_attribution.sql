@@ -1,5 +1,5 @@
 {#- Multi-touch attribution of every won deal and open opportunity to the marketing touches
-    of its contact in the lookback window before the opportunity was created. For each deal
+    of every contact of its buying group (each touch once) in the lookback window before the opportunity was created. For each deal
     and model the credits sum to the deal amount exactly, to the cent: each touch gets the
     floor of its share in cents and the leftover cents go, one each, to the largest
     remainders (ties: earlier touch first, then touch id). A deal with no touch in the window
@@ -21,9 +21,32 @@ leads as (
 
 ),
 
+deal_contacts as (
+
+    select * from {{ ref('stg_hubspot__deal_contacts') }}
+
+),
+
 touchpoints as (
 
-    select * from {{ ref('int_touchpoints') }}
+    select * from {{ ref('int_touchpoints') }} where team = 'marketing'
+
+),
+
+-- the marketing touches of every contact of the deal's buying group, each touch once
+deal_touches as (
+
+    select distinct
+        deal_contacts.deal_id,
+        touchpoints.touchpoint_id,
+        touchpoints.touched_at,
+        touchpoints.touch_type,
+        touchpoints.channel,
+        touchpoints.campaign
+
+    from deal_contacts
+    inner join touchpoints
+        on deal_contacts.contact_id = touchpoints.contact_id
 
 ),
 
@@ -58,8 +81,8 @@ eligible as (
         touchpoints.campaign
 
     from attributable_deals
-    left join touchpoints
-        on attributable_deals.contact_id = touchpoints.contact_id
+    left join deal_touches as touchpoints
+        on attributable_deals.deal_id = touchpoints.deal_id
         and touchpoints.touched_at <= attributable_deals.opportunity_at
         and touchpoints.touched_at
             >= attributable_deals.opportunity_at - to_days({{ lookback_days }})

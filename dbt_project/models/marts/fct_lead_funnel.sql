@@ -1,3 +1,6 @@
+{#- Accumulating snapshot: one row per lead with each stage's first date (see
+    int_crm__leads for how skipped and recycled stages are dated), the days between stages,
+    the lead's source, owner, account and first deal. -#}
 with
 
 leads as (
@@ -6,40 +9,38 @@ leads as (
 
 ),
 
-deals as (
-
-    select * from {{ ref('int_crm__deals') }}
-
-),
-
-first_deals as (
-
-    select * from deals where deal_number = 1
-
-),
-
 final as (
 
     select
-        leads.contact_id as lead_id,
-        leads.person_key,
-        leads.first_touch_channel,
-        leads.first_touch_campaign,
-        leads.visitor_at,
-        leads.lead_at,
-        leads.mql_at,
-        leads.sql_at,
-        coalesce(leads.opportunity_at, first_deals.created_at) as opportunity_at,
-        first_deals.won_at,
-        first_deals.lost_at,
-        first_deals.deal_id,
-        first_deals.amount as deal_amount,
-        first_deals.currency_code as deal_currency,
-        first_deals.amount_reporting as deal_amount_reporting
+        contact_id as lead_id,
+        person_key,
+        company_id as account_id,
+        owner_id,
+        lifecycle_stage as current_stage,
+        is_recycled,
+        first_touch_channel,
+        first_touch_campaign,
+        first_touch_campaign_key,
+        visitor_at,
+        lead_at,
+        mql_at,
+        sql_at,
+        opportunity_at,
+        won_at,
+        lost_at,
+        first_sales_touch_at,
+        deal_id,
+        deal_amount,
+        deal_currency,
+        deal_amount_reporting,
+        {{ days_between('visitor_at', 'lead_at') }} as days_visitor_to_lead,
+        {{ days_between('lead_at', 'mql_at') }} as days_lead_to_mql,
+        {{ days_between('mql_at', 'sql_at') }} as days_mql_to_sql,
+        {{ days_between('sql_at', 'opportunity_at') }} as days_sql_to_opportunity,
+        {{ days_between('opportunity_at', 'coalesce(won_at, lost_at)') }} as days_opportunity_to_close,
+        {{ days_between('lead_at', 'won_at') }} as days_lead_to_won
 
     from leads
-    left join first_deals
-        on leads.contact_id = first_deals.contact_id
 
 )
 

@@ -18,6 +18,12 @@ funnel as (
 
 ),
 
+deals as (
+
+    select * from {{ ref('fct_deals') }}
+
+),
+
 spend_daily as (
 
     select
@@ -51,10 +57,10 @@ won_daily as (
 
     select
         cast(won_at as date) as date_day,
-        first_touch_channel as channel,
+        source_channel as channel,
         count(*) as won_deals,
-        sum(deal_amount_reporting) as won_revenue
-    from funnel
+        sum(amount_reporting) as won_revenue
+    from deals
     where won_at is not null
     group by all
 

@@ -22,7 +22,8 @@ typed as (
         payload ->> '$.collected_traffic_source.manual_source' as utm_source,
         payload ->> '$.collected_traffic_source.manual_medium' as utm_medium,
         payload ->> '$.collected_traffic_source.manual_campaign_name' as utm_campaign,
-        payload ->> '$.collected_traffic_source.gclid' as gclid
+        payload ->> '$.collected_traffic_source.gclid' as gclid,
+        _loaded_at as loaded_at
 
     from source
 
@@ -42,7 +43,8 @@ renamed as (
         utm_source,
         utm_medium,
         utm_campaign,
-        gclid
+        gclid,
+        loaded_at
 
     from typed
 

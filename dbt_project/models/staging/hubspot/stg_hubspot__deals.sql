@@ -10,7 +10,6 @@ renamed as (
 
     select
         record_id as deal_id,
-        payload ->> '$.associations.contacts.results[0].id' as contact_id,
         payload ->> '$.properties.dealname' as deal_name,
         payload ->> '$.properties.pipeline' as pipeline_id,
         payload ->> '$.properties.dealstage' as deal_stage,

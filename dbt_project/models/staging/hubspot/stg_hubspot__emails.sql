@@ -1,0 +1,28 @@
+with
+
+source as (
+
+    select * from {{ source('hubspot', 'emails') }}
+
+),
+
+renamed as (
+
+    select
+        record_id as engagement_id,
+        payload ->> '$.properties.hubspot_owner_id' as owner_id,
+        {{ utc_timestamp("payload ->> '$.properties.hs_timestamp'") }} as occurred_at,
+        payload ->> '$.properties.hs_email_direction' as direction,
+        payload ->> '$.properties.hs_email_subject' as title,
+        list_transform(
+            from_json(payload -> '$.associations.contacts.results', '[{"id": "VARCHAR"}]'),
+            lambda association: association.id
+        ) as contact_ids,
+        updated_at,
+        cast(payload ->> '$.archived' as boolean) as is_archived
+
+    from source
+
+)
+
+select * from renamed
