@@ -82,32 +82,69 @@ def _rows(name: str, query: str, severity: str = "critical") -> Check:
     return Check(name, "UnexpectedRowsExpectation", {"unexpected_rows_query": query}, severity)
 
 
+def _columns(*names: str) -> Check:
+    """The table has exactly the published columns (its dbt contract; a test keeps both equal)."""
+    return Check(
+        "has exactly the published columns",
+        "ExpectTableColumnsToMatchSet",
+        {"column_set": list(names), "exact_match": True},
+    )
+
+
+def _equal(name: str, observed: str, expected: str) -> Check:
+    """A reconciliation: two independently computed figures must be equal."""
+    return _rows(
+        name,
+        f"select observed, expected from (select ({observed}) as observed,"
+        f" ({expected}) as expected) where observed is distinct from expected",
+    )
+
+
+def _between_0_and_1(*columns: str) -> list[Check]:
+    return [
+        Check(
+            f"{c} lies between 0 and 1",
+            "ExpectColumnValuesToBeBetween",
+            {"column": c, "min_value": 0, "max_value": 1},
+        )
+        for c in columns
+    ]
+
+
+WON_REVENUE = "select coalesce(sum(won_revenue), 0) from mart_channel_daily"
+
+
 FCT_LEAD_FUNNEL = Suite(
     "fct_lead_funnel",
     (
-        Check(
-            "has exactly the published columns",
-            "ExpectTableColumnsToMatchSet",
-            {
-                "column_set": [
-                    "lead_id",
-                    "person_key",
-                    "first_touch_channel",
-                    "first_touch_campaign",
-                    "visitor_at",
-                    "lead_at",
-                    "mql_at",
-                    "sql_at",
-                    "opportunity_at",
-                    "won_at",
-                    "lost_at",
-                    "deal_id",
-                    "deal_amount",
-                    "deal_currency",
-                    "deal_amount_reporting",
-                ],
-                "exact_match": True,
-            },
+        _columns(
+            "lead_id",
+            "person_key",
+            "account_id",
+            "owner_id",
+            "current_stage",
+            "is_recycled",
+            "first_touch_channel",
+            "first_touch_campaign",
+            "first_touch_campaign_key",
+            "visitor_at",
+            "lead_at",
+            "mql_at",
+            "sql_at",
+            "opportunity_at",
+            "won_at",
+            "lost_at",
+            "first_sales_touch_at",
+            "deal_id",
+            "deal_amount",
+            "deal_currency",
+            "deal_amount_reporting",
+            "days_visitor_to_lead",
+            "days_lead_to_mql",
+            "days_mql_to_sql",
+            "days_sql_to_opportunity",
+            "days_opportunity_to_close",
+            "days_lead_to_won",
         ),
         Check("lead_id is unique", "ExpectColumnValuesToBeUnique", {"column": "lead_id"}),
         *_not_null("lead_id", "person_key", "lead_at", "first_touch_channel"),
@@ -185,12 +222,10 @@ MART_CHANNEL_DAILY = Suite(
             "no day lies in the future",
             "select date_day from {batch} where date_day > current_date",
         ),
-        _rows(
-            "won revenue reconciles with the lead funnel",
-            "select observed, expected from (select"
-            " (select coalesce(sum(won_revenue), 0) from {batch}) as observed,"
-            " (select coalesce(sum(deal_amount_reporting), 0) from fct_lead_funnel"
-            "  where won_at is not null) as expected) where observed is distinct from expected",
+        _equal(
+            "won revenue reconciles with the deals",
+            "select coalesce(sum(won_revenue), 0) from {batch}",
+            "select coalesce(sum(amount_reporting), 0) from fct_deals where won_at is not null",
         ),
         _rows(
             "spend reconciles with the ad platforms' raw rows",
@@ -306,6 +341,376 @@ FCT_ATTRIBUTION = Suite(
 )
 
 
+FCT_DEALS = Suite(
+    "fct_deals",
+    (
+        _columns(
+            "deal_id",
+            "lead_id",
+            "account_id",
+            "owner_id",
+            "deal_stage",
+            "deal_status",
+            "buying_group_contacts",
+            "deal_amount",
+            "deal_currency",
+            "amount_reporting",
+            "opportunity_at",
+            "closed_at",
+            "won_at",
+            "lost_at",
+            "sales_cycle_days",
+            "source_channel",
+            "source_campaign",
+            "source_campaign_key",
+            "lead_deal_number",
+        ),
+        Check("deal_id is unique", "ExpectColumnValuesToBeUnique", {"column": "deal_id"}),
+        *_not_null(
+            "deal_id", "deal_status", "amount_reporting", "opportunity_at", "source_channel"
+        ),
+        Check(
+            "deal_status is won, lost or open",
+            "ExpectColumnValuesToBeInSet",
+            {"column": "deal_status", "value_set": ["won", "lost", "open"]},
+        ),
+        *_non_negative("deal_amount", "amount_reporting", "sales_cycle_days"),
+        _equal(
+            "every deal in the CRM is here once",
+            "select count(*) from {batch}",
+            "select count(*) from raw.crm__deals",
+        ),
+        _equal(
+            "won revenue equals the CRM's won deals converted from raw",
+            "select coalesce(sum(amount_reporting), 0) from {batch} where won_at is not null",
+            _converted_raw_sum(
+                "raw.crm__deals",
+                "payload ->> '$.properties.amount'",
+                "payload ->> '$.properties.deal_currency_code'",
+                "cast(cast(payload ->> '$.properties.closedate' as timestamptz)"
+                " at time zone 'UTC' as date)",
+                "payload ->> '$.properties.dealstage' = 'closedwon'",
+            ).strip()[1:-1],
+        ),
+    ),
+)
+
+FCT_FUNNEL_EVENTS = Suite(
+    "fct_funnel_events",
+    (
+        _columns(
+            "funnel_event_id",
+            "person_id",
+            "lead_id",
+            "person_key",
+            "is_anonymous",
+            "stage",
+            "stage_number",
+            "stage_at",
+            "channel",
+            "campaign",
+            "owner_id",
+        ),
+        Check(
+            "(person_id, stage) is unique",
+            "ExpectCompoundColumnsToBeUnique",
+            {"column_list": ["person_id", "stage"]},
+        ),
+        *_not_null("person_id", "stage", "stage_at", "channel"),
+        Check(
+            "stage is a funnel stage",
+            "ExpectColumnValuesToBeInSet",
+            {
+                "column": "stage",
+                "value_set": ["visitor", "lead", "mql", "sql", "opportunity", "won", "lost"],
+            },
+        ),
+        _equal(
+            "every lead has a lead event",
+            "select count(*) from {batch} where stage = 'lead'",
+            "select count(*) from fct_lead_funnel",
+        ),
+        _equal(
+            "won events equal the leads' won first deals",
+            "select count(*) from {batch} where stage = 'won'",
+            "select count(won_at) from fct_lead_funnel",
+        ),
+        _rows(
+            "anonymous people are only visitors",
+            "select person_id, stage from {batch} where is_anonymous and stage <> 'visitor'",
+        ),
+    ),
+)
+
+DIM_CAMPAIGN = Suite(
+    "dim_campaign",
+    (
+        _columns(
+            "campaign_key",
+            "channel",
+            "campaign_name",
+            "platform",
+            "platform_campaign_id",
+            "first_seen_on",
+            "channel_group",
+            "team",
+            "is_paid",
+        ),
+        Check("campaign_key is unique", "ExpectColumnValuesToBeUnique", {"column": "campaign_key"}),
+        *_not_null("campaign_key", "channel", "campaign_name", "platform"),
+        _rows(
+            "every campaign the marts report is in the dimension",
+            "select distinct p.campaign_key from mart_channel_performance as p"
+            " anti join (select * from {batch}) as d on p.campaign_key = d.campaign_key",
+        ),
+    ),
+)
+
+MART_CHANNEL_PERFORMANCE = Suite(
+    "mart_channel_performance",
+    (
+        _columns(
+            "date_day",
+            "channel",
+            "campaign",
+            "campaign_key",
+            "spend",
+            "impressions",
+            "clicks",
+            "sessions",
+            "leads",
+            "mqls",
+            "sqls",
+            "opportunities",
+            "pipeline_amount",
+            "won_deals",
+            "won_revenue",
+            "revenue_first_touch",
+            "revenue_last_touch",
+            "revenue_linear",
+            "revenue_u_shaped",
+            "revenue_w_shaped",
+            "revenue_time_decay",
+            "cost_per_lead",
+            "cac",
+            "roas",
+            "platform",
+            "channel_group",
+        ),
+        Check(
+            "(date_day, campaign_key) is unique",
+            "ExpectCompoundColumnsToBeUnique",
+            {"column_list": ["date_day", "campaign_key"]},
+        ),
+        *_not_null("date_day", "channel", "campaign_key", "spend", "won_revenue"),
+        *_non_negative("spend", "sessions", "leads", "pipeline_amount", "won_revenue"),
+        _rows(
+            "day totals equal mart_channel_daily",
+            "select * from (select p.date_day, p.spend, d.spend as daily_spend,"
+            " p.sessions, d.sessions as daily_sessions, p.leads, d.leads as daily_leads,"
+            " p.won_revenue, d.won_revenue as daily_won_revenue from (select date_day,"
+            " sum(spend) as spend, sum(sessions) as sessions, sum(leads) as leads,"
+            " sum(won_revenue) as won_revenue from {batch} group by 1) as p full join"
+            " (select date_day, sum(spend) as spend, sum(sessions) as sessions,"
+            " sum(leads) as leads, sum(won_revenue) as won_revenue from mart_channel_daily"
+            " group by 1) as d using (date_day)) where spend is distinct from daily_spend"
+            " or sessions is distinct from daily_sessions or leads is distinct from daily_leads"
+            " or won_revenue is distinct from daily_won_revenue",
+        ),
+        _rows(
+            "won revenue under every attribution model equals won revenue",
+            "select * from (select sum(revenue_first_touch) as first_touch,"
+            " sum(revenue_last_touch) as last_touch, sum(revenue_linear) as linear,"
+            " sum(revenue_u_shaped) as u_shaped, sum(revenue_w_shaped) as w_shaped,"
+            " sum(revenue_time_decay) as time_decay, sum(won_revenue) as won from {batch})"
+            " where won is distinct from (" + WON_REVENUE + ") or first_touch <> won"
+            " or last_touch <> won or linear <> won or u_shaped <> won or w_shaped <> won"
+            " or time_decay <> won",
+        ),
+        _equal(
+            "MQLs equal the lead funnel's MQLs",
+            "select coalesce(sum(mqls), 0) from {batch}",
+            "select count(mql_at) from fct_lead_funnel",
+        ),
+        _equal(
+            "pipeline equals the deals created",
+            "select coalesce(sum(pipeline_amount), 0) from {batch}",
+            "select coalesce(sum(amount_reporting), 0) from fct_deals",
+        ),
+    ),
+)
+
+MART_FUNNEL_CONVERSION = Suite(
+    "mart_funnel_conversion",
+    (
+        _columns(
+            "cohort_month",
+            "channel",
+            "visitors",
+            "leads",
+            "mqls",
+            "sqls",
+            "opportunities",
+            "won_deals",
+            "lost_deals",
+            "visitor_to_lead_rate",
+            "lead_to_mql_rate",
+            "mql_to_sql_rate",
+            "sql_to_opportunity_rate",
+            "opportunity_to_won_rate",
+            "win_rate",
+            "median_days_visitor_to_lead",
+            "median_days_lead_to_mql",
+            "median_days_mql_to_sql",
+            "median_days_sql_to_opportunity",
+            "median_days_opportunity_to_won",
+        ),
+        Check(
+            "(cohort_month, channel) is unique",
+            "ExpectCompoundColumnsToBeUnique",
+            {"column_list": ["cohort_month", "channel"]},
+        ),
+        *_between_0_and_1(
+            "visitor_to_lead_rate",
+            "lead_to_mql_rate",
+            "mql_to_sql_rate",
+            "sql_to_opportunity_rate",
+            "opportunity_to_won_rate",
+            "win_rate",
+        ),
+        _rows(
+            "stage counts never increase from one stage to the next",
+            "select cohort_month, channel from {batch} where mqls > leads or sqls > mqls"
+            " or opportunities > sqls or won_deals + lost_deals > opportunities",
+        ),
+        _equal(
+            "leads equal the lead funnel",
+            "select coalesce(sum(leads), 0) from {batch}",
+            "select count(*) from fct_lead_funnel",
+        ),
+        _equal(
+            "visitors equal the funnel's visitor events",
+            "select coalesce(sum(visitors), 0) from {batch}",
+            "select count(*) from fct_funnel_events where stage = 'visitor'",
+        ),
+    ),
+)
+
+MART_SALES_MARKETING_SLA = Suite(
+    "mart_sales_marketing_sla",
+    (
+        _columns(
+            "dimension",
+            "dimension_value",
+            "sla_hours",
+            "mqls",
+            "mqls_worked",
+            "mqls_worked_within_sla",
+            "share_worked_within_sla",
+            "mqls_never_worked",
+            "median_hours_to_first_touch",
+            "p90_hours_to_first_touch",
+            "opportunities",
+            "mql_to_opportunity_rate",
+            "won_deals",
+            "lost_deals",
+            "win_rate",
+        ),
+        Check(
+            "(dimension, dimension_value) is unique",
+            "ExpectCompoundColumnsToBeUnique",
+            {"column_list": ["dimension", "dimension_value"]},
+        ),
+        *_between_0_and_1("share_worked_within_sla", "mql_to_opportunity_rate", "win_rate"),
+        *_non_negative("median_hours_to_first_touch", "p90_hours_to_first_touch"),
+        _rows(
+            "worked plus never worked equals MQLs",
+            "select dimension, dimension_value, mqls, mqls_worked, mqls_never_worked"
+            " from {batch} where mqls_worked + mqls_never_worked <> mqls"
+            " or mqls_worked_within_sla > mqls_worked",
+        ),
+        _rows(
+            "every dimension adds up to the lead funnel's MQLs",
+            "select dimension, sum(mqls) as observed, (select count(mql_at) from"
+            " fct_lead_funnel) as expected from {batch} group by dimension"
+            " having sum(mqls) <> (select count(mql_at) from fct_lead_funnel)",
+        ),
+    ),
+)
+
+MART_REVENUE_SUMMARY = Suite(
+    "mart_revenue_summary",
+    (
+        _columns(
+            "month",
+            "bookings",
+            "won_deals",
+            "lost_deals",
+            "opportunities_created",
+            "pipeline_created",
+            "win_rate",
+            "average_deal_size",
+            "avg_sales_cycle_days",
+            "median_sales_cycle_days",
+        ),
+        Check("month is unique", "ExpectColumnValuesToBeUnique", {"column": "month"}),
+        *_non_negative("bookings", "pipeline_created", "avg_sales_cycle_days"),
+        *_between_0_and_1("win_rate"),
+        _equal(
+            "bookings equal won revenue (marketing grain)",
+            "select coalesce(sum(bookings), 0) from {batch}",
+            WON_REVENUE,
+        ),
+        _equal(
+            "pipeline created equals the deals",
+            "select coalesce(sum(pipeline_created), 0) from {batch}",
+            "select coalesce(sum(amount_reporting), 0) from fct_deals",
+        ),
+    ),
+)
+
+MART_ACCOUNT_JOURNEY = Suite(
+    "mart_account_journey",
+    (
+        _columns(
+            "account_id",
+            "account_name",
+            "domain",
+            "industry",
+            "contacts",
+            "mqls",
+            "first_visit_at",
+            "first_lead_at",
+            "marketing_touches",
+            "sales_touches",
+            "first_marketing_touch_at",
+            "first_sales_touch_at",
+            "last_touch_at",
+            "deals",
+            "open_deals",
+            "won_deals",
+            "lost_deals",
+            "open_pipeline",
+            "won_revenue",
+            "first_won_at",
+        ),
+        Check("account_id is unique", "ExpectColumnValuesToBeUnique", {"column": "account_id"}),
+        *_not_null("account_id", "account_name", "won_revenue"),
+        *_non_negative("won_revenue", "open_pipeline", "contacts"),
+        _equal(
+            "won revenue (sales grain, accounts) equals won revenue (marketing grain)",
+            "select coalesce(sum(won_revenue), 0) from {batch}",
+            WON_REVENUE,
+        ),
+        _equal(
+            "contacts equal the leads",
+            "select coalesce(sum(contacts), 0) from {batch}",
+            "select count(*) from fct_lead_funnel",
+        ),
+    ),
+)
+
+
 def _fresh(table: str, label: str, severity: str = "critical") -> Check:
     return _rows(
         f"freshness: {label} delivered data for the interval",
@@ -372,4 +777,17 @@ RUN_CONTEXT = Suite(
     ),
 )
 
-SUITES: tuple[Suite, ...] = (FCT_LEAD_FUNNEL, MART_CHANNEL_DAILY, FCT_ATTRIBUTION, RUN_CONTEXT)
+SUITES: tuple[Suite, ...] = (
+    FCT_LEAD_FUNNEL,
+    MART_CHANNEL_DAILY,
+    FCT_ATTRIBUTION,
+    FCT_DEALS,
+    FCT_FUNNEL_EVENTS,
+    DIM_CAMPAIGN,
+    MART_CHANNEL_PERFORMANCE,
+    MART_FUNNEL_CONVERSION,
+    MART_SALES_MARKETING_SLA,
+    MART_REVENUE_SUMMARY,
+    MART_ACCOUNT_JOURNEY,
+    RUN_CONTEXT,
+)
