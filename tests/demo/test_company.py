@@ -3,13 +3,27 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import shutil
 from collections import Counter
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from smarketing.demo.company import generate, ground_truth, write_world
+from smarketing.demo.company import _iso, generate, ground_truth, write_world
 from smarketing.demo.fx import daily_rates, to_usd_cents
+
+CRM_FILES = (
+    "companies.jsonl",
+    "contacts.jsonl",
+    "deals.jsonl",
+    "calls.jsonl",
+    "emails.jsonl",
+    "meetings.jsonl",
+)
+# web, e-mail and ad files of generate(3, 0.05, 2026-01-01..2026-01-10), as generated before
+# companies, sales engagements and colleagues were added
+NON_CRM_DIGEST = "4fb02c7eaecb878e3b2502eea54871d37914944ad95e48191a66c35d543643b6"
 
 
 def _tree_digest(folder: Path) -> str:
@@ -108,3 +122,173 @@ def test_exchange_rate_seed_is_the_demo_rates() -> None:
         }
     assert seed == daily_rates()
     assert seed[(date(2026, 1, 1), "USD")] == 1
+
+
+def _jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_extending_the_range_keeps_every_earlier_crm_record(tmp_path: Path) -> None:
+    """Companies, contacts, deals and sales engagements written for a shorter range recur
+    unchanged in a longer one: nothing drawn depends on where the range ends."""
+    short = generate(5, 0.3, date(2026, 1, 1), date(2026, 1, 20))
+    long = generate(5, 0.3, date(2026, 1, 1), date(2026, 2, 10))
+    write_world(short, tmp_path / "short")
+    write_world(long, tmp_path / "long")
+    for name in CRM_FILES:
+        earlier = (tmp_path / "short" / "crm" / name).read_text().splitlines()
+        later = set((tmp_path / "long" / "crm" / name).read_text().splitlines())
+        assert earlier, name
+        assert [line for line in earlier if line not in later] == [], name
+    assert {(t.engagement_id, t.at) for t in short.sales_touches} <= {
+        (t.engagement_id, t.at) for t in long.sales_touches
+    }
+    assert len(long.sales_touches) > len(short.sales_touches)
+
+
+def test_web_email_and_ad_files_are_the_per_day_draws_as_before(tmp_path: Path) -> None:
+    """Sales work and colleagues have their own RNGs: the per-day draws are unchanged
+    (pinned digest of the non-CRM files, the same as before companies and engagements)."""
+    write_world(generate(3, 0.05, date(2026, 1, 1), date(2026, 1, 10)), tmp_path)
+    shutil.rmtree(tmp_path / "crm")
+    (tmp_path / "ground_truth.json").unlink()
+    assert _tree_digest(tmp_path) == NON_CRM_DIGEST
+
+
+def test_sales_touches_follow_the_contact_and_stay_inside_the_range() -> None:
+    world = generate(9, 0.3, date(2026, 1, 1), date(2026, 2, 28))
+    by_id = {c.contact_id: c for c in world.contacts}
+    touches: dict[str, list] = {}
+    for t in world.sales_touches:
+        touches.setdefault(t.contact_id, []).append(t)
+        c = by_id[t.contact_id]
+        assert c.mql_at is not None and c.mql_at <= t.at < world.horizon
+        assert t.owner_id == c.owner_id
+        assert t.engagement_id == c.contact_id + {"call": "1", "email": "2", "meeting": "3"}[t.kind]
+        if t.kind == "meeting":
+            assert t.at == c.sql_at
+        if t.kind == "email":
+            (call,) = [x for x in touches[t.contact_id] if x.kind == "call"]
+            assert t.at == call.at + timedelta(days=1)
+    assert len({t.engagement_id for t in world.sales_touches}) == len(world.sales_touches)
+    for c in world.contacts:
+        mine = touches.get(c.contact_id, [])
+        if c.sql_at is not None:  # every SQL was worked, first by a call before qualifying
+            first = min(mine, key=lambda t: t.at)
+            assert first.kind == "call" and c.mql_at < first.at < c.sql_at
+            assert [t.at for t in mine if t.kind == "meeting"] == [c.sql_at]
+        if c.mql_at is None:
+            assert mine == []
+    mqls = [c for c in world.contacts if c.mql_at and not c.sql_at]
+    worked = [c for c in mqls if c.contact_id in touches]
+    assert 0.5 < len(worked) / len(mqls) < 0.9  # 70 % of unqualified MQLs are worked
+    assert Counter(t.kind for t in world.sales_touches).keys() == {"call", "email", "meeting"}
+
+
+def test_colleagues_join_deals_as_second_contact_primary_first(tmp_path: Path) -> None:
+    world = generate(9, 0.3, date(2026, 1, 1), date(2026, 2, 28))
+    write_world(world, tmp_path)
+    colleagues = [c for c in world.contacts if c.primary_id is not None]
+    assert len(colleagues) > 5
+    index = {c.contact_id: i for i, c in enumerate(world.contacts)}
+    by_id = {c.contact_id: c for c in world.contacts}
+    for col in colleagues:
+        primary = by_id[col.primary_id]
+        assert index[col.contact_id] == index[primary.contact_id] + 1
+        assert col.contact_id == str(200_000 + int(primary.contact_id) - 100_000)
+        assert (col.company_id, col.owner_id) == (primary.company_id, primary.owner_id)
+        assert (col.channel, col.ga_client_id, col.campaign) == ("offline", None, None)
+        assert col.lead_at == primary.opportunity_at + timedelta(hours=1) < world.horizon
+        assert col.mql_at is col.deal_id is col.won_at is None
+        assert col.email.endswith(
+            f".c{int(primary.contact_id) - 100_000}@{col.company.lower()}.example"
+        )
+    deals: dict[str, list[dict]] = {}
+    for d in _jsonl(tmp_path / "crm" / "deals.jsonl"):
+        deals.setdefault(d["id"], []).append(d)
+    primaries = {col.primary_id: col for col in colleagues}
+    for c in world.contacts:
+        if c.deal_id is None:
+            continue
+        versions = deals[c.deal_id]
+        ids = [[a["id"] for a in v["associations"]["contacts"]["results"]] for v in versions]
+        col = primaries.get(c.contact_id)
+        if col is None:
+            assert ids == [[c.contact_id]] * len(versions)
+            continue
+        # opened with the primary; an hour later the colleague joins, and stays
+        assert ids == [[c.contact_id]] + [[c.contact_id, col.contact_id]] * (len(versions) - 1)
+        assert versions[1]["updatedAt"] == versions[1]["properties"]["hs_lastmodifieddate"]
+        assert versions[1]["updatedAt"] == _iso(col.lead_at)
+    # contacts carry their company; every company with a contact is written once
+    contacts = _jsonl(tmp_path / "crm" / "contacts.jsonl")
+    companies = {r["id"]: r for r in _jsonl(tmp_path / "crm" / "companies.jsonl")}
+    assert {r["properties"]["associatedcompanyid"] for r in contacts} == set(companies)
+    for r in contacts:
+        company = companies[r["properties"]["associatedcompanyid"]]
+        assert company["properties"]["name"] == r["properties"]["company"]
+        assert company["properties"]["createdate"] <= r["properties"]["createdate"]
+    first_lead = min(_iso(c.lead_at) for c in world.contacts if c.company_id == "300001")
+    assert companies["300001"]["properties"]["createdate"] == first_lead
+
+
+def test_new_ground_truth_keys_reconcile() -> None:
+    world = generate(9, 0.3, date(2026, 1, 1), date(2026, 2, 28))
+    truth = ground_truth(world)
+    totals = truth["totals"]
+    funnel = truth["funnel_by_channel"]
+    assert sum(f["leads"] for f in funnel.values()) == totals["leads"] == len(world.contacts)
+    assert sum(f["won_deals"] for f in funnel.values()) == totals["won_deals"]
+    for f in funnel.values():
+        assert f["leads"] >= f["mqls"] >= f["sqls"] >= f["opportunities"]
+        assert f["opportunities"] >= f["won_deals"] + f["lost_deals"]
+    colleagues = [c for c in world.contacts if c.primary_id]
+    assert (
+        funnel["offline"]["leads"]
+        == sum(1 for c in world.contacts if c.channel == "offline")
+        > len(colleagues)
+    )
+    assert sum(truth["won_revenue_by_month"].values()) == totals["won_revenue_cents"]
+    assert set(truth["won_revenue_by_month"]) == {"2026-01", "2026-02"}
+    accounts = truth["accounts"]
+    assert sum(a["won_revenue_cents"] for a in accounts.values()) == totals["won_revenue_cents"]
+    assert sum(a["won_deals"] for a in accounts.values()) == totals["won_deals"]
+    assert sum(a["contacts"] for a in accounts.values()) == totals["leads"]
+    assert len(accounts) == totals["companies"] == 8
+    assert accounts["300001"]["name"] == "Initech"
+    spend = truth["spend_by_platform_day"]
+    assert sum(r["spend_cents"] for r in spend) == totals["spend_cents"]
+    assert [(r["date_day"], r["platform"]) for r in spend] == sorted(
+        (r["date_day"], r["platform"]) for r in spend
+    )
+    assert {r["platform"] for r in spend} == {"google_ads", "meta_ads"}
+    daily = {(r["date_day"], r["channel"]): r["spend_cents"] for r in truth["channel_daily"]}
+    platform_channel = {"google_ads": "paid_search", "meta_ads": "paid_social"}
+    for r in spend:
+        assert daily[(r["date_day"], platform_channel[r["platform"]])] == r["spend_cents"]
+    sla = truth["sla_by_owner"]
+    assert set(sla) <= {"501", "502", "503", "504"}
+    for owner in sla.values():
+        assert owner["worked"] + owner["never_worked"] == owner["mqls"]
+        assert owner["worked_within_24h"] <= owner["worked"]
+    assert sum(o["mqls"] for o in sla.values()) == sum(f["mqls"] for f in funnel.values())
+    assert totals["sales_touches"] == len(world.sales_touches) > 0
+    leads = truth["leads"]
+    for c in world.contacts:
+        lead = leads[c.contact_id]
+        assert (lead["company_id"], lead["owner_id"]) == (c.company_id, c.owner_id)
+        mine = [t.at for t in world.sales_touches if t.contact_id == c.contact_id]
+        assert lead["first_sales_touch_at"] == (_iso(min(mine)) if mine else None)
+    for col in colleagues:
+        assert leads[col.contact_id]["channel"] == "offline"
+        assert leads[col.contact_id]["deal_id"] is None
+    # within 24 h is measured exactly: recount from the leads
+    within = Counter(
+        c.owner_id
+        for c in world.contacts
+        if c.mql_at
+        and leads[c.contact_id]["first_sales_touch_at"]
+        and min(t.at for t in world.sales_touches if t.contact_id == c.contact_id) - c.mql_at
+        <= timedelta(hours=24)
+    )
+    assert {o: v["worked_within_24h"] for o, v in sla.items()} == {o: within.get(o, 0) for o in sla}

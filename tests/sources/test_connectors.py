@@ -8,6 +8,7 @@ from __future__ import annotations
 import gzip
 import json
 import logging
+import math
 import shutil
 from collections import Counter
 from collections.abc import Iterator
@@ -30,7 +31,11 @@ SPECS = {s.raw_table: s for s in ENTITIES}
 START, END = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 2, 15, tzinfo=UTC)
 ENDPOINTS = {
     "crm__contacts": "/crm/v3/objects/contacts/search",
+    "crm__companies": "/crm/v3/objects/companies/search",
     "crm__deals": "/crm/v3/objects/deals/search",
+    "crm__calls": "/crm/v3/objects/calls/search",
+    "crm__emails": "/crm/v3/objects/emails/search",
+    "crm__meetings": "/crm/v3/objects/meetings/search",
     "email__campaigns": "/3.0/campaigns",
     "email__email_activity": "/3.0/reports/",
     "ppc__google_ads": "/v18/customers/",
@@ -120,6 +125,71 @@ def test_5xx_until_retries_run_out_fails_naming_the_endpoint_and_lands_nothing(
     assert failing_entity not in entities
 
 
+def _latest_in_file(path: Path) -> dict[str, dict]:
+    latest: dict[str, dict] = {}
+    for line in path.read_text().splitlines():
+        record = json.loads(line)
+        latest[record["id"]] = record
+    return latest
+
+
+@pytest.mark.parametrize("obj", ["companies", "calls", "emails", "meetings"])
+def test_hubspot_reads_companies_and_engagements_with_paging_and_contacts(
+    obj: str, own_demo: tuple[Path, DemoServer], settings: Settings
+) -> None:
+    """Over the whole demo range the connector returns exactly the files' objects."""
+    demo, server = own_demo
+    spec = SPECS[f"crm__{obj}"]
+    reader = pipeline.reader_for("crm", settings)
+    got = {r["id"]: r for r in reader.read(spec, START, END)}
+    want = _latest_in_file(demo / "crm" / f"{obj}.jsonl")
+    assert got == want  # properties, timestamps and (engagements) associations
+    searches = [r for r in server.requests if r == f"POST /crm/v3/objects/{obj}/search"]
+    assert len(searches) == math.ceil(len(want) / 5) >= 2  # pages of 5, cursor to the end
+    associations = [r for r in server.requests if f"/crm/v4/associations/{obj}/" in r]
+    if obj == "companies":
+        assert len(want) == 8 and not associations
+        assert {r["properties"]["domain"] for r in got.values()} == {
+            f"{c['properties']['name'].lower()}.example" for c in got.values()
+        }
+        return
+    batches = math.ceil(len(want) / 100)  # the connector asks for 100 objects per call
+    assert associations == [f"POST /crm/v4/associations/{obj}/contacts/batch/read"] * batches
+    kind = obj.removesuffix("s")
+    contacts = set(_latest_in_file(demo / "crm" / "contacts.jsonl"))
+    for record_id, record in got.items():
+        (assoc,) = record["associations"]["contacts"]["results"]
+        assert assoc == {"id": record_id[:-1], "type": f"{kind}_to_contact"}
+        assert assoc["id"] in contacts
+        assert record["updatedAt"] == record["properties"]["hs_timestamp"]
+        assert record["properties"]["hs_lastmodifieddate"] == record["updatedAt"]
+        assert "hs_email_text" not in record["properties"]  # never an e-mail body
+
+
+def test_hubspot_deal_with_two_contacts_lists_both_primary_first(
+    own_demo: tuple[Path, DemoServer], settings: Settings
+) -> None:
+    demo, server = own_demo
+    server.faults.add("/crm/v4/associations/deals/", [429], retry_after="0")
+    got = {
+        r["id"]: r
+        for r in pipeline.reader_for("crm", settings).read(SPECS["crm__deals"], START, END)
+    }
+    want = _latest_in_file(demo / "crm" / "deals.jsonl")
+    assert got == want
+    pairs = [
+        [a["id"] for a in d["associations"]["contacts"]["results"]]
+        for d in got.values()
+        if len(d["associations"]["contacts"]["results"]) == 2
+    ]
+    assert pairs and all(p[0].startswith("1") and p[1] == f"2{p[0][1:]}" for p in pairs)
+    assert all(
+        a["type"] == "deal_to_contact"
+        for d in got.values()
+        for a in d["associations"]["contacts"]["results"]
+    )
+
+
 def test_backoff_is_exponential_and_capped() -> None:
     from smarketing.sources.http import RetryPolicy, retry_after_seconds
 
@@ -138,7 +208,11 @@ def _rewrite(path: Path, change) -> None:
 
 DEMO_FILES = {
     "crm__contacts": "crm/contacts.jsonl",
+    "crm__companies": "crm/companies.jsonl",
     "crm__deals": "crm/deals.jsonl",
+    "crm__calls": "crm/calls.jsonl",
+    "crm__emails": "crm/emails.jsonl",
+    "crm__meetings": "crm/meetings.jsonl",
     "email__campaigns": "email/campaigns.jsonl",
     "email__email_activity": "email/email_activity.jsonl",
     "ppc__google_ads": "ppc/google_ads.jsonl",
@@ -148,7 +222,11 @@ DEMO_FILES = {
 # a required field that is not the one the vendor filters the window on
 REQUIRED_TO_DROP = {
     "crm__contacts": "properties.createdate",
+    "crm__companies": "properties.name",
     "crm__deals": "properties.dealstage",
+    "crm__calls": "properties.hs_timestamp",
+    "crm__emails": "properties.hs_timestamp",
+    "crm__meetings": "properties.hs_timestamp",
     "email__campaigns": "id",
     "email__email_activity": "action",
     "ppc__google_ads": "metrics.costMicros",

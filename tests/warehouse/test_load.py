@@ -73,3 +73,32 @@ def test_failed_load_leaves_raw_unchanged_and_names_what_is_missing(settings: Se
     with pytest.raises(FileNotFoundError, match=r"web/events/interval=2026-01-11"):
         pipeline.load_raw("2026-01-11", "2026-01-12", settings=settings)
     assert raw_snapshot(settings) == snap
+
+
+def test_an_interval_with_no_crm_records_still_creates_every_crm_raw_table(
+    settings: Settings,
+) -> None:
+    """Before the demo company's first day the CRM has nothing: the tables exist, empty."""
+    from smarketing.sources.catalog import entities_of
+    from smarketing.warehouse.load import load_interval
+
+    out = pipeline.extract("crm", "2025-12-30", "2025-12-31", "2025-12-30", settings=settings)
+    specs = entities_of("crm")
+    assert {s.entity for s in specs} >= {"companies", "calls", "emails", "meetings"}
+    assert all(v["landed"] == 0 for v in out["records"].values())
+    window = pipeline.window_for("2025-12-30", "2025-12-31", "2025-12-30", settings)
+    counts = load_interval(settings.warehouse_path, settings.landing_dir, window, specs)
+    assert [(c.table, c.loaded) for c in counts] == [(f"raw.{s.raw_table}", 0) for s in specs]
+    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    try:
+        for spec in specs:
+            assert con.execute(f"select count(*) from raw.{spec.raw_table}").fetchone() == (0,)
+    finally:
+        con.close()
+    # the next interval fills the new tables
+    pipeline.extract("crm", "2026-01-14", "2026-01-15", "2026-01-01", settings=settings)
+    window = pipeline.window_for("2026-01-14", "2026-01-15", "2026-01-01", settings)
+    counts = load_interval(settings.warehouse_path, settings.landing_dir, window, specs)
+    loaded = {c.table: c.loaded for c in counts}
+    for entity in ("companies", "calls", "emails", "meetings"):
+        assert loaded[f"raw.crm__{entity}"] > 0

@@ -18,7 +18,8 @@ final as (
         arg_min(session_key, (started_at, ga_session_id)) as first_session_key,
         min(started_at) as first_visit_at,
         arg_min(channel, (started_at, ga_session_id)) as first_channel,
-        arg_min(utm_campaign, (started_at, ga_session_id)) as first_campaign,
+        -- arg_min_null: a first session without a campaign must not borrow a later one's
+        arg_min_null(utm_campaign, (started_at, ga_session_id)) as first_campaign,
         arg_min(campaign_key, (started_at, ga_session_id)) as first_campaign_key,
         count(*) as sessions,
         bool_or(has_lead_form) as has_lead_form

@@ -3,12 +3,17 @@
 The same people flow through every source: an ad click or search brings a visitor to the
 website (GA4 events carrying UTM values and the Google click id), some fill in a form and
 become CRM contacts (HubSpot, with the GA client id captured by a hidden form field), the
-marketing team e-mails them (Mailchimp), sales qualifies them and opens deals that are won or
-lost. Paid clicks are exactly the paid sessions, so spend, sessions and leads agree.
+marketing team e-mails them (Mailchimp), sales works them (calls, e-mails and meetings logged
+in the CRM), qualifies them and opens deals that are won or lost; some deals bring in a
+colleague from the same company (a buying committee: a deal with two contacts). Every contact
+belongs to a CRM company. Paid clicks are exactly the paid sessions, so spend, sessions and
+leads agree.
 
-Everything is drawn from ``random.Random`` seeded per day, so a given seed, scale and date
-range always produce byte-identical files. The generator also writes the *ground truth*
-(computed from its own model, not from the files) that tests compare published numbers with.
+Everything is drawn from ``random.Random`` seeded per day (sales work and buying committees
+from their own RNGs seeded per contact, so they never shift the per-day draws), so a given
+seed, scale and date range always produce byte-identical files. The generator also writes the
+*ground truth* (computed from its own model, not from the files) that tests compare published
+numbers with.
 """
 
 from __future__ import annotations
@@ -43,6 +48,32 @@ SITE = "https://www.acme-analytics.example"
 FIRST_NAMES = ("ada", "alan", "grace", "linus", "margaret", "edsger", "barbara", "ken", "radia")
 LAST_NAMES = ("lovelace", "turing", "hopper", "torvalds", "hamilton", "dijkstra", "liskov")
 COMPANIES = ("initech", "globex", "umbrella", "hooli", "vandelay", "acme", "wayne", "stark")
+# HubSpot company id, industry (HubSpot's enumeration) and head count, fixed per company.
+COMPANY_BASE_ID = 300_001
+INDUSTRIES = (
+    ("COMPUTER_SOFTWARE", 120),
+    ("LOGISTICS_AND_SUPPLY_CHAIN", 2_400),
+    ("PHARMACEUTICALS", 9_000),
+    ("INTERNET", 1_500),
+    ("IMPORT_AND_EXPORT", 45),
+    ("MACHINERY", 650),
+    ("FINANCIAL_SERVICES", 30_000),
+    ("DEFENSE_AND_SPACE", 12_000),
+)
+P_WORKED, P_SALES_EMAIL, P_COLLEAGUE = 0.7, 0.5, 0.25
+# HubSpot's default call outcomes (hs_call_disposition is the outcome's GUID)
+CALL_DISPOSITIONS = (
+    "f240bbac-87c9-4f6e-bf70-924b57d47db7",  # connected
+    "b2cf5968-551e-4856-9783-52b3da59a7d0",  # left voicemail
+    "73a0d17f-1163-4015-bdd5-ec830791da20",  # no answer
+    "a4c4c377-d246-4b32-a13b-75a56a4cd0ff",  # left live message
+)
+ENGAGEMENT_KINDS = ("call", "email", "meeting")
+
+
+def company_id(name: str) -> str:
+    """HubSpot id of one of the demo's companies (``name`` in any case)."""
+    return str(COMPANY_BASE_ID + COMPANIES.index(name.lower()))
 
 
 def _micros(ts: datetime) -> int:
@@ -78,6 +109,7 @@ class Contact:
     firstname: str
     lastname: str
     company: str
+    company_id: str
     owner_id: str
     channel: str
     campaign: str | None
@@ -91,6 +123,25 @@ class Contact:
     currency: str = "USD"
     won_at: datetime | None = None
     lost_at: datetime | None = None
+    # where the contact's sales qualification falls if the world ran on forever: sales work
+    # depends on it, and must not change when the date range grows
+    planned_sql_at: datetime | None = field(default=None, repr=False)
+    # a colleague from the same company added to this contact's deal (buying committee)
+    colleague: Contact | None = field(default=None, repr=False, compare=False)
+    primary_id: str | None = None  # set on a colleague: the contact whose deal it joined
+
+
+@dataclass
+class SalesTouch:
+    """A sales engagement logged in the CRM against one contact."""
+
+    engagement_id: str
+    kind: str  # call | email | meeting
+    contact_id: str
+    owner_id: str
+    at: datetime
+    duration_ms: int = 0  # calls
+    disposition: str = ""  # calls
 
 
 @dataclass
@@ -105,6 +156,7 @@ class World:
     email_activity: list[dict] = field(default_factory=list)
     google_rows: list[dict] = field(default_factory=list)
     meta_rows: list[dict] = field(default_factory=list)
+    sales_touches: list[SalesTouch] = field(default_factory=list)
 
     @property
     def horizon(self) -> datetime:
@@ -208,7 +260,83 @@ def generate(seed: int, scale: float, start: date, end: date) -> World:
         _ads_for_day(world, rng, day, paid_clicks)
         if day.weekday() == 1:  # Tuesday newsletter
             _newsletter(world, rng, day, horizon)
+    # After the day loop, from per-contact RNGs: the per-day draws above stay as they were
+    # (colleagues join after the newsletters were drawn, so they receive none).
+    contacts: list[Contact] = []
+    for c in world.contacts:
+        contacts.append(c)
+        colleague = _colleague(seed, c, horizon)
+        if colleague is not None:
+            contacts.append(colleague)
+        world.sales_touches.extend(_sales_touches(seed, c, horizon))
+    world.contacts = contacts
     return world
+
+
+def _sales_touches(seed: int, c: Contact, horizon: datetime) -> list[SalesTouch]:
+    """Calls, e-mails and a meeting by the contact's owner after it became an MQL.
+
+    Every number is drawn before anything is compared with the horizon, and the touches
+    follow the contact's planned qualification, so a longer range never changes them.
+    """
+    if c.mql_at is None:
+        return []
+    rng = random.Random(f"{seed}:sales:{c.contact_id}")
+    worked_roll = rng.random()
+    delay = timedelta(seconds=round(rng.uniform(0.25, 60) * 3_600))
+    email_roll = rng.random()
+    duration_ms = rng.randrange(30, 1_800) * 1_000
+    disposition = rng.choice(CALL_DISPOSITIONS)
+    sql = c.planned_sql_at
+    if not (sql is not None or worked_roll < P_WORKED):
+        return []
+    first = c.mql_at + delay
+    if sql is not None and first >= sql:
+        first = c.mql_at + timedelta(seconds=(sql - c.mql_at).total_seconds() // 2)
+    touches = [
+        SalesTouch(
+            f"{c.contact_id}1", "call", c.contact_id, c.owner_id, first, duration_ms, disposition
+        )
+    ]
+    if email_roll < P_SALES_EMAIL:
+        touches.append(
+            SalesTouch(
+                f"{c.contact_id}2", "email", c.contact_id, c.owner_id, first + timedelta(days=1)
+            )
+        )
+    if sql is not None:
+        touches.append(SalesTouch(f"{c.contact_id}3", "meeting", c.contact_id, c.owner_id, sql))
+    return [t for t in touches if t.at < horizon]
+
+
+def _colleague(seed: int, c: Contact, horizon: datetime) -> Contact | None:
+    """Sometimes a colleague joins the deal an hour after it opened: a second deal contact."""
+    if c.opportunity_at is None or c.primary_id is not None:
+        return None
+    rng = random.Random(f"{seed}:committee:{c.contact_id}")
+    joins = rng.random() < P_COLLEAGUE
+    first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+    lead_at = c.opportunity_at + timedelta(hours=1)
+    if not joins or lead_at >= horizon:
+        return None
+    seq = int(c.contact_id) - 100_000
+    domain = c.company.lower()
+    colleague = Contact(
+        contact_id=str(200_000 + seq),
+        email=f"{first}.{last}.c{seq}@{domain}.example",
+        firstname=first.title(),
+        lastname=last.title(),
+        company=c.company,
+        company_id=c.company_id,
+        owner_id=c.owner_id,
+        channel="offline",
+        campaign=None,
+        ga_client_id=None,
+        lead_at=lead_at,
+        primary_id=c.contact_id,
+    )
+    c.colleague = colleague
+    return colleague
 
 
 def _poisson(rng: random.Random, lam: float) -> int:
@@ -244,6 +372,7 @@ def _contact(
         firstname=first.title(),
         lastname=last.title(),
         company=company.title(),
+        company_id=company_id(company),
         owner_id=rng.choice(OWNERS),
         channel=channel,
         campaign=campaign,
@@ -254,12 +383,13 @@ def _contact(
     # Draw every number up front so the world does not depend on the horizon.
     rolls = [rng.random() for _ in range(5)]
     amount_cents = rng.randrange(2_000_00, 40_000_00)
-    delays = iter(
-        [
-            round(rng.uniform(lo, hi) * 3_600)
-            for lo, hi in ((0.5, 72), (1, 120), (24, 240), (5 * 24, 45 * 24))
-        ]
-    )
+    delay_seconds = [
+        round(rng.uniform(lo, hi) * 3_600)
+        for lo, hi in ((0.5, 72), (1, 120), (24, 240), (5 * 24, 45 * 24))
+    ]
+    delays = iter(delay_seconds)
+    if rolls[0] < P_MQL and rolls[1] < P_SQL:
+        contact.planned_sql_at = lead_at + timedelta(seconds=sum(delay_seconds[:2]))
 
     def later(ts: datetime) -> datetime | None:
         nxt = ts + timedelta(seconds=next(delays))
@@ -440,6 +570,7 @@ def _contact_state(c: Contact, as_of: datetime) -> dict:
         "firstname": c.firstname,
         "lastname": c.lastname,
         "company": c.company,
+        "associatedcompanyid": c.company_id,
         "hubspot_owner_id": c.owner_id,
         "ga_client_id": c.ga_client_id,
         "hs_analytics_source": "OFFLINE" if c.ga_client_id is None else "ORGANIC_SEARCH",
@@ -461,6 +592,10 @@ def _contact_state(c: Contact, as_of: datetime) -> dict:
 def _deal_state(c: Contact, as_of: datetime) -> dict:
     assert c.opportunity_at is not None and c.amount_cents is not None
     stage, modified, closedate = "appointmentscheduled", c.opportunity_at, None
+    contacts = [c.contact_id]
+    if c.colleague is not None and c.colleague.lead_at <= as_of:
+        modified = c.colleague.lead_at  # the association change modifies the deal
+        contacts.append(c.colleague.contact_id)
     if c.won_at and c.won_at <= as_of:
         stage, modified, closedate = "closedwon", c.won_at, c.won_at
     elif c.lost_at and c.lost_at <= as_of:
@@ -478,25 +613,109 @@ def _deal_state(c: Contact, as_of: datetime) -> dict:
             "closedate": _iso(closedate) if closedate else None,
             "hs_lastmodifieddate": _iso(modified),
         },
-        "associations": {
-            "contacts": {"results": [{"id": c.contact_id, "type": "deal_to_contact"}]}
-        },
+        "associations": _contact_associations("deal", contacts),
         "createdAt": _iso(c.opportunity_at),
         "updatedAt": _iso(modified),
         "archived": False,
     }
 
 
-def _versions(c: Contact) -> list[tuple[datetime, dict, dict | None]]:
-    """Every state a contact (and its deal) passes through: what an incremental API sees."""
+def _contact_associations(kind: str, contact_ids: list[str]) -> dict:
+    """``associations`` as the connector attaches them from the v4 batch read."""
+    return {"contacts": {"results": [{"id": i, "type": f"{kind}_to_contact"} for i in contact_ids]}}
+
+
+def _versions(c: Contact) -> tuple[list[dict], list[dict]]:
+    """Every state a contact and its deal pass through: what an incremental API sees."""
     changes = [
         t for t in (c.lead_at, c.mql_at, c.sql_at, c.opportunity_at, c.won_at, c.lost_at) if t
     ]
+    contacts = [_contact_state(c, ts) for ts in changes]
+    deals = []
+    if c.opportunity_at is not None:
+        deal_changes = sorted(
+            t
+            for t in (
+                c.opportunity_at,
+                c.colleague.lead_at if c.colleague else None,
+                c.won_at,
+                c.lost_at,
+            )
+            if t
+        )
+        deals = [_deal_state(c, ts) for ts in deal_changes]
+    return contacts, deals
+
+
+def _companies(world: World) -> list[dict]:
+    """HubSpot companies, created with their first contact (none before it)."""
+    first_lead: dict[str, datetime] = {}
+    for c in world.contacts:
+        if c.company_id not in first_lead or c.lead_at < first_lead[c.company_id]:
+            first_lead[c.company_id] = c.lead_at
     out = []
-    for ts in changes:
-        deal = _deal_state(c, ts) if c.opportunity_at and c.opportunity_at <= ts else None
-        out.append((ts, _contact_state(c, ts), deal))
+    for index, name in enumerate(COMPANIES):
+        cid = str(COMPANY_BASE_ID + index)
+        if cid not in first_lead:
+            continue
+        created = _iso(first_lead[cid])
+        industry, employees = INDUSTRIES[index]
+        out.append(
+            {
+                "id": cid,
+                "properties": {
+                    "name": name.title(),
+                    "domain": f"{name}.example",
+                    "industry": industry,
+                    "numberofemployees": str(employees),
+                    "createdate": created,
+                    "hs_lastmodifieddate": created,
+                },
+                "createdAt": created,
+                "updatedAt": created,
+                "archived": False,
+            }
+        )
     return out
+
+
+def _engagement(t: SalesTouch) -> dict:
+    """A HubSpot v3 call / email / meeting object with its contact association."""
+    ts = _iso(t.at)
+    props: dict[str, str | None] = {
+        "hs_timestamp": ts,
+        "hubspot_owner_id": t.owner_id,
+        "hs_createdate": ts,
+        "hs_lastmodifieddate": ts,
+    }
+    if t.kind == "call":
+        props |= {
+            "hs_call_direction": "OUTBOUND",
+            "hs_call_disposition": t.disposition,
+            "hs_call_duration": str(t.duration_ms),
+            "hs_call_title": "Discovery call",
+        }
+    elif t.kind == "email":
+        # a sales e-mail sent by the rep; its body is never extracted (personal data)
+        props |= {
+            "hs_email_direction": "EMAIL",
+            "hs_email_subject": "Following up on your Acme Analytics enquiry",
+        }
+    else:
+        props |= {
+            "hs_meeting_title": "Acme Analytics demo",
+            "hs_meeting_start_time": ts,
+            "hs_meeting_end_time": _iso(t.at + timedelta(minutes=30)),
+            "hs_meeting_outcome": "COMPLETED",
+        }
+    return {
+        "id": t.engagement_id,
+        "properties": props,
+        "associations": _contact_associations(t.kind, [t.contact_id]),
+        "createdAt": ts,
+        "updatedAt": ts,
+        "archived": False,
+    }
 
 
 def _write_jsonl(path: Path, rows: list[dict]) -> None:
@@ -511,12 +730,15 @@ def write_world(world: World, out_dir: Path) -> dict:
     out_dir.mkdir(parents=True, exist_ok=True)
     contact_versions, deal_versions = [], []
     for c in world.contacts:
-        for _, contact_state, deal_state in _versions(c):
-            contact_versions.append(contact_state)
-            if deal_state is not None:
-                deal_versions.append(deal_state)
+        contact_states, deal_states = _versions(c)
+        contact_versions.extend(contact_states)
+        deal_versions.extend(deal_states)
     _write_jsonl(out_dir / "crm" / "contacts.jsonl", contact_versions)
     _write_jsonl(out_dir / "crm" / "deals.jsonl", deal_versions)
+    _write_jsonl(out_dir / "crm" / "companies.jsonl", _companies(world))
+    for kind in ENGAGEMENT_KINDS:
+        rows = [_engagement(t) for t in world.sales_touches if t.kind == kind]
+        _write_jsonl(out_dir / "crm" / f"{kind}s.jsonl", rows)
     _write_jsonl(out_dir / "email" / "campaigns.jsonl", world.email_campaigns)
     _write_jsonl(out_dir / "email" / "email_activity.jsonl", world.email_activity)
     _write_jsonl(out_dir / "ppc" / "google_ads.jsonl", world.google_rows)
@@ -541,6 +763,10 @@ def ground_truth(world: World) -> dict:
 
     Money is in USD (the default reporting currency), converted per row at the day's rate
     (spend: the stats day; won revenue: the day the deal was won), rounded to the cent.
+
+    A deal belongs to its primary contact (the associated contact created first): revenue,
+    the funnel and the account are counted once, for the primary. Colleagues added to a
+    deal are ordinary offline leads without a deal of their own.
     """
     rates = daily_rates()
     daily: dict[tuple[str, str], dict[str, int]] = defaultdict(
@@ -559,25 +785,59 @@ def ground_truth(world: World) -> dict:
     )
     for s in world.sessions:
         daily[(s.started_at.date().isoformat(), s.channel)]["sessions"] += 1
+    platform_day: dict[tuple[str, str], int] = defaultdict(int)
     for row in world.google_rows:
         cell = daily[(row["segments"]["date"], "paid_search")]
-        cell["spend_cents"] += int(row["metrics"]["costMicros"]) // 10_000
+        spend = int(row["metrics"]["costMicros"]) // 10_000
+        cell["spend_cents"] += spend
+        platform_day[(row["segments"]["date"], "google_ads")] += spend
         cell["impressions"] += int(row["metrics"]["impressions"])
         cell["clicks"] += int(row["metrics"]["clicks"])
     for row in world.meta_rows:
         cell = daily[(row["date_start"], "paid_social")]
         units, cents = row["spend"].split(".")
-        cell["spend_cents"] += to_usd_cents(
+        spend = to_usd_cents(
             int(units) * 100 + int(cents),
             row["account_currency"],
             date.fromisoformat(row["date_start"]),
             rates,
         )
+        cell["spend_cents"] += spend
+        platform_day[(row["date_start"], "meta_ads")] += spend
         cell["impressions"] += int(row["impressions"])
         cell["clicks"] += int(row["clicks"])
+    touches: dict[str, list[SalesTouch]] = defaultdict(list)
+    for t in world.sales_touches:
+        touches[t.contact_id].append(t)
+    first_touch = {cid: min(t.at for t in ts) for cid, ts in touches.items()}
+    stages = ("leads", "mqls", "sqls", "opportunities", "won_deals", "lost_deals")
+    funnel: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(stages, 0))
+    by_month: dict[str, int] = defaultdict(int)
+    sla: dict[str, dict[str, int]] = defaultdict(
+        lambda: dict.fromkeys(("mqls", "worked", "worked_within_24h", "never_worked"), 0)
+    )
+    names = {company_id(n): n.title() for n in COMPANIES}
+    accounts: dict[str, dict] = {}
     leads = {}
     won_usd: dict[str, int] = {}
     for c in world.contacts:
+        reached = (c.lead_at, c.mql_at, c.sql_at, c.opportunity_at, c.won_at, c.lost_at)
+        for stage, ts in zip(stages, reached, strict=True):
+            funnel[c.channel][stage] += ts is not None
+        account = accounts.setdefault(
+            c.company_id,
+            {"name": names[c.company_id], "contacts": 0, "won_deals": 0, "won_revenue_cents": 0},
+        )
+        account["contacts"] += 1
+        if c.mql_at is not None:
+            owner = sla[c.owner_id]
+            owner["mqls"] += 1
+            worked = [t.at for t in touches.get(c.contact_id, []) if t.at >= c.mql_at]
+            if worked:
+                owner["worked"] += 1
+                owner["worked_within_24h"] += min(worked) - c.mql_at <= timedelta(hours=24)
+            else:
+                owner["never_worked"] += 1
         daily[(c.lead_at.date().isoformat(), c.channel)]["leads"] += 1
         if c.won_at is not None:
             cell = daily[(c.won_at.date().isoformat(), c.channel)]
@@ -586,6 +846,9 @@ def ground_truth(world: World) -> dict:
                 c.amount_cents or 0, c.currency, c.won_at.date(), rates
             )
             cell["won_revenue_cents"] += won_usd[c.contact_id]
+            by_month[c.won_at.strftime("%Y-%m")] += won_usd[c.contact_id]
+            account["won_deals"] += 1
+            account["won_revenue_cents"] += won_usd[c.contact_id]
         leads[c.contact_id] = {
             "channel": c.channel,
             "campaign": c.campaign,
@@ -603,6 +866,11 @@ def ground_truth(world: World) -> dict:
             "deal_id": c.deal_id,
             "amount_cents": c.amount_cents,
             "currency": c.currency if c.deal_id else None,
+            "company_id": c.company_id,
+            "owner_id": c.owner_id,
+            "first_sales_touch_at": (
+                _iso(first_touch[c.contact_id]) if c.contact_id in first_touch else None
+            ),
         }
     rows = [{"date_day": d, "channel": ch, **vals} for (d, ch), vals in sorted(daily.items())]
     totals = {
@@ -612,6 +880,8 @@ def ground_truth(world: World) -> dict:
         "won_deals": sum(1 for c in world.contacts if c.won_at),
         "won_revenue_cents": sum(won_usd.values()),
         "spend_cents": sum(r["spend_cents"] for r in rows),
+        "sales_touches": len(world.sales_touches),
+        "companies": len(accounts),
     }
     return {
         "start": world.start.isoformat(),
@@ -619,4 +889,12 @@ def ground_truth(world: World) -> dict:
         "channel_daily": rows,
         "leads": leads,
         "totals": totals,
+        "funnel_by_channel": dict(sorted(funnel.items())),
+        "won_revenue_by_month": dict(sorted(by_month.items())),
+        "spend_by_platform_day": [
+            {"date_day": d, "platform": p, "spend_cents": v}
+            for (d, p), v in sorted(platform_day.items())
+        ],
+        "sla_by_owner": dict(sorted(sla.items())),
+        "accounts": dict(sorted(accounts.items())),
     }

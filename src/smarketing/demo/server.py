@@ -3,8 +3,10 @@
 The connectors in ``smarketing.sources`` run unchanged against this server and against the
 real vendors. It serves the files ``smarketing demo generate`` wrote:
 
-* HubSpot CRM v3: ``POST /crm/v3/objects/{contacts,deals}/search`` (filter on last-modified,
-  cursor paging ``paging.next.after``) and ``POST /crm/v4/associations/deals/contacts/batch/read``.
+* HubSpot CRM v3: ``POST /crm/v3/objects/{contacts,companies,deals,calls,emails,meetings}/search``
+  (filter on last-modified, cursor paging ``paging.next.after``) and
+  ``POST /crm/v4/associations/{deals,calls,emails,meetings}/contacts/batch/read`` (answered
+  with each object's current associations, as HubSpot does).
 * Mailchimp Marketing v3: ``GET /3.0/campaigns`` and ``GET /3.0/reports/{id}/email-activity``
   (offset/count paging).
 * Google Ads: ``POST /token`` (OAuth refresh) and
@@ -43,6 +45,8 @@ DEMO_TOKENS = {
 }
 GOOGLE_ACCESS_TOKEN = "demo-google-access-token"
 SPECS = {s.raw_table: s for s in ENTITIES}
+# HubSpot-defined association type ids of <object> → contact
+CONTACT_ASSOCIATION_TYPES = {"deals": 3, "calls": 194, "emails": 198, "meetings": 200}
 
 
 class Faults:
@@ -109,24 +113,28 @@ class DemoApi:
             out["paging"] = {"next": {"after": str(offset + limit)}}
         return out
 
-    def hubspot_deal_contacts(self, body: dict) -> dict:
+    def hubspot_contact_associations(self, obj: str, body: dict) -> dict:
+        """v4 batch read ``{obj}`` → contacts: the contacts of each object's latest version."""
+        type_id = CONTACT_ASSOCIATION_TYPES[obj]
         wanted = {str(i["id"]) for i in body.get("inputs", [])}
         latest: dict[str, dict] = {}
-        for line in (self.demo_dir / "crm" / "deals.jsonl").read_text().splitlines():
-            deal = json.loads(line)
-            if deal["id"] in wanted:
-                latest[deal["id"]] = deal
+        path = self.demo_dir / "crm" / f"{obj}.jsonl"
+        lines = path.read_text().splitlines() if path.exists() else []
+        for line in lines:
+            record = json.loads(line)
+            if record["id"] in wanted:
+                latest[record["id"]] = record
         results = []
-        for deal_id in sorted(wanted & latest.keys()):
-            assoc = latest[deal_id].get("associations", {}).get("contacts", {}).get("results", [])
+        for object_id in sorted(wanted & latest.keys()):
+            assoc = latest[object_id].get("associations", {}).get("contacts", {}).get("results", [])
             results.append(
                 {
-                    "from": {"id": deal_id},
+                    "from": {"id": object_id},
                     "to": [
                         {
                             "toObjectId": int(a["id"]),
                             "associationTypes": [
-                                {"category": "HUBSPOT_DEFINED", "typeId": 3, "label": None}
+                                {"category": "HUBSPOT_DEFINED", "typeId": type_id, "label": None}
                             ],
                         }
                         for a in assoc
@@ -282,8 +290,10 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             if method == "POST" and (m := re.fullmatch(r"/crm/v3/objects/(\w+)/search", path)):
                 self._send(200, api.hubspot_search(m.group(1), self._body()))
-            elif method == "POST" and path == "/crm/v4/associations/deals/contacts/batch/read":
-                self._send(200, api.hubspot_deal_contacts(self._body()))
+            elif method == "POST" and (
+                m := re.fullmatch(r"/crm/v4/associations/(\w+)/contacts/batch/read", path)
+            ):
+                self._send(200, api.hubspot_contact_associations(m.group(1), self._body()))
             elif method == "GET" and path == "/3.0/campaigns":
                 self._send(200, api.mailchimp_campaigns(query))
             elif method == "GET" and (

@@ -85,6 +85,36 @@ ENTITIES: tuple[EntitySpec, ...] = (
         ),
     ),
     EntitySpec(
+        "crm",
+        "companies",
+        "upsert",
+        "id",
+        None,
+        "",
+        "updatedAt",
+        required=("id", "updatedAt", "properties.name"),
+        types=(
+            ("updatedAt", "timestamp"),
+            ("properties.createdate", "timestamp"),
+            ("properties.numberofemployees", "int"),
+        ),
+    ),
+    *(
+        # sales engagements logged against contacts: calls, e-mails, meetings
+        EntitySpec(
+            "crm",
+            engagement,
+            "upsert",
+            "id",
+            None,
+            "",
+            "updatedAt",
+            required=("id", "updatedAt", "properties.hs_timestamp"),
+            types=(("updatedAt", "timestamp"), ("properties.hs_timestamp", "timestamp")),
+        )
+        for engagement in ("calls", "emails", "meetings")
+    ),
+    EntitySpec(
         "email",
         "campaigns",
         "upsert",

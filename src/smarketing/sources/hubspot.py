@@ -1,8 +1,9 @@
-"""HubSpot CRM v3: contacts and deals changed in a window, with deal→contact associations.
+"""HubSpot CRM v3: contacts, companies, deals and sales engagements changed in a window.
 
 Uses the CRM search API (filter on the last-modified property, cursor paging through
-``paging.next.after``) and the v4 associations batch read for deals. Incremental by design:
-a run asks only for objects modified inside its extract window.
+``paging.next.after``) and the v4 associations batch read for the contacts of deals, calls,
+e-mails and meetings. Incremental by design: a run asks only for objects modified inside its
+extract window. Engagement bodies (e-mail text, call notes) are never requested: personal data.
 """
 
 from __future__ import annotations
@@ -15,13 +16,23 @@ from smarketing.sources.credentials import Credentials
 from smarketing.sources.http import JsonHttpClient, RetryPolicy
 
 DEFAULT_BASE_URL = "https://api.hubapi.com"
-MODIFIED_PROPERTY = {"contacts": "lastmodifieddate", "deals": "hs_lastmodifieddate"}
+MODIFIED_PROPERTY = {
+    "contacts": "lastmodifieddate",
+    "companies": "hs_lastmodifieddate",
+    "deals": "hs_lastmodifieddate",
+    "calls": "hs_lastmodifieddate",
+    "emails": "hs_lastmodifieddate",
+    "meetings": "hs_lastmodifieddate",
+}
+_ENGAGEMENT = ["hs_timestamp", "hubspot_owner_id"]
+_CREATED_MODIFIED = ["hs_createdate", "hs_lastmodifieddate"]
 PROPERTIES = {
     "contacts": [
         "email",
         "firstname",
         "lastname",
         "company",
+        "associatedcompanyid",
         "hubspot_owner_id",
         "ga_client_id",
         "hs_analytics_source",
@@ -45,7 +56,35 @@ PROPERTIES = {
         "closedate",
         "hs_lastmodifieddate",
     ],
+    "companies": [
+        "name",
+        "domain",
+        "industry",
+        "numberofemployees",
+        "createdate",
+        "hs_lastmodifieddate",
+    ],
+    "calls": [
+        *_ENGAGEMENT,
+        "hs_call_direction",
+        "hs_call_disposition",
+        "hs_call_duration",
+        "hs_call_title",
+        *_CREATED_MODIFIED,
+    ],
+    "emails": [*_ENGAGEMENT, "hs_email_direction", "hs_email_subject", *_CREATED_MODIFIED],
+    "meetings": [
+        *_ENGAGEMENT,
+        "hs_meeting_title",
+        "hs_meeting_start_time",
+        "hs_meeting_end_time",
+        "hs_meeting_outcome",
+        *_CREATED_MODIFIED,
+    ],
 }
+# objects whose contacts come from the v4 associations batch read, and the association
+# label the connector gives them (HubSpot's singular object name)
+WITH_CONTACTS = {"deals": "deal", "calls": "call", "emails": "email", "meetings": "meeting"}
 PAGE_SIZE = 100  # the search API's maximum
 ASSOCIATION_BATCH = 100
 
@@ -89,13 +128,14 @@ class HubSpotReader:
                 return
             body["after"] = after
 
-    def deal_contacts(self, deal_ids: list[str]) -> dict[str, list[str]]:
+    def associated_contacts(self, obj: str, ids: list[str]) -> dict[str, list[str]]:
+        """Contact ids associated with each ``obj`` record (v4 batch read, 100 per call)."""
         out: dict[str, list[str]] = {}
-        for i in range(0, len(deal_ids), ASSOCIATION_BATCH):
-            batch = [{"id": d} for d in deal_ids[i : i + ASSOCIATION_BATCH]]
+        for i in range(0, len(ids), ASSOCIATION_BATCH):
+            batch = [{"id": d} for d in ids[i : i + ASSOCIATION_BATCH]]
             page = self.client.request(
                 "POST",
-                "/crm/v4/associations/deals/contacts/batch/read",
+                f"/crm/v4/associations/{obj}/contacts/batch/read",
                 json_body={"inputs": batch},
             )
             for result in page.get("results", []):
@@ -103,16 +143,18 @@ class HubSpotReader:
         return out
 
     def read(self, spec: EntitySpec, start: datetime, end: datetime) -> Iterator[dict]:
-        if spec.entity == "contacts":
-            yield from self.search("contacts", start, end)
-        elif spec.entity == "deals":
-            deals = list(self.search("deals", start, end))
-            contacts = self.deal_contacts([str(d["id"]) for d in deals if d.get("id")])
-            for deal in deals:
-                ids = contacts.get(str(deal.get("id")), [])
-                deal["associations"] = {
-                    "contacts": {"results": [{"id": c, "type": "deal_to_contact"} for c in ids]}
-                }
-                yield deal
-        else:
-            raise KeyError(f"HubSpot reader has no entity {spec.entity!r}")
+        obj = spec.entity
+        if obj not in MODIFIED_PROPERTY:
+            raise KeyError(f"HubSpot reader has no entity {obj!r}")
+        if obj not in WITH_CONTACTS:
+            yield from self.search(obj, start, end)
+            return
+        records = list(self.search(obj, start, end))
+        contacts = self.associated_contacts(obj, [str(r["id"]) for r in records if r.get("id")])
+        label = f"{WITH_CONTACTS[obj]}_to_contact"
+        for record in records:
+            ids = contacts.get(str(record.get("id")), [])
+            record["associations"] = {
+                "contacts": {"results": [{"id": c, "type": label} for c in ids]}
+            }
+            yield record

@@ -1,0 +1,686 @@
+"""A hand-built company run through the real steps (landing -> raw -> dbt build), whose
+published numbers are worked out by hand.
+
+The company, January 2026 (UTC):
+
+* Ann (contact 101, Initech, owner 501) first visited on 2025-10-01 from a referral, came back
+  from a Google ad on 2026-01-02 and filled in the form; MQL 01-03 10:00, SQL 01-05, a call
+  2 h after her MQL. Her e-mail is stored padded and in capitals; she clicked the
+  newsletter on 01-06 16:00 (joined by normalised e-mail).
+* Ben (102, Initech, 501) came from organic search on 01-04 and filled in the form; MQL 01-06
+  12:00, a meeting 30 h later. Ben and Ann are the buying group of deal 901 (1,000.00 USD,
+  opened 01-10, won 01-20); HubSpot lists Ben first, but Ann became a lead first, so the deal
+  and its revenue are hers (counted once).
+* Cat (103, Globex, 502), offline: MQL 01-05 09:00, a call 30 min *before* (not a response),
+  a sales e-mail exactly 24 h after; SQL 01-07, deal 903 (300.00 USD) lost 01-12, then sent
+  back to `lead` (a recycled lead).
+* Dan (104, no company, 502), offline: MQL 01-06 10:00, never worked.
+* Eve (105, Umbrella, 501), offline: MQL 01-08 00:00, a call 6 h later; deal 902 of
+  500.00 EUR opened 01-09 12:00, won 01-25 12:00 (converted at that day's rate).
+* An anonymous visitor from a Meta ad (01-03) never converts; an unknown subscriber clicks
+  the newsletter.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import hashlib
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from smarketing.config import Settings, load_settings
+from smarketing.intervals import resolve_window
+from smarketing.landing import land_source
+from smarketing.sources.catalog import SOURCES, EntitySpec
+from smarketing.transform import run_dbt
+from smarketing.warehouse.load import load_interval
+from tests.conftest import PROJECT_DIR
+
+pytestmark = pytest.mark.slow
+
+SITE = "https://www.acme-analytics.example"
+
+
+def ts(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def session(
+    pseudo: str,
+    start: str,
+    source: str | None,
+    medium: str | None,
+    campaign: str | None = None,
+    gclid: str | None = None,
+    form: bool = False,
+) -> list[dict]:
+    """GA4 export rows of one session: session_start, a page view, maybe a form fill."""
+    begin = ts(start)
+    names = ["session_start", "page_view"] + (["generate_lead"] if form else [])
+    traffic = None
+    if source:
+        traffic = {
+            "manual_source": source,
+            "manual_medium": medium,
+            "manual_campaign_name": campaign,
+            "gclid": gclid,
+        }
+    return [
+        {
+            "event_date": (begin + timedelta(minutes=i)).strftime("%Y%m%d"),
+            "event_timestamp": int((begin + timedelta(minutes=i)).timestamp() * 1_000_000),
+            "event_name": name,
+            "user_pseudo_id": pseudo,
+            "event_params": [
+                {"key": "ga_session_id", "value": {"int_value": int(begin.timestamp())}},
+                {"key": "page_location", "value": {"string_value": f"{SITE}/p{i}"}},
+            ],
+            "collected_traffic_source": traffic,
+        }
+        for i, name in enumerate(names)
+    ]
+
+
+def contact(
+    cid: str,
+    email: str,
+    created: str,
+    owner: str,
+    stage: str,
+    company: str | None = None,
+    ga: str | None = None,
+    **dates: str,
+) -> dict:
+    props = {
+        "email": email,
+        "firstname": "X",
+        "lastname": "Y",
+        "hubspot_owner_id": owner,
+        "ga_client_id": ga,
+        "associatedcompanyid": company,
+        "lifecyclestage": stage,
+        "createdate": iso(ts(created)),
+        "lastmodifieddate": iso(ts(created)),
+    }
+    for name, value in dates.items():
+        props[f"hs_lifecyclestage_{name}_date"] = iso(ts(value))
+    return {
+        "id": cid,
+        "properties": props,
+        "createdAt": iso(ts(created)),
+        "updatedAt": iso(ts(created)),
+        "archived": False,
+    }
+
+
+def deal(
+    did: str,
+    contacts: list[str],
+    amount: str,
+    currency: str,
+    created: str,
+    stage: str,
+    closed: str | None = None,
+) -> dict:
+    modified = iso(ts(closed or created))
+    return {
+        "id": did,
+        "properties": {
+            "dealname": did,
+            "amount": amount,
+            "deal_currency_code": currency,
+            "dealstage": stage,
+            "pipeline": "default",
+            "hubspot_owner_id": "501",
+            "createdate": iso(ts(created)),
+            "closedate": iso(ts(closed)) if closed else None,
+            "hs_lastmodifieddate": modified,
+        },
+        "associations": {
+            "contacts": {"results": [{"id": c, "type": "deal_to_contact"} for c in contacts]}
+        },
+        "createdAt": iso(ts(created)),
+        "updatedAt": modified,
+        "archived": False,
+    }
+
+
+def company(cid: str, name: str) -> dict:
+    created = iso(ts("2025-06-01 00:00"))
+    return {
+        "id": cid,
+        "properties": {
+            "name": name,
+            "domain": f"{name.lower()}.example",
+            "industry": "SOFTWARE",
+            "createdate": created,
+            "hs_lastmodifieddate": created,
+        },
+        "createdAt": created,
+        "updatedAt": created,
+        "archived": False,
+    }
+
+
+def engagement(eid: str, contact_id: str, owner: str, at: str) -> dict:
+    moment = iso(ts(at))
+    return {
+        "id": eid,
+        "properties": {
+            "hs_timestamp": moment,
+            "hubspot_owner_id": owner,
+            "hs_createdate": moment,
+            "hs_lastmodifieddate": moment,
+        },
+        "associations": {
+            "contacts": {"results": [{"id": contact_id, "type": "engagement_to_contact"}]}
+        },
+        "createdAt": moment,
+        "updatedAt": moment,
+        "archived": False,
+    }
+
+
+def click(email: str, at: str) -> dict:
+    return {
+        "campaign_id": "nl1",
+        "list_id": "l1",
+        "email_id": hashlib.md5(email.encode()).hexdigest(),
+        "email_address": email,
+        "action": "click",
+        "timestamp": iso(ts(at)),
+        "url": f"{SITE}/blog",
+    }
+
+
+COMPANY: dict[tuple[str, str], list[dict]] = {
+    ("web", "events"): [
+        *session("u1", "2025-10-01 10:00", "partner-blog.com", "referral"),
+        *session("u1", "2026-01-02 10:00", "google", "cpc", "Brand_Search", "Cj0Kabc", True),
+        *session("u2", "2026-01-03 09:00", "facebook", "paid_social", "prospecting"),
+        *session("u3", "2026-01-04 09:00", "google", "organic", form=True),
+    ],
+    ("crm", "contacts"): [
+        contact(
+            "101",
+            "  Ann.A@INITECH.example ",
+            "2026-01-02 10:02",
+            "501",
+            "customer",
+            "301",
+            "u1",
+            lead="2026-01-02 10:02",
+            marketingqualifiedlead="2026-01-03 10:00",
+            salesqualifiedlead="2026-01-05 10:00",
+            opportunity="2026-01-10 00:00",
+            customer="2026-01-20 00:00",
+        ),
+        contact(
+            "102",
+            "ben@initech.example",
+            "2026-01-04 09:02",
+            "501",
+            "marketingqualifiedlead",
+            "301",
+            "u3",
+            lead="2026-01-04 09:02",
+            marketingqualifiedlead="2026-01-06 12:00",
+        ),
+        contact(
+            "103",
+            "cat@globex.example",
+            "2026-01-05 08:00",
+            "502",
+            "lead",
+            "302",
+            lead="2026-01-05 08:00",
+            marketingqualifiedlead="2026-01-05 09:00",
+            salesqualifiedlead="2026-01-07 00:00",
+        ),
+        contact(
+            "104",
+            "dan@nowhere.example",
+            "2026-01-06 08:00",
+            "502",
+            "marketingqualifiedlead",
+            lead="2026-01-06 08:00",
+            marketingqualifiedlead="2026-01-06 10:00",
+        ),
+        contact(
+            "105",
+            "eve@umbrella.example",
+            "2026-01-07 08:00",
+            "501",
+            "customer",
+            "303",
+            lead="2026-01-07 08:00",
+            marketingqualifiedlead="2026-01-08 00:00",
+            salesqualifiedlead="2026-01-09 00:00",
+        ),
+    ],
+    ("crm", "deals"): [
+        deal(
+            "901",
+            ["102", "101"],
+            "1000.00",
+            "USD",
+            "2026-01-10 00:00",
+            "closedwon",
+            "2026-01-20 00:00",
+        ),
+        deal("902", ["105"], "500.00", "EUR", "2026-01-09 12:00", "closedwon", "2026-01-25 12:00"),
+        deal("903", ["103"], "300.00", "USD", "2026-01-08 00:00", "closedlost", "2026-01-12 00:00"),
+    ],
+    ("crm", "companies"): [
+        company("301", "Initech"),
+        company("302", "Globex"),
+        company("303", "Umbrella"),
+    ],
+    ("crm", "calls"): [
+        engagement("c1", "101", "501", "2026-01-03 12:00"),
+        engagement("c2", "103", "502", "2026-01-05 08:30"),
+        engagement("c3", "105", "501", "2026-01-08 06:00"),
+    ],
+    ("crm", "emails"): [engagement("e1", "103", "502", "2026-01-06 09:00")],
+    ("crm", "meetings"): [engagement("m1", "102", "501", "2026-01-07 18:00")],
+    ("email", "campaigns"): [
+        {
+            "id": "nl1",
+            "type": "regular",
+            "status": "sent",
+            "create_time": "2026-01-05T15:00:00.000Z",
+            "send_time": "2026-01-06T15:00:00.000Z",
+            "settings": {"title": "Newsletter Jan", "subject_line": "Hi"},
+            "recipients": {"list_id": "l1"},
+        }
+    ],
+    ("email", "email_activity"): [
+        click("ann.a@initech.example", "2026-01-06 16:00"),
+        click("stranger@unknown.example", "2026-01-06 17:00"),
+    ],
+    ("ppc", "google_ads"): [
+        {
+            "customer": {"id": "1", "currencyCode": "USD"},
+            "campaign": {"id": "1001", "name": "Brand_Search"},
+            "adGroup": {"id": "100101"},
+            "segments": {"date": "2026-01-02"},
+            "metrics": {"impressions": "10", "clicks": "1", "costMicros": "12340000"},
+        }
+    ],
+    ("ppc", "meta_insights"): [
+        {
+            "account_id": "9",
+            "account_currency": "EUR",
+            "campaign_id": "2001",
+            "campaign_name": "prospecting",
+            "date_start": "2026-01-03",
+            "date_stop": "2026-01-03",
+            "impressions": "40",
+            "clicks": "1",
+            "spend": "7.50",
+        }
+    ],
+}
+
+
+class HandBuiltReader:
+    """Serves the hand-built records as a vendor connector would (one list per entity)."""
+
+    def read(self, spec: EntitySpec, start: datetime, end: datetime) -> Iterator[dict]:
+        yield from json.loads(json.dumps(COMPANY.get((spec.source, spec.entity), [])))
+
+
+def rate(day: str, currency: str) -> Decimal:
+    with (PROJECT_DIR / "dbt_project" / "seeds" / "exchange_rates.csv").open() as fh:
+        for row in csv.DictReader(fh):
+            if row["rate_date"] == day and row["currency_code"] == currency:
+                return Decimal(row["usd_per_unit"])
+    raise KeyError((day, currency))
+
+
+def convert(amount: str, currency: str, day: str, reporting: str) -> Decimal:
+    """As the warehouse converts: rate ratio to 8 places, then the cent, half away from 0."""
+    ratio = (rate(day, currency) / rate(day, reporting)).quantize(
+        Decimal("0.00000001"), ROUND_HALF_UP
+    )
+    return (Decimal(amount) * ratio).quantize(Decimal("0.01"), ROUND_HALF_UP)
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, Path]]:
+    """Land and load the hand-built company, then dbt build (reporting currency USD)."""
+    base = tmp_path_factory.mktemp("handbuilt")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SMARKETING_PROJECT_DIR", str(PROJECT_DIR))
+        mp.setenv("SMARKETING_DATA_DIR", str(base / "data"))
+        mp.setenv("SMARKETING_REPORTING_CURRENCY", "USD")
+        settings = load_settings()
+    settings.ensure_dirs()
+    window = resolve_window("2026-01-31", "2026-02-01", 0, "2025-09-01")
+    for source in SOURCES:
+        land_source(HandBuiltReader(), source, window, settings.landing_dir)
+    load_interval(settings.warehouse_path, settings.landing_dir, window)
+    run_dbt(settings, "build")
+    yield settings, settings.warehouse_path
+
+
+def query(path: Path, sql: str) -> list[tuple]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def test_leads_identity_and_stage_dates(warehouse: tuple[Settings, Path]) -> None:
+    _, db = warehouse
+    rows = query(
+        db,
+        "select lead_id, person_key, account_id, first_touch_channel, first_touch_campaign,"
+        " strftime(visitor_at, '%Y-%m-%d %H:%M'), strftime(mql_at, '%m-%d %H:%M'),"
+        " strftime(sql_at, '%m-%d'), strftime(opportunity_at, '%m-%d %H:%M'),"
+        " strftime(won_at, '%m-%d'), strftime(lost_at, '%m-%d'), current_stage, is_recycled,"
+        " deal_id from audit.fct_lead_funnel order by lead_id",
+    )
+    ann_key = hashlib.md5(b"ann.a@initech.example").hexdigest()
+    assert rows == [
+        # first touch is the visitor's first session (a referral), not the later ad click
+        (
+            "101",
+            ann_key,
+            "301",
+            "referral",
+            None,
+            "2025-10-01 10:00",
+            "01-03 10:00",
+            "01-05",
+            "01-10 00:00",
+            "01-20",
+            None,
+            "customer",
+            False,
+            "901",
+        ),
+        # Ben is in deal 901's buying group but not its primary: no deal of his own
+        (
+            "102",
+            hashlib.md5(b"ben@initech.example").hexdigest(),
+            "301",
+            "organic_search",
+            None,
+            "2026-01-04 09:00",
+            "01-06 12:00",
+            None,
+            None,
+            None,
+            None,
+            "marketingqualifiedlead",
+            False,
+            None,
+        ),
+        # recycled: back to `lead` after SQL and a lost deal; the stages reached are kept
+        (
+            "103",
+            hashlib.md5(b"cat@globex.example").hexdigest(),
+            "302",
+            "offline",
+            None,
+            None,
+            "01-05 09:00",
+            "01-07",
+            "01-08 00:00",
+            None,
+            "01-12",
+            "lead",
+            True,
+            "903",
+        ),
+        # a lead with no web visit and no company: offline, kept
+        (
+            "104",
+            hashlib.md5(b"dan@nowhere.example").hexdigest(),
+            None,
+            "offline",
+            None,
+            None,
+            "01-06 10:00",
+            None,
+            None,
+            None,
+            None,
+            "marketingqualifiedlead",
+            False,
+            None,
+        ),
+        (
+            "105",
+            hashlib.md5(b"eve@umbrella.example").hexdigest(),
+            "303",
+            "offline",
+            None,
+            None,
+            "01-08 00:00",
+            "01-09",
+            "01-09 12:00",
+            "01-25",
+            None,
+            "customer",
+            False,
+            "902",
+        ),
+    ]
+
+
+def test_visitor_who_never_converts_stays_in_the_funnel(warehouse: tuple[Settings, Path]) -> None:
+    _, db = warehouse
+    anonymous = query(
+        db,
+        "select person_key, stage, channel, campaign, lead_id from audit.fct_funnel_events"
+        " where is_anonymous",
+    )
+    assert anonymous == [
+        ("visitor:" + hashlib.md5(b"u2").hexdigest(), "visitor", "paid_social", "prospecting", None)
+    ]
+    stages = query(
+        db,
+        "select stage, count(*) from audit.fct_funnel_events"
+        " group by 1 order by min(stage_number), 1",
+    )
+    # visitors: Ann, Ben, the anonymous one; won/lost: 901+902 won, 903 lost
+    assert stages == [
+        ("visitor", 3),
+        ("lead", 5),
+        ("mql", 5),
+        ("sql", 3),
+        ("opportunity", 3),
+        ("lost", 1),
+        ("won", 2),
+    ]
+    cohorts = query(
+        db,
+        "select strftime(cohort_month, '%Y-%m'), channel, visitors, leads, mqls, sqls,"
+        " opportunities, won_deals, lost_deals from audit.mart_funnel_conversion order by 1, 2",
+    )
+    assert cohorts == [
+        ("2025-10", "referral", 1, 1, 1, 1, 1, 1, 0),
+        ("2026-01", "offline", 0, 3, 3, 2, 2, 1, 1),
+        ("2026-01", "organic_search", 1, 1, 1, 0, 0, 0, 0),
+        ("2026-01", "paid_social", 1, 0, 0, 0, 0, 0, 0),
+    ]
+
+
+def test_deal_with_two_contacts_counts_once_for_its_first_lead(
+    warehouse: tuple[Settings, Path],
+) -> None:
+    _, db = warehouse
+    deals = query(
+        db,
+        "select deal_id, lead_id, account_id, buying_group_contacts, deal_status,"
+        " amount_reporting, source_channel from audit.fct_deals order by deal_id",
+    )
+    eur = convert("500.00", "EUR", "2026-01-25", "USD")
+    assert deals == [
+        ("901", "101", "301", 2, "won", Decimal("1000.00"), "referral"),
+        ("902", "105", "303", 1, "won", eur, "offline"),
+        ("903", "103", "302", 1, "lost", Decimal("300.00"), "offline"),
+    ]
+    won = Decimal("1000.00") + eur
+    assert query(db, "select sum(won_revenue) from audit.mart_channel_daily") == [(won,)]
+    accounts = query(
+        db,
+        "select account_id, account_name, contacts, deals, won_deals, lost_deals, won_revenue,"
+        " marketing_touches, sales_touches from audit.mart_account_journey order by 1",
+    )
+    assert accounts == [
+        # (no company): Dan; no touches, no deal
+        ("(no company)", "(no company)", 1, 0, 0, 0, Decimal("0.00"), 0, 0),
+        # Initech: Ann (2 sessions + 1 e-mail click) and Ben (1 session); call + meeting
+        ("301", "Initech", 2, 1, 1, 0, Decimal("1000.00"), 4, 2),
+        ("302", "Globex", 1, 1, 0, 1, Decimal("0.00"), 0, 2),
+        ("303", "Umbrella", 1, 1, 1, 0, eur, 0, 1),
+    ]
+    # the sales grain (accounts, months) reconciles with the marketing grain
+    assert sum(a[6] for a in accounts) == won
+    assert query(
+        db,
+        "select sum(bookings), sum(won_deals), sum(lost_deals),"
+        " sum(opportunities_created), sum(pipeline_created)"
+        " from audit.mart_revenue_summary",
+    ) == [(won, 2, 1, 3, won + Decimal("300.00"))]
+
+
+def test_attribution_uses_the_buying_group_within_the_lookback(
+    warehouse: tuple[Settings, Path],
+) -> None:
+    _, db = warehouse
+    rows = query(
+        db,
+        "select attribution_model, channel, touch_type, attributed_amount from"
+        " audit.fct_attribution where deal_id = '901' order by attribution_model, touched_at",
+    )
+    # Touches of Ann and Ben within 90 days before 01-10: Ann's ad click + form (01-02),
+    # Ben's organic form fill (01-04), Ann's newsletter click (01-06). Ann's referral visit
+    # of 2025-10-01 is 101 days before: outside. Sales touches never get credit.
+    touches = [
+        ("paid_search", "form_fill"),
+        ("organic_search", "form_fill"),
+        ("email", "email_click"),
+    ]
+    expected = {
+        "first_touch": ["1000.00", "0.00", "0.00"],
+        "last_touch": ["0.00", "0.00", "1000.00"],
+        "linear": ["333.34", "333.33", "333.33"],  # the spare cent to the earliest touch
+        "u_shaped": ["400.00", "200.00", "400.00"],
+        # Ann's lead touch is also the first touch: 30+30, the last 30, the rest 10
+        "w_shaped": ["600.00", "100.00", "300.00"],
+        # 0.5 ** (age in days / 7) for ages 7.583, 5.625, 3.333 days; cents by largest
+        # remainder: 26757.76 / 32483.77 / 40758.47 -> +1 to the two largest remainders
+        "time_decay": ["267.58", "324.84", "407.58"],
+    }
+    assert rows == [
+        (model, channel, kind, Decimal(amount))
+        for model, amounts in sorted(expected.items())
+        for (channel, kind), amount in zip(touches, amounts, strict=True)
+    ]
+    # Eve's EUR deal has no marketing touch: unattributed, whole, under every model
+    eur = convert("500.00", "EUR", "2026-01-25", "USD")
+    assert query(
+        db,
+        "select distinct channel, attributed_amount from audit.fct_attribution"
+        " where deal_id = '902'",
+    ) == [("unattributed", eur)]
+    perf = query(
+        db,
+        "select sum(revenue_first_touch), sum(revenue_linear), sum(revenue_time_decay),"
+        " sum(won_revenue) from audit.mart_channel_performance",
+    )
+    assert perf == [(Decimal("1000.00") + eur,) * 4]
+
+
+def test_sla_by_owner_and_lead_source(warehouse: tuple[Settings, Path]) -> None:
+    _, db = warehouse
+    rows = query(
+        db,
+        "select dimension, dimension_value, mqls, mqls_worked, mqls_worked_within_sla,"
+        " mqls_never_worked, median_hours_to_first_touch, p90_hours_to_first_touch,"
+        " opportunities, won_deals, lost_deals, share_worked_within_sla,"
+        " mql_to_opportunity_rate, win_rate from audit.mart_sales_marketing_sla order by 1, 2",
+    )
+    d = Decimal
+    assert rows == [
+        # Cat (24 h exactly: within), Dan and Eve offline; Eve's call after 6 h
+        ("lead_source", "offline", 3, 2, 2, 1, d("15.00"), d("22.20"), 2, 1, 1, 2 / 3, 2 / 3, 0.5),
+        (
+            "lead_source",
+            "organic_search",
+            1,
+            1,
+            0,
+            0,
+            d("30.00"),
+            d("30.00"),
+            0,
+            0,
+            0,
+            0.0,
+            0.0,
+            None,
+        ),
+        ("lead_source", "referral", 1, 1, 1, 0, d("2.00"), d("2.00"), 1, 1, 0, 1.0, 1.0, 1.0),
+        # owner 501: Ann 2 h, Ben 30 h, Eve 6 h -> median 6, p90 = 6 + 0.8 * (30 - 6)
+        ("owner", "501", 3, 3, 2, 0, d("6.00"), d("25.20"), 2, 2, 0, 2 / 3, 2 / 3, 1.0),
+        # owner 502: Cat 24 h (her call before the MQL does not count), Dan never
+        ("owner", "502", 2, 1, 1, 1, d("24.00"), d("24.00"), 1, 0, 1, 0.5, 0.5, 0.0),
+        # all: 2, 6, 24, 30 h -> median 15, p90 = 24 + 0.7 * (30 - 24)
+        ("total", "all", 5, 4, 3, 1, d("15.00"), d("28.20"), 3, 2, 1, 0.6, 0.6, 2 / 3),
+    ]
+
+
+def test_money_in_another_currency(warehouse: tuple[Settings, Path]) -> None:
+    """Spend of the euro Meta account is converted at its day's rate; a second build in a
+    euro reporting currency keeps euro deals exact and converts dollars."""
+    settings, db = warehouse
+    spend = query(
+        db,
+        "select strftime(date_day, '%m-%d'), channel, spend from audit.mart_channel_daily"
+        " where spend > 0 order by 1",
+    )
+    assert spend == [
+        ("01-02", "paid_search", Decimal("12.34")),
+        ("01-03", "paid_social", convert("7.50", "EUR", "2026-01-03", "USD")),
+    ]
+    run_dbt(dataclasses.replace(settings, reporting_currency="EUR"), "build")
+    deals = query(
+        db,
+        "select deal_id, deal_amount, deal_currency, amount_reporting"
+        " from audit.fct_deals order by 1",
+    )
+    assert deals == [
+        ("901", Decimal("1000.00"), "USD", convert("1000.00", "USD", "2026-01-20", "EUR")),
+        ("902", Decimal("500.00"), "EUR", Decimal("500.00")),
+        ("903", Decimal("300.00"), "USD", convert("300.00", "USD", "2026-01-12", "EUR")),
+    ]
+    won = convert("1000.00", "USD", "2026-01-20", "EUR") + Decimal("500.00")
+    per_model = query(
+        db,
+        "select attribution_model, sum(attributed_amount)"
+        " from audit.fct_attribution where deal_status = 'won' group by 1",
+    )
+    assert sorted(per_model) == [
+        (m, won)
+        for m in sorted(
+            ["first_touch", "last_touch", "linear", "u_shaped", "w_shaped", "time_decay"]
+        )
+    ]
+    assert query(db, "select distinct currency_code from audit.fct_attribution") == [("EUR",)]
