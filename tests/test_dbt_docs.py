@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from smarketing.config import Settings
+from smarketing.quality.suites import SUITES
 from smarketing.transform import run_dbt
 
 
@@ -20,7 +21,24 @@ def test_docs_generate_offline_with_exposures_for_every_published_mart(
         for n in manifest["nodes"].values()
         if n["resource_type"] == "model" and "published" in n["config"].get("tags", [])
     }
-    assert published == {"fct_lead_funnel", "mart_channel_daily", "fct_attribution"}
+    assert published == {
+        "fct_lead_funnel",
+        "fct_funnel_events",
+        "fct_deals",
+        "fct_attribution",
+        "dim_campaign",
+        "mart_channel_daily",
+        "mart_channel_performance",
+        "mart_funnel_conversion",
+        "mart_sales_marketing_sla",
+        "mart_revenue_summary",
+        "mart_account_journey",
+    }
+    # every published mart has an enforced contract and a quality-gate suite
+    for node in manifest["nodes"].values():
+        if node["name"] in published:
+            assert node["config"]["contract"]["enforced"], node["name"]
+    assert {s.table for s in SUITES} - {"_run_context"} == published
     exposed = {
         dep.split(".")[-1]
         for e in manifest["exposures"].values()

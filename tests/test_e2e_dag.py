@@ -131,6 +131,7 @@ def test_published_numbers_equal_ground_truth(env: dict[str, str], truth: dict) 
         (m, won)
         for m in ("first_touch", "last_touch", "linear", "time_decay", "u_shaped", "w_shaped")
     ]
+    _check_joint_marts(con, truth)
     info = con.execute("select data_interval, run_id from _publish_info").fetchone()
     assert info[0] == "2026-02-14" and info[1].startswith("manual__")
     # no PII reaches the published marts
@@ -143,6 +144,74 @@ def test_published_numbers_equal_ground_truth(env: dict[str, str], truth: dict) 
     reports = Path(env["SMARKETING_DATA_DIR"]) / "reports"
     assert len(list(reports.glob("*/validation.html"))) == 1
     assert len(list(reports.glob("*/run_summary.json"))) == 1
+
+
+def _cents(value: int) -> Decimal:
+    return Decimal(value) / 100
+
+
+def _check_joint_marts(con: duckdb.DuckDBPyConnection, truth: dict) -> None:
+    """The joint revenue marts against the demo company's ground truth, exactly."""
+    spend = con.execute(
+        "select strftime(date_day, '%Y-%m-%d'), platform, sum(spend)"
+        " from mart_channel_performance where spend <> 0 group by all order by 1, 2"
+    ).fetchall()
+    assert spend == [
+        (r["date_day"], r["platform"], _cents(r["spend_cents"]))
+        for r in truth["spend_by_platform_day"]
+        if r["spend_cents"]
+    ]
+    funnel = con.execute(
+        "select first_touch_channel, count(*), count(mql_at), count(sql_at),"
+        " count(opportunity_at), count(won_at), count(lost_at)"
+        " from fct_lead_funnel group by 1 order by 1"
+    ).fetchall()
+    assert funnel == [
+        (ch, t["leads"], t["mqls"], t["sqls"], t["opportunities"], t["won_deals"], t["lost_deals"])
+        for ch, t in sorted(truth["funnel_by_channel"].items())
+    ]
+    # the performance mart's lead and MQL counts per channel are the same people
+    per_channel = con.execute(
+        "select channel, sum(leads), sum(mqls) from mart_channel_performance"
+        " where leads + mqls > 0 group by 1 order by 1"
+    ).fetchall()
+    assert per_channel == [
+        (ch, t["leads"], t["mqls"]) for ch, t in sorted(truth["funnel_by_channel"].items())
+    ]
+    months = con.execute(
+        "select strftime(month, '%Y-%m'), bookings from mart_revenue_summary"
+        " where bookings <> 0 order by 1"
+    ).fetchall()
+    assert months == [(m, _cents(c)) for m, c in sorted(truth["won_revenue_by_month"].items())]
+    sla = con.execute(
+        "select dimension_value, mqls, mqls_worked, mqls_worked_within_sla, mqls_never_worked"
+        " from mart_sales_marketing_sla where dimension = 'owner' order by 1"
+    ).fetchall()
+    assert sla == [
+        (o, t["mqls"], t["worked"], t["worked_within_24h"], t["never_worked"])
+        for o, t in sorted(truth["sla_by_owner"].items())
+    ]
+    accounts = con.execute(
+        "select account_id, account_name, contacts, won_deals, won_revenue"
+        " from mart_account_journey order by 1"
+    ).fetchall()
+    assert accounts == [
+        (a, t["name"], t["contacts"], t["won_deals"], _cents(t["won_revenue_cents"]))
+        for a, t in sorted(truth["accounts"].items())
+    ]
+    assert sum(a[4] for a in accounts) == _cents(truth["totals"]["won_revenue_cents"])
+    leads = con.execute(
+        "select lead_id, account_id, owner_id,"
+        " strftime(first_sales_touch_at, '%Y-%m-%dT%H:%M:%S.%g') || 'Z'"
+        " from fct_lead_funnel order by 1"
+    ).fetchall()
+    assert leads == [
+        (lid, t["company_id"], t["owner_id"], t["first_sales_touch_at"])
+        for lid, t in sorted(truth["leads"].items())
+    ]
+    # deals with a buying group of two are counted once, for their first lead
+    two = con.execute("select count(*) from fct_deals where buying_group_contacts = 2").fetchone()
+    assert two[0] == sum(1 for t in truth["leads"].values() if t["joined_deal_of"]) > 0
 
 
 def test_failing_gate_publishes_nothing(env: dict[str, str], truth: dict) -> None:

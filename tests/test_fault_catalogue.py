@@ -239,7 +239,7 @@ FAULTS = [
         deal_on_deleted_contact,
         None,
         "DbtBuildFailed",
-        ["relationships_stg_hubspot__deals_contact_id"],
+        ["relationships_stg_hubspot__deal_contacts_contact_id"],
     ),
     (
         "stage regression",

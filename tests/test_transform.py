@@ -14,3 +14,37 @@ def test_dbt_profile_variables_do_not_leak_into_later_steps(settings: Settings) 
     assert summary.success
     assert "SMARKETING_WAREHOUSE_PATH" not in os.environ
     assert (settings.data_dir / "dbt" / "target" / "manifest.json").exists()
+
+
+def test_analysis_settings_reach_dbt_as_vars(settings: Settings, monkeypatch) -> None:
+    """SLA hours, attribution window and half-life are settings (config.py), not code."""
+    import dataclasses
+    import json
+
+    from smarketing.transform import dbt_env
+
+    custom = dataclasses.replace(
+        settings, sla_hours=12.5, attribution_lookback_days=30, attribution_half_life_days=3.5
+    )
+    env = dbt_env(custom)
+    assert env["SMARKETING_SLA_HOURS"] == "12.5"
+    assert run_dbt(custom, "parse").success
+    manifest = json.loads((settings.data_dir / "dbt" / "target" / "manifest.json").read_text())
+    sla = manifest["nodes"]["model.smarketing.mart_sales_marketing_sla"]
+    assert sla["config"]["contract"]["enforced"] is True
+    compiled = run_dbt(custom, "compile", "--select", "mart_sales_marketing_sla", "fct_attribution")
+    assert compiled.success
+    target = settings.data_dir / "dbt" / "target" / "compiled" / "smarketing" / "models" / "marts"
+    assert "<= 12.5" in (target / "mart_sales_marketing_sla.sql").read_text()
+    attribution = (target / "fct_attribution.sql").read_text()
+    assert "to_days(30)" in attribution and "86400.0 * 3.5" in attribution
+
+
+def test_a_non_positive_sla_is_rejected_naming_the_setting(monkeypatch) -> None:
+    import pytest
+
+    from smarketing.config import load_settings
+
+    monkeypatch.setenv("SMARKETING_SLA_HOURS", "0")
+    with pytest.raises(ValueError, match="SMARKETING_SLA_HOURS must be greater than 0"):
+        load_settings()

@@ -32,6 +32,10 @@ Airflow Connections (see README, "Connections").
 | SMARKETING_ALERT_WEBHOOK_URL | (none) | failed runs are POSTed here as JSON |
 | SMARKETING_ALERT_EMAIL | (none) | …and/or e-mailed here (SMTP: SMARKETING_SMTP_HOST) |
 | SMARKETING_REPORTING_CURRENCY | ``USD`` | currency every amount is reported in |
+| SMARKETING_SLA_HOURS | ``24`` | hours within which sales should first touch an MQL |
+| SMARKETING_ATTRIBUTION_LOOKBACK_DAYS | ``90`` | touches this long before an opportunity count |
+| SMARKETING_ATTRIBUTION_HALF_LIFE_DAYS | ``7`` | half-life of the time-decay attribution model |
+| SMARKETING_INCREMENTAL_LOOKBACK_DAYS | ``3`` | days incremental models re-process (late events) |
 | SMARKETING_DEMO_SEED | ``42`` | seed of the deterministic demo company |
 | SMARKETING_DEMO_SCALE | ``1.0`` | size knob of the demo company (1.0 ≈ 200 visitors a day) |
 | SMARKETING_DEMO_START, _END | ``2026-01-01``, ``2026-03-31`` | demo company's date range |
@@ -91,6 +95,10 @@ class Settings:
     alert_email: str
     smtp_host: str
     reporting_currency: str
+    sla_hours: float
+    attribution_lookback_days: int
+    attribution_half_life_days: float
+    incremental_lookback_days: int
     demo_seed: int
     demo_scale: float
     demo_start: date
@@ -114,6 +122,13 @@ class Settings:
             self.demo_dir,
         ):
             path.mkdir(parents=True, exist_ok=True)
+
+
+def _positive(value: float, name: str) -> float:
+    """Reject a zero or negative analysis setting with a message naming it."""
+    if value <= 0:
+        raise ValueError(f"{ENV_PREFIX}{name} must be greater than 0, got {value}")
+    return value
 
 
 def load_settings() -> Settings:
@@ -151,6 +166,14 @@ def load_settings() -> Settings:
         alert_email=_env("ALERT_EMAIL", ""),
         smtp_host=_env("SMTP_HOST", "localhost"),
         reporting_currency=_env("REPORTING_CURRENCY", "USD"),
+        sla_hours=_positive(float(_env("SLA_HOURS", "24")), "SLA_HOURS"),
+        attribution_lookback_days=int(
+            _positive(int(_env("ATTRIBUTION_LOOKBACK_DAYS", "90")), "ATTRIBUTION_LOOKBACK_DAYS")
+        ),
+        attribution_half_life_days=_positive(
+            float(_env("ATTRIBUTION_HALF_LIFE_DAYS", "7")), "ATTRIBUTION_HALF_LIFE_DAYS"
+        ),
+        incremental_lookback_days=int(_env("INCREMENTAL_LOOKBACK_DAYS", "3")),
         demo_seed=int(_env("DEMO_SEED", "42")),
         demo_scale=float(_env("DEMO_SCALE", "1.0")),
         demo_start=date.fromisoformat(_env("DEMO_START", "2026-01-01")),

@@ -110,6 +110,7 @@ def build_audit(path: Path) -> Path:
         ('2026-01-02', 'offline', 0, 0, 0, 0, 1, 0, 0),
         ('2026-01-02', 'email', 0, 0, 0, 2, 1, 0, 0),
         ('2026-01-09', 'paid_search', 7.25, 100, 2, 2, 0, 1, 1500.00)""")
+    _new_marts(con)
     con.execute("create schema intermediate")
     con.execute("""create table intermediate.int_crm__deals as select * from (values
         ('d1', 1500.00::decimal(18, 2)), ('d3', 900.00::decimal(18, 2)))
@@ -139,6 +140,114 @@ def build_audit(path: Path) -> Path:
     return path
 
 
+def _new_marts(con: duckdb.DuckDBPyConnection) -> None:
+    """The other published marts, consistent with the three leads above: lead 1 (account a1,
+    owner 501) worked 2 h after its MQL and won; lead 3 (a1, 502) worked after 30 h and lost;
+    lead 2 (no account) never an MQL; one anonymous visitor from paid search."""
+    con.execute("""alter table audit.fct_lead_funnel add column account_id varchar;
+        alter table audit.fct_lead_funnel add column owner_id varchar;
+        alter table audit.fct_lead_funnel add column current_stage varchar;
+        alter table audit.fct_lead_funnel add column is_recycled boolean default false;
+        alter table audit.fct_lead_funnel add column first_touch_campaign_key varchar;
+        alter table audit.fct_lead_funnel add column first_sales_touch_at timestamp;""")
+    for name in (
+        "visitor_to_lead",
+        "lead_to_mql",
+        "mql_to_sql",
+        "sql_to_opportunity",
+        "opportunity_to_close",
+        "lead_to_won",
+    ):
+        con.execute(f"alter table audit.fct_lead_funnel add column days_{name} decimal(10, 2)")
+    con.execute("""update audit.fct_lead_funnel set
+        account_id = case when lead_id = '2' then null else 'a1' end,
+        owner_id = case lead_id when '3' then '502' else '501' end,
+        current_stage = case lead_id when '1' then 'customer' else 'lead' end,
+        first_touch_campaign_key = first_touch_channel || ':' || coalesce(first_touch_campaign,
+            '(none)'),
+        first_sales_touch_at = case lead_id when '1' then mql_at + interval 2 hour
+            when '3' then mql_at + interval 30 hour end""")
+    con.execute("""create table audit.fct_deals as select deal_id, lead_id, account_id,
+        owner_id, case when won_at is null then 'closedlost' else 'closedwon' end as deal_stage,
+        case when won_at is null then 'lost' else 'won' end as deal_status,
+        1 as buying_group_contacts, deal_amount, deal_currency,
+        deal_amount_reporting as amount_reporting, opportunity_at,
+        coalesce(won_at, lost_at) as closed_at, won_at, lost_at, 5.0 as sales_cycle_days,
+        first_touch_channel as source_channel, first_touch_campaign as source_campaign,
+        first_touch_campaign_key as source_campaign_key, 1 as lead_deal_number
+        from audit.fct_lead_funnel where deal_id is not null""")
+    con.execute("""create table audit.fct_funnel_events as
+        select md5(person_id || stage) as funnel_event_id, * from (
+        select lead_id as person_id, lead_id, person_key, lead_id is null as is_anonymous,
+            stage, 1 as stage_number, stage_at, first_touch_channel as channel,
+            first_touch_campaign as campaign, owner_id
+        from (unpivot audit.fct_lead_funnel on visitor_at as 'visitor', lead_at as 'lead',
+            mql_at as 'mql', sql_at as 'sql', opportunity_at as 'opportunity', won_at as 'won',
+            lost_at as 'lost' into name stage value stage_at)
+        union all select 'visitor:v9', null, 'visitor:v9', true, 'visitor', 1,
+            timestamp '2026-01-01 08:00', 'paid_search', 'brand', null)""")
+    con.execute("""create table audit.mart_channel_performance as select date_day, channel,
+        case channel when 'paid_search' then 'brand' when 'email' then 'nl' else '(none)' end
+            as campaign,
+        channel || ':' || case channel when 'paid_search' then 'brand' when 'email' then 'nl'
+            else '(none)' end as campaign_key,
+        spend, impressions, clicks, sessions, leads,
+        case when channel in ('paid_search', 'email') and leads = 1 then 1 else 0 end as mqls,
+        0 as sqls, 0 as opportunities,
+        case when date_day = '2026-01-01' then 1500.00 when channel = 'email' then 900.00
+            else 0 end::decimal(18, 2) as pipeline_amount,
+        won_deals, won_revenue, won_revenue as revenue_first_touch,
+        won_revenue as revenue_last_touch, won_revenue as revenue_linear,
+        won_revenue as revenue_u_shaped, won_revenue as revenue_w_shaped,
+        won_revenue as revenue_time_decay, null as cost_per_lead, null as cac, null as roas,
+        'web' as platform, 'paid' as channel_group from audit.mart_channel_daily""")
+    con.execute("""create table audit.dim_campaign as select distinct campaign_key, channel,
+        campaign as campaign_name, 'web' as platform, null as platform_campaign_id,
+        null::date as first_seen_on, null as channel_group, null as team, false as is_paid
+        from audit.mart_channel_performance""")
+    con.execute("""create table audit.mart_funnel_conversion as select
+        date '2026-01-01' as cohort_month, first_touch_channel as channel,
+        count(visitor_at) + (first_touch_channel = 'paid_search')::int as visitors,
+        count(*) as leads, count(mql_at) as mqls, count(sql_at) as sqls,
+        count(opportunity_at) as opportunities, count(won_at) as won_deals,
+        count(lost_at) as lost_deals, 0.5 as visitor_to_lead_rate, 1.0 as lead_to_mql_rate,
+        1.0 as mql_to_sql_rate, 1.0 as sql_to_opportunity_rate,
+        1.0 as opportunity_to_won_rate, 1.0 as win_rate,
+        1.0 as median_days_visitor_to_lead, 1.0 as median_days_lead_to_mql,
+        1.0 as median_days_mql_to_sql, 1.0 as median_days_sql_to_opportunity,
+        1.0 as median_days_opportunity_to_won from audit.fct_lead_funnel group by 2""")
+    con.execute("""create table audit.mart_sales_marketing_sla as
+        select d.*, 24.0 as sla_hours from (select dimension, dimension_value, count(*) as mqls,
+            count(first_sales_touch_at) as mqls_worked,
+            count(*) filter (where first_sales_touch_at <= mql_at + interval 24 hour)
+                as mqls_worked_within_sla,
+            0.5 as share_worked_within_sla, 0 as mqls_never_worked,
+            2.0 as median_hours_to_first_touch, 27.2 as p90_hours_to_first_touch,
+            count(opportunity_at) as opportunities, 1.0 as mql_to_opportunity_rate,
+            count(won_at) as won_deals, count(lost_at) as lost_deals, 0.5 as win_rate
+        from (select 'owner' as dimension, owner_id as dimension_value, * from
+                audit.fct_lead_funnel
+            union all select 'lead_source', first_touch_channel, * from audit.fct_lead_funnel
+            union all select 'total', 'all', * from audit.fct_lead_funnel)
+        where mql_at is not null group by 1, 2) as d""")
+    con.execute("""create table audit.mart_revenue_summary as select
+        date '2026-01-01' as month, 1500.00 as bookings, 1 as won_deals, 1 as lost_deals,
+        2 as opportunities_created, 2400.00 as pipeline_created, 0.5 as win_rate,
+        1500.00 as average_deal_size, 5.0 as avg_sales_cycle_days,
+        5.0 as median_sales_cycle_days""")
+    con.execute("""create table audit.mart_account_journey as select
+        coalesce(account_id, '(no company)') as account_id,
+        coalesce(account_id, '(no company)') as account_name, null as domain, null as industry,
+        count(*) as contacts, count(mql_at) as mqls, min(visitor_at) as first_visit_at,
+        min(lead_at) as first_lead_at, 0 as marketing_touches, 0 as sales_touches,
+        null::timestamp as first_marketing_touch_at, min(first_sales_touch_at)
+            as first_sales_touch_at, null::timestamp as last_touch_at,
+        count(deal_id) as deals, 0 as open_deals, count(won_at) as won_deals,
+        count(lost_at) as lost_deals, 0.00 as open_pipeline,
+        coalesce(sum(deal_amount_reporting) filter (where won_at is not null), 0) as won_revenue,
+        min(won_at) as first_won_at from audit.fct_lead_funnel group by 1""")
+
+
 def tracked_digest() -> str:
     digest = hashlib.sha256()
     for p in sorted(EXPECTATIONS.rglob("*")):
@@ -151,7 +260,7 @@ def test_good_marts_pass_every_check_and_touch_no_tracked_file(tmp_path: Path) -
     before = tracked_digest()
     result = run_gate(build_audit(tmp_path / "a.duckdb"), EXPECTATIONS, tmp_path, "good")
     assert (result.success, result.checks_run, result.failures) == (True, N_CHECKS, [])
-    assert N_CHECKS == 57
+    assert N_CHECKS == 141
     # no e-mail activity and no CRM change in the interval: reported, severity warn
     assert sorted(w.check for w in result.warnings) == [
         "freshness: Mailchimp activity delivered data for the interval",
@@ -193,7 +302,7 @@ FAULTS = [
         "won revenue off by a cent",
         "update audit.mart_channel_daily set won_revenue = 1500.01 where won_deals = 1",
         "mart_channel_daily",
-        "won revenue reconciles with the lead funnel",
+        "won revenue reconciles with the deals",
         None,
         "1500.01",
     ),
@@ -324,6 +433,31 @@ FAULTS = [
         '"amount": "1600.00"',
     ),
     (
+        "accounts' revenue differs from the marketing grain",
+        "update audit.mart_account_journey set won_revenue = won_revenue + 0.01"
+        " where account_id = 'a1'",
+        "mart_account_journey",
+        "won revenue (sales grain, accounts) equals won revenue (marketing grain)",
+        None,
+        '"expected": "1500.00", "observed": "1500.01"',
+    ),
+    (
+        "an owner's MQLs missing from the SLA mart",
+        "delete from audit.mart_sales_marketing_sla where dimension_value = '502'",
+        "mart_sales_marketing_sla",
+        "every dimension adds up to the lead funnel's MQLs",
+        None,
+        '"dimension": "owner", "expected": 2, "observed": 1',
+    ),
+    (
+        "a cent lost in one attribution model of the performance mart",
+        "update audit.mart_channel_performance set revenue_linear = 1499.99 where won_deals = 1",
+        "mart_channel_performance",
+        "won revenue under every attribution model equals won revenue",
+        None,
+        '"linear": "1499.99"',
+    ),
+    (
         "raw spend without an exchange rate",
         "update raw.ppc__meta_insights set payload ="
         ' \'{"spend": "0.00", "account_currency": "XYZ"}\'',
@@ -406,11 +540,14 @@ def test_severity_file_downgrades_a_check_and_rejects_unknown_names(tmp_path: Pa
 
     shutil.copytree(EXPECTATIONS, ctx, ignore=shutil.ignore_patterns("uncommitted"))
     (ctx / "severity.yml").write_text(
-        'overrides:\n  "mart_channel_daily: spend is never negative": warn\n'
+        "overrides:\n"
+        '  "mart_channel_daily: spend is never negative": warn\n'
+        '  "mart_channel_performance: spend is never negative": warn\n'
     )
     db = build_audit(tmp_path / "a.duckdb")
     con = duckdb.connect(str(db))
     con.execute("update audit.mart_channel_daily set spend = -5 where clicks = 2")
+    con.execute("update audit.mart_channel_performance set spend = -5 where clicks = 2")
     con.execute("update audit._run_context set accept_anomalies = true")
     con.execute(
         'update raw.ppc__google_ads set payload = \'{"metrics": {"costMicros": "-5000000"},'

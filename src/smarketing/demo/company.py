@@ -867,6 +867,8 @@ def ground_truth(world: World) -> dict:
             "amount_cents": c.amount_cents,
             "currency": c.currency if c.deal_id else None,
             "company_id": c.company_id,
+            # a colleague who joined another contact's deal (its buying group), else None
+            "joined_deal_of": c.primary_id,
             "owner_id": c.owner_id,
             "first_sales_touch_at": (
                 _iso(first_touch[c.contact_id]) if c.contact_id in first_touch else None
