@@ -1,0 +1,142 @@
+"""Two nights on the hand-built company: incremental sessions and the deal history.
+
+Night 1 loads January. Night 2 is a one-day run (incremental lookback 0 days) that also
+re-extracts from 2026-01-03, a backfill: GA4 re-delivers 01-03 and 01-04, the anonymous
+visitor's session of 01-03 with a late page view; a new visitor arrives on 02-01; the CRM
+corrects the amount of the won deal 901. Sessions are re-built because their events were
+re-loaded, not because of their date; the raw schema keeps only the deal's current state,
+the snapshot keeps both versions.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from smarketing.config import Settings, load_settings
+from smarketing.intervals import resolve_window
+from smarketing.landing import land_source
+from smarketing.sources.catalog import SOURCES, EntitySpec
+from smarketing.transform import run_dbt
+from smarketing.warehouse.load import load_interval
+from tests.conftest import PROJECT_DIR
+from tests.test_marts_edge_cases import COMPANY, HandBuiltReader, deal, session
+
+pytestmark = pytest.mark.slow
+
+LATE_EVENT = {
+    **session("u2", "2026-01-03 09:00", "facebook", "paid_social", "prospecting")[1],
+    "event_timestamp": int(datetime.fromisoformat("2026-01-03 09:30+00:00").timestamp() * 1e6),
+}
+NIGHT_2: dict[tuple[str, str], list[dict]] = {
+    ("web", "events"): [
+        *session("u2", "2026-01-03 09:00", "facebook", "paid_social", "prospecting"),
+        LATE_EVENT,
+        *session("u3", "2026-01-04 09:00", "google", "organic", form=True),
+        *session("u4", "2026-02-01 11:00", None, None),
+    ],
+    # window entities re-deliver every record of the re-extracted days
+    ("email", "email_activity"): COMPANY[("email", "email_activity")],
+    ("crm", "deals"): [
+        {
+            **deal(
+                "901",
+                ["102", "101"],
+                "1200.00",
+                "USD",
+                "2026-01-10 00:00",
+                "closedwon",
+                "2026-01-20 00:00",
+            ),
+            "updatedAt": "2026-02-01T08:00:00.000Z",
+        }
+    ],
+}
+
+
+class NightTwoReader:
+    def read(self, spec: EntitySpec, start: datetime, end: datetime) -> Iterator[dict]:
+        yield from NIGHT_2.get((spec.source, spec.entity), [])
+
+
+def night(settings: Settings, reader: object, start: str, end: str, extract: str) -> None:
+    window = resolve_window(start, end, 0, extract)
+    for source in SOURCES:
+        land_source(reader, source, window, settings.landing_dir)
+    load_interval(settings.warehouse_path, settings.landing_dir, window)
+    run_dbt(settings, "build")
+
+
+def sessions(path: Path) -> dict[str, tuple]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        rows = con.execute(
+            "select user_pseudo_id || '@' || strftime(session_date, '%m-%d'), built_at,"
+            " page_views from intermediate.int_web__sessions"
+        ).fetchall()
+    finally:
+        con.close()
+    return {key: (built, views) for key, built, views in rows}
+
+
+@pytest.fixture(scope="module")
+def two_nights(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict, dict]]:
+    base = tmp_path_factory.mktemp("two_nights")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SMARKETING_PROJECT_DIR", str(PROJECT_DIR))
+        mp.setenv("SMARKETING_DATA_DIR", str(base / "data"))
+        mp.setenv("SMARKETING_REPORTING_CURRENCY", "USD")
+        settings = load_settings()
+    settings.ensure_dirs()
+    night(settings, HandBuiltReader(), "2026-01-31", "2026-02-01", "2025-09-01")
+    first = sessions(settings.warehouse_path)
+    one_day = dataclasses.replace(settings, incremental_lookback_days=0)
+    night(one_day, NightTwoReader(), "2026-02-01", "2026-02-02", "2026-01-03")
+    yield settings.warehouse_path, first, sessions(settings.warehouse_path)
+
+
+def test_a_nightly_run_rebuilds_only_the_sessions_it_touched(
+    two_nights: tuple[Path, dict, dict],
+) -> None:
+    _, first, second = two_nights
+    assert sorted(first) == ["u1@01-02", "u1@10-01", "u2@01-03", "u3@01-04"]
+    assert sorted(second) == [*sorted(first), "u4@02-01"]
+    # sessions of days that were not re-loaded keep the row built on night 1
+    for key in ("u1@10-01", "u1@01-02"):
+        assert second[key] == first[key], key
+    # re-loaded days are re-sessionised from all their events, the late one included
+    assert second["u3@01-04"][0] > first["u3@01-04"][0]
+    assert second["u2@01-03"][0] > first["u2@01-03"][0]
+    assert (first["u2@01-03"][1], second["u2@01-03"][1]) == (1, 2)
+
+
+def test_the_deal_snapshot_keeps_the_history_raw_forgets(
+    two_nights: tuple[Path, dict, dict],
+) -> None:
+    db, _, _ = two_nights
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        history = con.execute(
+            "select amount, deal_stage, dbt_valid_to is null from snapshots.snap_hubspot__deals"
+            " where deal_id = '901' order by dbt_valid_from"
+        ).fetchall()
+        raw = con.execute(
+            "select payload ->> '$.properties.amount' from raw.crm__deals where record_id = '901'"
+        ).fetchall()
+        published = con.execute(
+            "select amount_reporting from audit.fct_deals where deal_id = '901'"
+        ).fetchall()
+    finally:
+        con.close()
+    assert raw == [("1200.00",)]
+    assert history == [
+        (Decimal("1000.00"), "closedwon", False),
+        (Decimal("1200.00"), "closedwon", True),
+    ]
+    assert published == [(Decimal("1200.00"),)]
