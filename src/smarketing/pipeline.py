@@ -222,6 +222,12 @@ def summary_text(settings: Settings | None = None) -> str:
         '    "select channel, sum(spend) as spend, sum(leads) as leads, sum(won_deals) as won,'
         " sum(won_revenue) as revenue from mart_channel_daily"
         ' group by channel order by revenue desc"',
+        "  # bad leads or leads never worked? lead quality and follow-up by lead source:",
+        f"  duckdb -readonly {path} \\",
+        '    "select dimension_value as lead_source, mqls, mqls_never_worked,'
+        " median_hours_to_first_touch, round(share_worked_within_sla, 2) as within_sla,"
+        " round(mql_to_opportunity_rate, 2) as mql_to_opp from mart_sales_marketing_sla"
+        " where dimension = 'lead_source' order by mqls desc\"",
         f"  .venv/bin/python -c \"import duckdb; duckdb.connect('{path}', read_only=True)"
         ".sql('select channel, sum(spend) spend, sum(leads) leads, sum(won_revenue) revenue "
         "from mart_channel_daily group by 1 order by 4 desc').show()\"",
