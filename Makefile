@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint venv demo clean
+.PHONY: run test lint bench venv demo clean
 
 venv: $(STAMP)
 
@@ -26,7 +26,11 @@ test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check src dags tests
+	$(BIN)/ruff check src dags tests benchmarks
+
+## Benchmark: full dbt build vs the next one-day nightly build (prints figures).
+bench: $(STAMP)
+	$(BIN)/python benchmarks/dbt_nightly.py $(BENCH_ARGS)
 
 clean:
 	rm -rf data airflow_home dbt_project/target dbt_project/logs expectations/uncommitted
