@@ -16,17 +16,22 @@ from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
-import duckdb
 import pytest
 
-from smarketing.config import Settings, load_settings
+from smarketing.config import Settings
 from smarketing.intervals import resolve_window
 from smarketing.landing import land_source
 from smarketing.sources.catalog import SOURCES, EntitySpec
 from smarketing.transform import run_dbt
 from smarketing.warehouse.load import load_interval
-from tests.conftest import PROJECT_DIR
-from tests.test_marts_edge_cases import COMPANY, HandBuiltReader, deal, session
+from tests.test_marts_edge_cases import (
+    COMPANY,
+    HandBuiltReader,
+    deal,
+    query,
+    session,
+    settings_in,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -74,26 +79,17 @@ def night(settings: Settings, reader: object, start: str, end: str, extract: str
 
 
 def sessions(path: Path) -> dict[str, tuple]:
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        rows = con.execute(
-            "select user_pseudo_id || '@' || strftime(session_date, '%m-%d'), built_at,"
-            " page_views from intermediate.int_web__sessions"
-        ).fetchall()
-    finally:
-        con.close()
+    rows = query(
+        path,
+        "select user_pseudo_id || '@' || strftime(session_date, '%m-%d'), built_at,"
+        " page_views from intermediate.int_web__sessions",
+    )
     return {key: (built, views) for key, built, views in rows}
 
 
 @pytest.fixture(scope="module")
 def two_nights(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict, dict]]:
-    base = tmp_path_factory.mktemp("two_nights")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SMARKETING_PROJECT_DIR", str(PROJECT_DIR))
-        mp.setenv("SMARKETING_DATA_DIR", str(base / "data"))
-        mp.setenv("SMARKETING_REPORTING_CURRENCY", "USD")
-        settings = load_settings()
-    settings.ensure_dirs()
+    settings = settings_in(tmp_path_factory.mktemp("two_nights"))
     night(settings, HandBuiltReader(), "2026-01-31", "2026-02-01", "2025-09-01")
     first = sessions(settings.warehouse_path)
     one_day = dataclasses.replace(settings, incremental_lookback_days=0)
@@ -120,20 +116,15 @@ def test_the_deal_snapshot_keeps_the_history_raw_forgets(
     two_nights: tuple[Path, dict, dict],
 ) -> None:
     db, _, _ = two_nights
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        history = con.execute(
-            "select amount, deal_stage, dbt_valid_to is null from snapshots.snap_hubspot__deals"
-            " where deal_id = '901' order by dbt_valid_from"
-        ).fetchall()
-        raw = con.execute(
-            "select payload ->> '$.properties.amount' from raw.crm__deals where record_id = '901'"
-        ).fetchall()
-        published = con.execute(
-            "select amount_reporting from audit.fct_deals where deal_id = '901'"
-        ).fetchall()
-    finally:
-        con.close()
+    history = query(
+        db,
+        "select amount, deal_stage, dbt_valid_to is null from snapshots.snap_hubspot__deals"
+        " where deal_id = '901' order by dbt_valid_from",
+    )
+    raw = query(
+        db, "select payload ->> '$.properties.amount' from raw.crm__deals where record_id = '901'"
+    )
+    published = query(db, "select amount_reporting from audit.fct_deals where deal_id = '901'")
     assert raw == [("1200.00",)]
     assert history == [
         (Decimal("1000.00"), "closedwon", False),

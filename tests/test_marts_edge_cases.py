@@ -357,16 +357,21 @@ def convert(amount: str, currency: str, day: str, reporting: str) -> Decimal:
     return (Decimal(amount) * ratio).quantize(Decimal("0.01"), ROUND_HALF_UP)
 
 
-@pytest.fixture(scope="module")
-def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, Path]]:
-    """Land and load the hand-built company, then dbt build (reporting currency USD)."""
-    base = tmp_path_factory.mktemp("handbuilt")
+def settings_in(base: Path) -> Settings:
+    """Default settings (reporting currency USD) writing under ``base``."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SMARKETING_PROJECT_DIR", str(PROJECT_DIR))
         mp.setenv("SMARKETING_DATA_DIR", str(base / "data"))
         mp.setenv("SMARKETING_REPORTING_CURRENCY", "USD")
         settings = load_settings()
     settings.ensure_dirs()
+    return settings
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, Path]]:
+    """Land and load the hand-built company, then dbt build (reporting currency USD)."""
+    settings = settings_in(tmp_path_factory.mktemp("handbuilt"))
     window = resolve_window("2026-01-31", "2026-02-01", 0, "2025-09-01")
     for source in SOURCES:
         land_source(HandBuiltReader(), source, window, settings.landing_dir)

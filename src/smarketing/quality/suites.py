@@ -112,6 +112,14 @@ def _between_0_and_1(*columns: str) -> list[Check]:
 
 
 WON_REVENUE = "select coalesce(sum(won_revenue), 0) from mart_channel_daily"
+# won deals in the CRM, converted from the raw payloads (the sales grain, recomputed)
+CRM_WON_REVENUE = _converted_raw_sum(
+    "raw.crm__deals",
+    "payload ->> '$.properties.amount'",
+    "payload ->> '$.properties.deal_currency_code'",
+    "cast(cast(payload ->> '$.properties.closedate' as timestamptz) at time zone 'UTC' as date)",
+    "payload ->> '$.properties.dealstage' = 'closedwon'",
+)
 
 
 FCT_LEAD_FUNNEL = Suite(
@@ -250,14 +258,7 @@ MART_CHANNEL_DAILY = Suite(
             "won revenue (marketing grain) equals won deals in the CRM (sales grain)",
             "select observed, expected from (select"
             " (select coalesce(sum(won_revenue), 0) from {batch}) as observed,"
-            + _converted_raw_sum(
-                "raw.crm__deals",
-                "payload ->> '$.properties.amount'",
-                "payload ->> '$.properties.deal_currency_code'",
-                "cast(cast(payload ->> '$.properties.closedate' as timestamptz)"
-                " at time zone 'UTC' as date)",
-                "payload ->> '$.properties.dealstage' = 'closedwon'",
-            )
+            + CRM_WON_REVENUE
             + " as expected) where observed is distinct from expected",
         ),
         _rows(
@@ -383,14 +384,7 @@ FCT_DEALS = Suite(
         _equal(
             "won revenue equals the CRM's won deals converted from raw",
             "select coalesce(sum(amount_reporting), 0) from {batch} where won_at is not null",
-            _converted_raw_sum(
-                "raw.crm__deals",
-                "payload ->> '$.properties.amount'",
-                "payload ->> '$.properties.deal_currency_code'",
-                "cast(cast(payload ->> '$.properties.closedate' as timestamptz)"
-                " at time zone 'UTC' as date)",
-                "payload ->> '$.properties.dealstage' = 'closedwon'",
-            ).strip()[1:-1],
+            CRM_WON_REVENUE.strip()[1:-1],
         ),
     ),
 )
