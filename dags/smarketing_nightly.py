@@ -43,6 +43,8 @@ floored to whole days), re-extracting `SMARKETING_LOOKBACK_DAYS` before it for l
 
 Writers of the DuckDB warehouse share the 1-slot pool `SMARKETING_DUCKDB_POOL`.
 Param `extract_start` (YYYY-MM-DD) widens the extract window for an initial load or re-sync.
+Param `full_refresh` rebuilds the incremental models from the whole raw schema (after a
+change to their logic); snapshots keep their history.
 """
 
 
@@ -69,6 +71,12 @@ Param `extract_start` (YYYY-MM-DD) widens the extract window for an initial load
             type="boolean",
             description="Publish even if a key figure jumps or drops beyond "
             "SMARKETING_ANOMALY_THRESHOLD against the published baseline (a known event).",
+        ),
+        "full_refresh": Param(
+            False,
+            type="boolean",
+            description="Rebuild incremental dbt models from all raw data (dbt --full-refresh),"
+            " e.g. after their logic changed. Snapshots keep their history.",
         ),
         "extract_start": Param(
             None,
@@ -101,10 +109,10 @@ def smarketing_nightly():
         )
 
     @task(pool=SETTINGS.duckdb_pool)
-    def dbt_build(loaded: dict) -> dict:
+    def dbt_build(loaded: dict, params=None) -> dict:
         from smarketing import pipeline
 
-        return pipeline.transform()
+        return pipeline.transform(full_refresh=bool((params or {}).get("full_refresh")))
 
     @task(pool=SETTINGS.duckdb_pool, retries=0)
     def quality_gate(

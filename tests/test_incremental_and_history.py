@@ -131,3 +131,21 @@ def test_the_deal_snapshot_keeps_the_history_raw_forgets(
         (Decimal("1200.00"), "closedwon", True),
     ]
     assert published == [(Decimal("1200.00"),)]
+
+
+def test_a_full_refresh_rebuilds_history_but_keeps_the_snapshot(
+    two_nights: tuple[Path, dict, dict],
+) -> None:
+    """The DAG param full_refresh: incremental models from all raw data; dbt never
+    full-refreshes a snapshot, so the deal history survives. (Runs last: it rebuilds.)"""
+    from smarketing import pipeline
+
+    db, _, second = two_nights
+    settings = settings_in(db.parents[2])
+    assert settings.warehouse_path == db
+    pipeline.transform(settings, full_refresh=True)
+    third = sessions(db)
+    assert sorted(third) == sorted(second)
+    assert all(third[key][0] > second[key][0] for key in third)
+    history = query(db, "select count(*) from snapshots.snap_hubspot__deals where deal_id = '901'")
+    assert history == [(2,)]

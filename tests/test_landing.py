@@ -36,6 +36,7 @@ def test_lands_every_entity_with_manifest(tiny_demo: Path, tmp_path: Path) -> No
     landed = land_source(DemoFileReader(tiny_demo), "ppc", WINDOW, tmp_path)
     assert [(x.spec.entity, x.records) for x in landed] == [
         ("google_ads", 28),
+        ("google_ads_clicks", 287),  # one per paid search session, Jan 1..14
         ("meta_insights", 28),
     ]
     manifest = json.loads((landed[0].path / MANIFEST_FILE).read_text())

@@ -4,7 +4,8 @@ published numbers are worked out by hand.
 The company, January 2026 (UTC):
 
 * Ann (contact 101, Initech, owner 501) first visited on 2025-10-01 from a referral, came back
-  from a Google ad on 2026-01-02 and filled in the form; MQL 01-03 10:00, SQL 01-05, a call
+  from a Google ad on 2026-01-02 (auto-tagged: a click id, no UTM; Google's click report
+  names the campaign) and filled in the form; MQL 01-03 10:00, SQL 01-05, a call
   2 h after her MQL. Her e-mail is stored padded and in capitals; she clicked the
   newsletter on 01-06 16:00 (joined by normalised e-mail).
 * Ben (102, Initech, 501) came from organic search on 01-04 and filled in the form; MQL 01-06
@@ -68,7 +69,7 @@ def session(
     """GA4 export rows of one session: session_start, a page view, maybe a form fill."""
     begin = ts(start)
     names = ["session_start", "page_view"] + (["generate_lead"] if form else [])
-    traffic = None
+    traffic = {"gclid": gclid} if gclid else None
     if source:
         traffic = {
             "manual_source": source,
@@ -207,7 +208,8 @@ def click(email: str, at: str) -> dict:
 COMPANY: dict[tuple[str, str], list[dict]] = {
     ("web", "events"): [
         *session("u1", "2025-10-01 10:00", "partner-blog.com", "referral"),
-        *session("u1", "2026-01-02 10:00", "google", "cpc", "Brand_Search", "Cj0Kabc", True),
+        # auto-tagged: the ad click brings only a gclid, no UTM values
+        *session("u1", "2026-01-02 10:00", None, None, gclid="Cj0Kabc", form=True),
         *session("u2", "2026-01-03 09:00", "facebook", "paid_social", "prospecting"),
         *session("u3", "2026-01-04 09:00", "google", "organic", form=True),
     ],
@@ -316,6 +318,14 @@ COMPANY: dict[tuple[str, str], list[dict]] = {
             "adGroup": {"id": "100101"},
             "segments": {"date": "2026-01-02"},
             "metrics": {"impressions": "10", "clicks": "1", "costMicros": "12340000"},
+        }
+    ],
+    ("ppc", "google_ads_clicks"): [
+        {
+            "clickView": {"gclid": "Cj0Kabc", "adGroupAd": "customers/1/adGroupAds/100101~7"},
+            "campaign": {"id": "1001", "name": "Brand_Search"},
+            "adGroup": {"id": "100101"},
+            "segments": {"date": "2026-01-02"},
         }
     ],
     ("ppc", "meta_insights"): [
@@ -689,3 +699,24 @@ def test_money_in_another_currency(warehouse: tuple[Settings, Path]) -> None:
         )
     ]
     assert query(db, "select distinct currency_code from audit.fct_attribution") == [("EUR",)]
+
+
+def test_no_personal_data_in_any_published_mart(warehouse: tuple[Settings, Path]) -> None:
+    """Every text value of every audit mart: no e-mail address, no person's name."""
+    _, db = warehouse
+    columns = query(
+        db,
+        "select table_name, column_name from information_schema.columns"
+        " where table_schema = 'audit' and data_type = 'VARCHAR'",
+    )
+    assert len({t for t, _ in columns}) >= 10  # every mart with text columns
+    leaks = [
+        (table, column)
+        for table, column in columns
+        if query(
+            db,
+            f'select count(*) from audit."{table}" where "{column}" like \'%@%\''
+            f" or lower(\"{column}\") similar to '.*(ann|ben|cat|dan|eve)[.@].*'",
+        )[0][0]
+    ]
+    assert leaks == []

@@ -59,9 +59,11 @@ def reader_for(source: str, settings: Settings):
         from smarketing.sources.google_ads import GoogleAdsReader
         from smarketing.sources.meta_ads import MetaAdsReader
 
+        google_ads = GoogleAdsReader(get_credentials("smarketing_google_ads"), policy)
         return EntityRouter(
             {
-                "google_ads": GoogleAdsReader(get_credentials("smarketing_google_ads"), policy),
+                "google_ads": google_ads,
+                "google_ads_clicks": google_ads,  # click_view: one searchStream query per day
                 "meta_insights": MetaAdsReader(get_credentials("smarketing_meta_ads"), policy),
             }
         )
@@ -130,12 +132,16 @@ def load_raw(
     return {"interval": window.key, "loaded": result}
 
 
-def transform(settings: Settings | None = None) -> dict:
-    """dbt build into the audit area; fails on any failing model, unit test or data test."""
+def transform(settings: Settings | None = None, full_refresh: bool = False) -> dict:
+    """dbt build into the audit area; fails on any failing model, unit test or data test.
+
+    ``full_refresh`` rebuilds incremental models from all raw data (after a logic change).
+    dbt never full-refreshes a snapshot, so the deal history survives it.
+    """
     from smarketing.transform import run_dbt
 
     settings = settings or load_settings()
-    summary = run_dbt(settings, "build")
+    summary = run_dbt(settings, "build", *(("--full-refresh",) if full_refresh else ()))
     return {"dbt": summary.counts}
 
 

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from smarketing.demo.company import _iso, generate, ground_truth, write_world
+from smarketing.demo.company import GOOGLE_CAMPAIGNS, _iso, generate, ground_truth, write_world
 from smarketing.demo.fx import daily_rates, to_usd_cents
 
 CRM_FILES = (
@@ -58,6 +58,75 @@ def test_ad_clicks_equal_paid_sessions_per_day_and_campaign() -> None:
         clicks[(row["date_start"], row["campaign_name"])] += int(row["clicks"])
     assert +clicks == sessions
     assert sum(sessions.values()) > 50
+    # the click_view report has one row per Google Ads click: as many as the stats count
+    click_view = Counter(
+        (row["segments"]["date"], row["campaign"]["name"]) for row in world.google_clicks
+    )
+    google = Counter(
+        {
+            (row["segments"]["date"], row["campaign"]["name"]): int(row["metrics"]["clicks"])
+            for row in world.google_rows
+        }
+    )
+    assert click_view == +google and sum(click_view.values()) > 20
+
+
+def test_auto_tagged_paid_search_sessions_join_their_click_by_gclid(tmp_path: Path) -> None:
+    """Some paid search visits land with only the gclid (Google Ads auto-tagging): no UTM
+    values in GA4, yet the click id finds the session's campaign in click_view exactly once."""
+    world = generate(11, 0.2, date(2026, 2, 1), date(2026, 2, 7))
+    truth = write_world(world, tmp_path)
+    paid = [s for s in world.sessions if s.channel == "paid_search"]
+    tagged = [s for s in paid if s.autotagged]
+    assert all(s.gclid for s in paid)
+    assert [s for s in world.sessions if s.autotagged and s.channel != "paid_search"] == []
+    assert 0 < len(tagged) < len(paid) and 0.1 < len(tagged) / len(paid) < 0.5
+    assert truth["totals"]["autotagged_sessions"] == len(tagged)
+    clicks = _jsonl(tmp_path / "ppc" / "google_ads_clicks.jsonl")
+    assert len(clicks) == len(paid)  # one click per paid search session
+    assert clicks == sorted(clicks, key=lambda r: (r["segments"]["date"], r["clickView"]["gclid"]))
+    by_gclid = Counter(r["clickView"]["gclid"] for r in clicks)
+    click = {r["clickView"]["gclid"]: r for r in clicks}
+    campaign_ids = {name: cid for cid, name in GOOGLE_CAMPAIGNS}
+    events = [r for p in sorted((tmp_path / "web").glob("events_*.jsonl")) for r in _jsonl(p)]
+    first_event: dict[tuple[str, int], dict] = {}
+    for row in events:
+        session_id = row["event_params"][0]["value"]["int_value"]
+        first_event.setdefault((row["user_pseudo_id"], session_id), row)
+    for s in paid:
+        assert by_gclid[s.gclid] == 1
+        row = click[s.gclid]
+        assert row["campaign"] == {
+            "resourceName": f"customers/1234567890/campaigns/{campaign_ids[s.campaign]}",
+            "id": campaign_ids[s.campaign],
+            "name": s.campaign,
+        }
+        assert row["adGroup"]["id"] == f"{campaign_ids[s.campaign]}01"
+        assert row["segments"]["date"] == s.started_at.date().isoformat()
+        ga4 = first_event[(s.user_pseudo_id, s.session_id)]
+        assert ga4["event_name"] == "session_start"
+        traffic = ga4["collected_traffic_source"]
+        page = ga4["event_params"][1]["value"]["string_value"]
+        assert traffic["gclid"] == s.gclid
+        if s.autotagged:
+            assert traffic == {
+                "gclid": s.gclid,
+                "manual_source": None,
+                "manual_medium": None,
+                "manual_campaign_name": None,
+            }
+            assert page.endswith(f"/home?gclid={s.gclid}") and "utm_" not in page
+        else:
+            assert (traffic["manual_source"], traffic["manual_medium"]) == ("google", "cpc")
+            assert traffic["manual_campaign_name"] == s.campaign and "utm_source=google" in page
+    # the truth still counts auto-tagged visits as paid search of their Google campaign
+    paid_daily = sum(r["sessions"] for r in truth["channel_daily"] if r["channel"] == "paid_search")
+    assert paid_daily == len(paid)
+    tagged_leads = {s.user_pseudo_id for s in tagged if s.lead_form}
+    for c in world.contacts:
+        if c.ga_client_id in tagged_leads:
+            lead = truth["leads"][c.contact_id]
+            assert lead["channel"] == "paid_search" and lead["campaign"] in campaign_ids
 
 
 def test_extending_the_range_keeps_earlier_days() -> None:
@@ -66,6 +135,11 @@ def test_extending_the_range_keeps_earlier_days() -> None:
     assert {(c.contact_id, c.lead_at) for c in short.contacts} <= {
         (c.contact_id, c.lead_at) for c in long.contacts
     }
+    # the same paid visits are auto-tagged and the same clicks reported
+    tagged = {(s.user_pseudo_id, s.session_id, s.autotagged) for s in short.sessions}
+    assert tagged <= {(s.user_pseudo_id, s.session_id, s.autotagged) for s in long.sessions}
+    assert any(s.autotagged for s in short.sessions)
+    assert all(r in long.google_clicks for r in short.google_clicks)
     # stage dates reached before the short horizon are the same in both worlds
     long_by_id = {c.contact_id: c for c in long.contacts}
     for c in short.contacts:
@@ -147,11 +221,17 @@ def test_extending_the_range_keeps_every_earlier_crm_record(tmp_path: Path) -> N
 
 
 def test_web_email_and_ad_files_are_the_per_day_draws_as_before(tmp_path: Path) -> None:
-    """Sales work and colleagues have their own RNGs: the per-day draws are unchanged
-    (pinned digest of the non-CRM files, the same as before companies and engagements)."""
-    write_world(generate(3, 0.05, date(2026, 1, 1), date(2026, 1, 10)), tmp_path)
+    """Sales work, colleagues and auto-tagging have their own RNGs: the per-day draws are
+    unchanged (pinned digest of the non-CRM files, the same as before companies, engagements
+    and auto-tagging, once auto-tagging is undone and the newer click_view file left out)."""
+    world = generate(3, 0.05, date(2026, 1, 1), date(2026, 1, 10))
+    assert any(s.autotagged for s in world.sessions)
+    for session in world.sessions:
+        session.autotagged = False
+    write_world(world, tmp_path)
     shutil.rmtree(tmp_path / "crm")
     (tmp_path / "ground_truth.json").unlink()
+    (tmp_path / "ppc" / "google_ads_clicks.jsonl").unlink()
     assert _tree_digest(tmp_path) == NON_CRM_DIGEST
 
 

@@ -39,8 +39,10 @@ ENDPOINTS = {
     "email__campaigns": "/3.0/campaigns",
     "email__email_activity": "/3.0/reports/",
     "ppc__google_ads": "/v18/customers/",
+    "ppc__google_ads_clicks": "/v18/customers/",
     "ppc__meta_insights": "/v19.0/",
 }
+SEARCH_STREAM = "POST /v18/customers/1234567890/googleAds:searchStream"
 
 
 def _norm(rows) -> list[str]:
@@ -70,9 +72,12 @@ def test_connector_pages_through_and_equals_the_oracle(
     want = list(DemoFileReader(demo).read(spec, START, END))
     assert _norm(got) == _norm(want)
     assert len(got) > 5
-    if table in ENDPOINTS and table != "ppc__google_ads":  # searchStream: one streamed reply
-        # paged vendors: more than one page was needed
-        calls = [r for r in server.requests if ENDPOINTS[table] in r]
+    calls = [r for r in server.requests if table in ENDPOINTS and ENDPOINTS[table] in r]
+    if table == "ppc__google_ads":  # searchStream: one streamed reply for the window
+        assert calls == [SEARCH_STREAM]
+    elif table == "ppc__google_ads_clicks":  # click_view: one streamed reply per day
+        assert calls == [SEARCH_STREAM] * (END - START).days
+    elif table in ENDPOINTS:  # paged vendors: more than one page was needed
         assert len(calls) >= 2, server.requests
 
 
@@ -123,6 +128,51 @@ def test_5xx_until_retries_run_out_fails_naming_the_endpoint_and_lands_nothing(
     if "insights" in endpoint:
         failing_entity = "meta_insights"
     assert failing_entity not in entities
+
+
+def test_google_ads_click_view_is_read_one_day_per_request(
+    settings: Settings, tiny_demo: Path, demo_server: DemoServer
+) -> None:
+    spec = SPECS["ppc__google_ads_clicks"]
+    first, end = datetime(2026, 1, 5, tzinfo=UTC), datetime(2026, 1, 8, tzinfo=UTC)
+    before = len(demo_server.requests)
+    got = list(pipeline.reader_for("ppc", settings).read(spec, first, end))
+    requests = demo_server.requests[before:]
+    assert requests == ["POST /token", *[SEARCH_STREAM] * 3]  # one token, one query per day
+    days = {"2026-01-05", "2026-01-06", "2026-01-07"}
+    rows = [json.loads(x) for x in (tiny_demo / "ppc" / "google_ads_clicks.jsonl").open()]
+    want = [r for r in rows if r["segments"]["date"] in days]
+    assert got == want  # day by day, in the file's order
+    assert {r["segments"]["date"] for r in got} == days and len(got) > 30
+    assert len({r["clickView"]["gclid"] for r in got}) == len(got)
+    assert got[0]["clickView"]["adGroupAd"] == (
+        f"customers/1234567890/adGroupAds/{got[0]['adGroup']['id']}~{got[0]['adGroup']['id']}1"
+    )
+
+
+@pytest.mark.parametrize(
+    "where",
+    ["", " WHERE segments.date BETWEEN '{day}' AND '2026-02-14'"],
+    ids=["no-date-filter", "date-range"],
+)
+def test_click_view_without_a_single_day_filter_is_refused(
+    where: str, settings: Settings, demo_server: DemoServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Google answers a click_view query not limited to one day with 400; so does the demo,
+    and the connector fails naming the source, the endpoint and the status (no retry)."""
+    from smarketing.sources import google_ads
+
+    query = google_ads.CLICK_VIEW_GAQL.split(" WHERE ")[0] + where
+    monkeypatch.setattr(google_ads, "CLICK_VIEW_GAQL", query)
+    before = len(demo_server.requests)
+    reader = pipeline.reader_for("ppc", settings)
+    with pytest.raises(SourceHttpError) as err:
+        list(reader.read(SPECS["ppc__google_ads_clicks"], START, END))
+    assert (err.value.source, err.value.endpoint) == ("ppc", SEARCH_STREAM)
+    message = str(err.value)
+    assert message.startswith(f"source=ppc endpoint={SEARCH_STREAM}: HTTP 400: ")
+    assert "EXPECTED_FILTER_ON_A_SINGLE_DAY" in message and message.endswith("(not retried)")
+    assert demo_server.requests[before:] == ["POST /token", SEARCH_STREAM]
 
 
 def _latest_in_file(path: Path) -> dict[str, dict]:
@@ -216,6 +266,7 @@ DEMO_FILES = {
     "email__campaigns": "email/campaigns.jsonl",
     "email__email_activity": "email/email_activity.jsonl",
     "ppc__google_ads": "ppc/google_ads.jsonl",
+    "ppc__google_ads_clicks": "ppc/google_ads_clicks.jsonl",
     "ppc__meta_insights": "ppc/meta_insights.jsonl",
     "web__events": "web/events_20260105.jsonl",
 }
@@ -230,6 +281,7 @@ REQUIRED_TO_DROP = {
     "email__campaigns": "id",
     "email__email_activity": "action",
     "ppc__google_ads": "metrics.costMicros",
+    "ppc__google_ads_clicks": "campaign.id",
     "ppc__meta_insights": "spend",
     "web__events": "user_pseudo_id",
 }

@@ -1,9 +1,11 @@
 {#- GA4 events grouped into sessions (user_pseudo_id + ga_session_id).
 
-    Incremental: a nightly run re-sessionises only the sessions that have an event loaded
-    since the last build (raw `_loaded_at`, so backfills and re-syncs of old days are picked
-    up too) or that started within the last `incremental_lookback_days` days (late events).
-    Each such session is rebuilt from all of its events and replaces its old row. -#}
+    Incremental: a nightly run re-sessionises only the sessions that have an event (or a
+    Google Ads click) loaded since the last build (raw `_loaded_at`, so backfills and
+    re-syncs of old days are picked up too) or that started within the last
+    `incremental_lookback_days` days (late events). Each such session is rebuilt from all
+    of its events and replaces its old row. After a change to this model's logic, rebuild it
+    whole: trigger the DAG with the param `full_refresh: true`. -#}
 {{
     config(
         materialized='incremental',
@@ -27,6 +29,12 @@ channel_mapping as (
 
 ),
 
+ad_clicks as (
+
+    select * from {{ ref('stg_google_ads__clicks') }}
+
+),
+
 {% if is_incremental() %}
 
 built as (
@@ -45,6 +53,10 @@ changed_sessions as (
     where events.loaded_at > built.last_loaded_at
         or events.event_date
             >= built.last_session_date - to_days({{ var('incremental_lookback_days') }})
+        -- a click reported after its session was built re-classifies the session
+        or events.gclid in (
+            select ad_clicks.gclid from ad_clicks where ad_clicks.loaded_at > built.last_loaded_at
+        )
 
 ),
 
@@ -89,16 +101,24 @@ sessions as (
 
 ),
 
+-- A session whose click id matches a Google Ads click came from that ad, whatever its UTM
+-- values say (auto-tagging sends a gclid and often no UTM at all): the click's campaign
+-- is Google's own name for it.
 classified as (
 
     select
-        sessions.*,
+        sessions.* exclude (utm_campaign),
+        coalesce(lower(trim(ad_clicks.campaign_name)), sessions.utm_campaign) as utm_campaign,
+        ad_clicks.campaign_id as ad_campaign_id,
         case
+            when ad_clicks.gclid is not null then 'paid_search'
             when sessions.utm_source is null and sessions.utm_medium is null then 'direct'
             else coalesce(exact_match.channel, medium_match.channel, 'other')
         end as channel
 
     from sessions
+    left join ad_clicks
+        on sessions.gclid = ad_clicks.gclid
     left join channel_mapping as exact_match
         on sessions.utm_source = exact_match.utm_source
         and sessions.utm_medium = exact_match.utm_medium
@@ -127,6 +147,7 @@ final as (
         -- campaign key shared with dim_campaign: channel + normalised campaign name
         channel || ':' || coalesce(utm_campaign, '(none)') as campaign_key,
         gclid,
+        ad_campaign_id,
         channel,
         source_loaded_at,
         cast(now() as timestamp) as built_at

@@ -7,13 +7,16 @@ marketing team e-mails them (Mailchimp), sales works them (calls, e-mails and me
 in the CRM), qualifies them and opens deals that are won or lost; some deals bring in a
 colleague from the same company (a buying committee: a deal with two contacts). Every contact
 belongs to a CRM company. Paid clicks are exactly the paid sessions, so spend, sessions and
-leads agree.
+leads agree; every Google Ads click is also in the click_view report with its click id.
+Google Ads auto-tagging means some paid search visits arrive with the gclid only and no UTM
+values: the warehouse must recover their channel and campaign through the click id.
 
 Everything is drawn from ``random.Random`` seeded per day (sales work and buying committees
 from their own RNGs seeded per contact, so they never shift the per-day draws), so a given
-seed, scale and date range always produce byte-identical files. The generator also writes the
-*ground truth* (computed from its own model, not from the files) that tests compare published
-numbers with.
+seed, scale and date range always produce byte-identical files. Whether a paid search visit
+arrives auto-tagged is decided by an RNG of its own per session, for the same reason. The
+generator also writes the *ground truth* (computed from its own model, not from the files)
+that tests compare published numbers with.
 """
 
 from __future__ import annotations
@@ -38,6 +41,9 @@ ACQUISITION_MIX: tuple[tuple[str, float], ...] = (
     ("referral", 0.10),
 )
 GOOGLE_CAMPAIGNS = (("1001", "brand_search"), ("1002", "generic_search"))
+GOOGLE_CUSTOMER_ID = "1234567890"
+# share of paid search visits that land with the auto-tagged gclid only (no UTM values)
+P_AUTOTAG = 0.3
 META_CAMPAIGNS = (("2001", "prospecting"), ("2002", "retargeting"))
 REFERRERS = ("partner-blog.com", "g2.com", "news.ycombinator.com")
 OWNERS = ("501", "502", "503", "504")
@@ -98,6 +104,9 @@ class Session:
     gclid: str | None
     pages: int
     lead_form: bool = False
+    # Google Ads auto-tagging: the landing URL carries the gclid and no UTM values (source,
+    # medium and campaign above stay the truth the warehouse must recover via the click id)
+    autotagged: bool = False
 
 
 @dataclass
@@ -155,6 +164,7 @@ class World:
     email_campaigns: list[dict] = field(default_factory=list)
     email_activity: list[dict] = field(default_factory=list)
     google_rows: list[dict] = field(default_factory=list)
+    google_clicks: list[dict] = field(default_factory=list)  # click_view rows
     meta_rows: list[dict] = field(default_factory=list)
     sales_touches: list[SalesTouch] = field(default_factory=list)
 
@@ -219,6 +229,11 @@ def generate(seed: int, scale: float, start: date, end: date) -> World:
                 pages=rng.randint(1, 4),
             )
             world.sessions.append(session)
+            if gclid is not None:
+                # its own RNG: the per-day draw sequence stays as it was
+                autotag = random.Random(f"{seed}:autotag:{pseudo}:{session.session_id}")
+                session.autotagged = autotag.random() < P_AUTOTAG
+                world.google_clicks.append(_click_view(session))
             if channel in ("paid_search", "paid_social"):
                 paid_clicks[campaign or ""] += 1
             # Draw every number before comparing with the horizon, so that a longer date
@@ -420,7 +435,7 @@ def _ads_for_day(world: World, rng: random.Random, day: date, clicks: dict[str, 
         cpc_cents = rng.randint(120, 350)
         world.google_rows.append(
             {
-                "customer": {"id": "1234567890", "currencyCode": "USD"},
+                "customer": {"id": GOOGLE_CUSTOMER_ID, "currencyCode": "USD"},
                 "campaign": {"id": campaign_id, "name": name},
                 "adGroup": {"id": f"{campaign_id}01"},
                 "segments": {"date": day.isoformat()},
@@ -447,6 +462,29 @@ def _ads_for_day(world: World, rng: random.Random, day: date, clicks: dict[str, 
                 "spend": f"{spend_cents // 100}.{spend_cents % 100:02d}",
             }
         )
+
+
+def _click_view(session: Session) -> dict:
+    """The Google Ads click_view row of one paid search session (searchStream JSON)."""
+    assert session.gclid is not None and session.campaign is not None
+    campaign_id = next(cid for cid, name in GOOGLE_CAMPAIGNS if name == session.campaign)
+    ad_group_id = f"{campaign_id}01"
+    day = session.started_at.date().isoformat()
+    customer = f"customers/{GOOGLE_CUSTOMER_ID}"
+    return {
+        "clickView": {
+            "resourceName": f"{customer}/clickViews/{day}~{session.gclid}",
+            "gclid": session.gclid,
+            "adGroupAd": f"{customer}/adGroupAds/{ad_group_id}~{ad_group_id}1",
+        },
+        "campaign": {
+            "resourceName": f"{customer}/campaigns/{campaign_id}",
+            "id": campaign_id,
+            "name": session.campaign,
+        },
+        "adGroup": {"resourceName": f"{customer}/adGroups/{ad_group_id}", "id": ad_group_id},
+        "segments": {"date": day},
+    }
 
 
 def _newsletter(world: World, rng: random.Random, day: date, horizon: datetime) -> None:
@@ -516,14 +554,21 @@ def _ga4_events(session: Session) -> list[dict]:
     """GA4 BigQuery export rows for one session (first_visit/session_start/page_view/lead)."""
     base_params = [{"key": "ga_session_id", "value": {"int_value": session.session_id}}]
     query = ""
-    if session.source:
+    traffic = None
+    if session.autotagged:  # Google Ads auto-tagging: the click id and nothing else
+        query = f"?gclid={session.gclid}"
+        traffic = {
+            "manual_source": None,
+            "manual_medium": None,
+            "manual_campaign_name": None,
+            "gclid": session.gclid,
+        }
+    elif session.source:
         query = f"?utm_source={session.source}&utm_medium={session.medium}"
         if session.campaign:
             query += f"&utm_campaign={session.campaign}"
         if session.gclid:
             query += f"&gclid={session.gclid}"
-    traffic = None
-    if session.source:
         traffic = {
             "manual_source": session.source,
             "manual_medium": session.medium,
@@ -742,6 +787,10 @@ def write_world(world: World, out_dir: Path) -> dict:
     _write_jsonl(out_dir / "email" / "campaigns.jsonl", world.email_campaigns)
     _write_jsonl(out_dir / "email" / "email_activity.jsonl", world.email_activity)
     _write_jsonl(out_dir / "ppc" / "google_ads.jsonl", world.google_rows)
+    clicks = sorted(
+        world.google_clicks, key=lambda r: (r["segments"]["date"], r["clickView"]["gclid"])
+    )
+    _write_jsonl(out_dir / "ppc" / "google_ads_clicks.jsonl", clicks)
     _write_jsonl(out_dir / "ppc" / "meta_insights.jsonl", world.meta_rows)
     by_day: dict[str, list[dict]] = defaultdict(list)
     for session in sorted(world.sessions, key=lambda s: (s.started_at, s.user_pseudo_id)):
@@ -878,6 +927,8 @@ def ground_truth(world: World) -> dict:
     totals = {
         "visitors": len({s.user_pseudo_id for s in world.sessions}),
         "sessions": len(world.sessions),
+        # paid search sessions with the gclid only (counted as paid_search everywhere)
+        "autotagged_sessions": sum(s.autotagged for s in world.sessions),
         "leads": len(world.contacts),
         "won_deals": sum(1 for c in world.contacts if c.won_at),
         "won_revenue_cents": sum(won_usd.values()),

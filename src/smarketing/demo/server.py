@@ -10,7 +10,9 @@ real vendors. It serves the files ``smarketing demo generate`` wrote:
 * Mailchimp Marketing v3: ``GET /3.0/campaigns`` and ``GET /3.0/reports/{id}/email-activity``
   (offset/count paging).
 * Google Ads: ``POST /token`` (OAuth refresh) and
-  ``POST /v18/customers/{id}/googleAds:searchStream`` (GAQL with ``segments.date BETWEEN``).
+  ``POST /v18/customers/{id}/googleAds:searchStream``: GAQL ``FROM ad_group`` with
+  ``segments.date BETWEEN``, or ``FROM click_view`` with a single-day ``segments.date =``
+  filter (without one it is answered 400 ``EXPECTED_FILTER_ON_A_SINGLE_DAY``, as Google does).
 * Meta Marketing: ``GET /v19.0/act_{id}/insights`` (``time_range``, cursor paging).
 
 The demo world is a simulation: an object search answers as if it ran at the end of its
@@ -47,6 +49,28 @@ GOOGLE_ACCESS_TOKEN = "demo-google-access-token"
 SPECS = {s.raw_table: s for s in ENTITIES}
 # HubSpot-defined association type ids of <object> → contact
 CONTACT_ASSOCIATION_TYPES = {"deals": 3, "calls": 194, "emails": 198, "meetings": 200}
+
+
+class GoogleAdsRequestError(ValueError):
+    """A query Google Ads rejects: answered 400 with Google's JSON error body."""
+
+    def __init__(self, error_code: dict[str, str], message: str):
+        super().__init__(message)
+        self.body = {
+            "error": {
+                "code": 400,
+                "message": "Request contains an invalid argument.",
+                "status": "INVALID_ARGUMENT",
+                "details": [
+                    {
+                        "@type": "type.googleapis.com/google.ads.googleads.v18.errors."
+                        "GoogleAdsFailure",
+                        "errors": [{"errorCode": error_code, "message": message}],
+                        "requestId": "demo-error",
+                    }
+                ],
+            }
+        }
 
 
 class Faults:
@@ -188,24 +212,54 @@ class DemoApi:
 
     # ---------------------------------------------------------------- Google Ads
     def google_search_stream(self, customer_id: str, body: dict) -> list[dict]:
+        query = body.get("query", "")
+        if re.search(r"\bFROM\s+click_view\b", query, re.IGNORECASE):
+            return self._google_click_view(customer_id, query)
         match = re.search(
             r"segments\.date\s+BETWEEN\s+'(\d{4}-\d{2}-\d{2})'\s+AND\s+'(\d{4}-\d{2}-\d{2})'",
-            body.get("query", ""),
+            query,
             re.IGNORECASE,
         )
         if not match:
             raise ValueError("query needs segments.date BETWEEN 'YYYY-MM-DD' AND 'YYYY-MM-DD'")
         first, last = (date.fromisoformat(g) for g in match.groups())
-        start = datetime.combine(first, datetime.min.time(), UTC)
-        end = datetime.combine(last + timedelta(days=1), datetime.min.time(), UTC)
         rows = [
             r
-            for r in self.reader.read(SPECS["ppc__google_ads"], start, end)
+            for r in self._google_rows("ppc__google_ads", first, last)
             if r["customer"]["id"] == customer_id
         ]
-        batches = [rows[i : i + self.page_size] for i in range(0, len(rows), self.page_size)]
         mask = "campaign.id,campaign.name,adGroup.id,segments.date,metrics.impressions,"
         mask += "metrics.clicks,metrics.costMicros,customer.currencyCode"
+        return self._google_batches(rows, mask)
+
+    def _google_click_view(self, customer_id: str, query: str) -> list[dict]:
+        """click_view answers one day only: ``segments.date = 'YYYY-MM-DD'``, nothing else."""
+        days = re.findall(r"segments\.date\s*=\s*'(\d{4}-\d{2}-\d{2})'", query, re.IGNORECASE)
+        ranged = re.search(r"segments\.date\s+(BETWEEN|DURING|>|<|IN\b)", query, re.IGNORECASE)
+        if len(days) != 1 or ranged:
+            raise GoogleAdsRequestError(
+                {"clickViewError": "EXPECTED_FILTER_ON_A_SINGLE_DAY"},
+                "Missing filter on a single day.",
+            )
+        day = date.fromisoformat(days[0])
+        prefix = f"customers/{customer_id}/"
+        rows = [
+            r
+            for r in self._google_rows("ppc__google_ads_clicks", day, day)
+            if r["clickView"]["resourceName"].startswith(prefix)
+        ]
+        mask = "clickView.gclid,segments.date,campaign.id,campaign.name,adGroup.id,"
+        mask += "clickView.adGroupAd"
+        return self._google_batches(rows, mask)
+
+    def _google_rows(self, table: str, first: date, last: date) -> list[dict]:
+        start = datetime.combine(first, datetime.min.time(), UTC)
+        end = datetime.combine(last + timedelta(days=1), datetime.min.time(), UTC)
+        return list(self.reader.read(SPECS[table], start, end))
+
+    def _google_batches(self, rows: list[dict], mask: str) -> list[dict]:
+        """searchStream's reply: the rows in batches, each with its field mask."""
+        batches = [rows[i : i + self.page_size] for i in range(0, len(rows), self.page_size)]
         return [
             {"results": b, "fieldMask": mask, "requestId": f"demo-{i}"}
             for i, b in enumerate(batches or [[]])
@@ -323,6 +377,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(200, api.meta_insights(m.group(1), query))
             else:
                 self._send(404, {"message": f"no such endpoint: {method} {path}"})
+        except GoogleAdsRequestError as exc:
+            self._send(400, exc.body)
         except (KeyError, ValueError) as exc:
             self._send(400, {"message": f"bad request: {exc}"})
 

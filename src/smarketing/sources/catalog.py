@@ -155,6 +155,20 @@ ENTITIES: tuple[EntitySpec, ...] = (
         label_paths=("campaign.id", "adGroup.id", "segments.date"),
     ),
     EntitySpec(
+        # the click_view report: one row per ad click with its Google click id, so that a
+        # session auto-tagged with only a gclid (no UTM values) still joins its campaign
+        "ppc",
+        "google_ads_clicks",
+        "window",
+        None,
+        "segments.date",
+        "iso",
+        None,
+        required=("clickView.gclid", "segments.date", "campaign.id"),
+        types=(("segments.date", "date"),),
+        label_paths=("clickView.gclid", "segments.date"),
+    ),
+    EntitySpec(
         "ppc",
         "meta_insights",
         "window",

@@ -1,7 +1,13 @@
-"""Google Ads API: campaign × ad group × day stats through ``googleAds:searchStream``.
+"""Google Ads API through ``googleAds:searchStream``: two reports of one customer.
 
-OAuth: the connection holds a refresh token; each run exchanges it for an access token at
-the token endpoint. Cost arrives in micros of the account currency (converted in dbt).
+* ``google_ads``: campaign × ad group × day stats, one query over the whole window. Cost
+  arrives in micros of the account currency (converted in dbt).
+* ``google_ads_clicks``: the ``click_view`` report, one row per ad click with its Google
+  click id (gclid). The API only answers it for a single day, so the window is read with
+  one query per day.
+
+OAuth: the connection holds a refresh token; each read exchanges it for an access token at
+the token endpoint.
 """
 
 from __future__ import annotations
@@ -20,6 +26,10 @@ GAQL = (
     "SELECT customer.id, customer.currency_code, campaign.id, campaign.name, ad_group.id, "
     "segments.date, metrics.impressions, metrics.clicks, metrics.cost_micros "
     "FROM ad_group WHERE segments.date BETWEEN '{first}' AND '{last}'"
+)
+CLICK_VIEW_GAQL = (
+    "SELECT click_view.gclid, segments.date, campaign.id, campaign.name, ad_group.id, "
+    "click_view.ad_group_ad FROM click_view WHERE segments.date = '{day}'"
 )
 
 
@@ -45,21 +55,30 @@ class GoogleAdsReader:
         )
         return reply["access_token"]
 
+    def _queries(self, spec: EntitySpec, start: datetime, end: datetime) -> list[str]:
+        """GAQL of one entity for the window's days [start, end)."""
+        first, last = start.date(), (end - timedelta(days=1)).date()
+        if spec.entity == "google_ads":
+            return [GAQL.format(first=first, last=last)]
+        if spec.entity == "google_ads_clicks":  # click_view: one day per query
+            days = (first + timedelta(days=n) for n in range((last - first).days + 1))
+            return [CLICK_VIEW_GAQL.format(day=day) for day in days]
+        raise KeyError(f"Google Ads reader has no entity {spec.entity!r}")
+
     def read(self, spec: EntitySpec, start: datetime, end: datetime) -> Iterator[dict]:
-        if spec.entity != "google_ads":
-            raise KeyError(f"Google Ads reader has no entity {spec.entity!r}")
+        queries = self._queries(spec, start, end)
         headers = {
             "Authorization": f"Bearer {self._access_token()}",
             "developer-token": str(self.creds.extra["developer_token"]),
         }
         if self.creds.extra.get("login_customer_id"):
             headers["login-customer-id"] = str(self.creds.extra["login_customer_id"])
-        query = GAQL.format(first=start.date(), last=(end - timedelta(days=1)).date())
-        batches = self.client.request(
-            "POST",
-            f"/{API_VERSION}/customers/{self.customer_id}/googleAds:searchStream",
-            json_body={"query": query},
-            headers=headers,
-        )
-        for batch in batches:
-            yield from batch.get("results", [])
+        for query in queries:
+            batches = self.client.request(
+                "POST",
+                f"/{API_VERSION}/customers/{self.customer_id}/googleAds:searchStream",
+                json_body={"query": query},
+                headers=headers,
+            )
+            for batch in batches:
+                yield from batch.get("results", [])
