@@ -42,6 +42,7 @@ RAW = {
         ("2026-01-09", {"metrics": {"costMicros": "7250000"}, "customer": {"currencyCode": "USD"}}),
     ],
     "ppc__meta_insights": [("2026-01-09", {"spend": "0.00", "account_currency": "EUR"})],
+    "ppc__google_ads_clicks": [("2026-01-09", {"clickView": {"gclid": "g1"}})],
     "web__events": [("2026-01-09", {"event_name": "page_view"})],
     "email__email_activity": [],
     "crm__deals": [
@@ -260,7 +261,7 @@ def test_good_marts_pass_every_check_and_touch_no_tracked_file(tmp_path: Path) -
     before = tracked_digest()
     result = run_gate(build_audit(tmp_path / "a.duckdb"), EXPECTATIONS, tmp_path, "good")
     assert (result.success, result.checks_run, result.failures) == (True, N_CHECKS, [])
-    assert N_CHECKS == 141
+    assert N_CHECKS == 142
     # no e-mail activity and no CRM change in the interval: reported, severity warn
     assert sorted(w.check for w in result.warnings) == [
         "freshness: Mailchimp activity delivered data for the interval",

@@ -738,6 +738,8 @@ RUN_CONTEXT = Suite(
     (
         _fresh("ppc__google_ads", "Google Ads"),
         _fresh("ppc__meta_insights", "Meta Ads"),
+        # without the click report, auto-tagged paid visits would count as direct traffic
+        _fresh("ppc__google_ads_clicks", "Google Ads clicks", "warning"),
         _fresh("web__events", "GA4"),
         _fresh("email__email_activity", "Mailchimp activity", "warning"),
         _rows(
