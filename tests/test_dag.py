@@ -97,3 +97,9 @@ def test_parsing_imports_nothing_heavy_and_does_no_work(tmp_path) -> None:
     )
     assert json.loads(out.stdout.strip().splitlines()[-1]) == []
     assert not (tmp_path / "data").exists()
+
+
+def test_params_have_safe_defaults(dag) -> None:
+    """A scheduled run never re-syncs, accepts anomalies or full-refreshes by itself."""
+    params = dag.params.dump()
+    assert params == {"accept_anomalies": False, "full_refresh": False, "extract_start": None}
