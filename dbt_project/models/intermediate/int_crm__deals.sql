@@ -3,7 +3,7 @@
     A deal can have a buying group of several contacts. Its primary contact is the one that
     became a lead first (ties: HubSpot's association order): the deal's revenue and funnel
     belong to that lead only, so revenue is never counted twice; attribution still looks at
-    every contact's touches (int_crm__deal_contacts). -#}
+    every contact's touches (stg_hubspot__deal_contacts). -#}
 with
 
 deals as (

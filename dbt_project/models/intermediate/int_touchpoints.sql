@@ -82,7 +82,7 @@ email_touches as (
         'email_click' as touch_type,
         'email' as channel,
         lower(email_campaigns.campaign_name) as campaign,
-        'email:' || coalesce(lower(email_campaigns.campaign_name), '(none)') as campaign_key,
+        {{ campaign_key("'email'", 'lower(email_campaigns.campaign_name)') }} as campaign_key,
         'marketing' as team,
         cast(null as varchar) as owner_id
 

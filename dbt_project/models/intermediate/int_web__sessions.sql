@@ -145,7 +145,7 @@ final as (
         utm_medium,
         utm_campaign,
         -- campaign key shared with dim_campaign: channel + normalised campaign name
-        channel || ':' || coalesce(utm_campaign, '(none)') as campaign_key,
+        {{ campaign_key('channel', 'utm_campaign') }} as campaign_key,
         gclid,
         ad_campaign_id,
         channel,

@@ -83,7 +83,7 @@ unioned as (
 final as (
 
     select
-        unioned.channel || ':' || coalesce(unioned.campaign_name, '(none)') as campaign_key,
+        {{ campaign_key('unioned.channel', 'unioned.campaign_name') }} as campaign_key,
         unioned.channel,
         coalesce(unioned.campaign_name, '(none)') as campaign_name,
         -- the ad or e-mail platform that runs it, else `web` (seen only in UTM values)

@@ -45,7 +45,7 @@ spend_daily as (
 
     select
         date_day,
-        channel || ':' || campaign_name as campaign_key,
+        {{ campaign_key('channel', 'campaign_name') }} as campaign_key,
         sum(spend_reporting) as spend,
         sum(impressions) as impressions,
         sum(clicks) as clicks
@@ -118,7 +118,7 @@ attributed_daily as (
     pivot (
         select
             cast(won_at as date) as date_day,
-            channel || ':' || coalesce(campaign, '(none)') as campaign_key,
+            {{ campaign_key('channel', 'campaign') }} as campaign_key,
             attribution_model,
             attributed_amount
         from attribution

@@ -3,17 +3,16 @@
     the month they entered the funnel (first visit, else becoming a lead); the channel is
     their first touch (`offline` for leads with no visit). Anonymous visitors who never
     converted count as visitors. -#}
+{%- set stage_pairs = [
+    ('visitor', 'lead'), ('lead', 'mql'), ('mql', 'sql'), ('sql', 'opportunity'),
+    ('opportunity', 'won'),
+] -%}
+
 with
 
 events as (
 
     select * from {{ ref('fct_funnel_events') }}
-
-),
-
-leads as (
-
-    select * from {{ ref('fct_lead_funnel') }}
 
 ),
 
@@ -58,22 +57,15 @@ final as (
         -- visitor -> lead counts only leads that had a visit (offline leads have none)
         cast(count(lead) filter (where visitor is not null) / nullif(count(visitor), 0) as double)
             as visitor_to_lead_rate,
-        cast(count(mql) / nullif(count(lead), 0) as double) as lead_to_mql_rate,
-        cast(count(sql) / nullif(count(mql), 0) as double) as mql_to_sql_rate,
-        cast(count(opportunity) / nullif(count(sql), 0) as double) as sql_to_opportunity_rate,
-        cast(count(won) / nullif(count(opportunity), 0) as double) as opportunity_to_won_rate,
+        {%- for start, finish in stage_pairs[1:] %}
+        cast(count({{ finish }}) / nullif(count({{ start }}), 0) as double)
+            as {{ start }}_to_{{ finish }}_rate,
+        {%- endfor %}
         cast(count(won) / nullif(count(won) + count(lost), 0) as double) as win_rate,
-        cast(median(epoch(lead) - epoch(visitor)) / 86400.0 as decimal(10, 2))
-            as median_days_visitor_to_lead,
-        cast(median(epoch(mql) - epoch(lead)) / 86400.0 as decimal(10, 2))
-            as median_days_lead_to_mql,
-        cast(median(epoch(sql) - epoch(mql)) / 86400.0 as decimal(10, 2))
-            as median_days_mql_to_sql,
-        cast(median(epoch(opportunity) - epoch(sql)) / 86400.0 as decimal(10, 2))
-            as median_days_sql_to_opportunity,
-        cast(median(epoch(won) - epoch(opportunity)) / 86400.0 as decimal(10, 2))
-            as median_days_opportunity_to_won
-
+        {%- for start, finish in stage_pairs %}
+        cast(median(epoch({{ finish }}) - epoch({{ start }})) / 86400.0 as decimal(10, 2))
+            as median_days_{{ start }}_to_{{ finish }}{{ ',' if not loop.last }}
+        {%- endfor %}
     from cohorts
     group by cohort_month, channel
 

@@ -41,29 +41,46 @@ by_dimension as (
 
 ),
 
+counted as (
+
+    select
+        dimension,
+        dimension_value,
+        count(*) as mqls,
+        count(first_sales_touch_at) as mqls_worked,
+        count(*) filter (where hours_to_first_touch <= {{ sla_hours }}) as mqls_worked_within_sla,
+        cast(median(hours_to_first_touch) as decimal(10, 2)) as median_hours_to_first_touch,
+        cast(quantile_cont(hours_to_first_touch, 0.9) as decimal(10, 2))
+            as p90_hours_to_first_touch,
+        count(opportunity_at) as opportunities,
+        count(won_at) as won_deals,
+        count(lost_at) as lost_deals
+
+    from by_dimension
+    group by dimension, dimension_value
+
+),
+
 final as (
 
     select
         dimension,
         dimension_value,
         cast({{ sla_hours }} as decimal(10, 2)) as sla_hours,
-        count(*) as mqls,
-        count(first_sales_touch_at) as mqls_worked,
-        count(*) filter (where hours_to_first_touch <= {{ sla_hours }}) as mqls_worked_within_sla,
-        cast(count(*) filter (where hours_to_first_touch <= {{ sla_hours }}) / count(*) as double)
-            as share_worked_within_sla,
-        count(*) - count(first_sales_touch_at) as mqls_never_worked,
-        cast(median(hours_to_first_touch) as decimal(10, 2)) as median_hours_to_first_touch,
-        cast(quantile_cont(hours_to_first_touch, 0.9) as decimal(10, 2))
-            as p90_hours_to_first_touch,
-        count(opportunity_at) as opportunities,
-        cast(count(opportunity_at) / count(*) as double) as mql_to_opportunity_rate,
-        count(won_at) as won_deals,
-        count(lost_at) as lost_deals,
-        cast(count(won_at) / nullif(count(won_at) + count(lost_at), 0) as double) as win_rate
+        mqls,
+        mqls_worked,
+        mqls_worked_within_sla,
+        cast(mqls_worked_within_sla / mqls as double) as share_worked_within_sla,
+        mqls - mqls_worked as mqls_never_worked,
+        median_hours_to_first_touch,
+        p90_hours_to_first_touch,
+        opportunities,
+        cast(opportunities / mqls as double) as mql_to_opportunity_rate,
+        won_deals,
+        lost_deals,
+        cast(won_deals / nullif(won_deals + lost_deals, 0) as double) as win_rate
 
-    from by_dimension
-    group by dimension, dimension_value
+    from counted
 
 )
 
