@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 
-from smarketing.config import Settings
-from smarketing.transform import run_dbt
+import pytest
+
+from smarketing.config import Settings, load_settings
+from smarketing.transform import dbt_env, run_dbt
 
 
 def test_dbt_profile_variables_do_not_leak_into_later_steps(settings: Settings) -> None:
@@ -16,35 +20,27 @@ def test_dbt_profile_variables_do_not_leak_into_later_steps(settings: Settings) 
     assert (settings.data_dir / "dbt" / "target" / "manifest.json").exists()
 
 
-def test_analysis_settings_reach_dbt_as_vars(settings: Settings, monkeypatch) -> None:
+def test_analysis_settings_reach_dbt_as_vars(settings: Settings) -> None:
     """SLA hours, attribution window and half-life are settings (config.py), not code."""
-    import dataclasses
-    import json
-
-    from smarketing.transform import dbt_env
-
     custom = dataclasses.replace(
         settings, sla_hours=12.5, attribution_lookback_days=30, attribution_half_life_days=3.5
     )
-    env = dbt_env(custom)
-    assert env["SMARKETING_SLA_HOURS"] == "12.5"
-    assert run_dbt(custom, "parse").success
-    manifest = json.loads((settings.data_dir / "dbt" / "target" / "manifest.json").read_text())
-    sla = manifest["nodes"]["model.smarketing.mart_sales_marketing_sla"]
-    assert sla["config"]["contract"]["enforced"] is True
+    assert dbt_env(custom)["SMARKETING_SLA_HOURS"] == "12.5"
     compiled = run_dbt(custom, "compile", "--select", "mart_sales_marketing_sla", "fct_attribution")
     assert compiled.success
-    target = settings.data_dir / "dbt" / "target" / "compiled" / "smarketing" / "models" / "marts"
-    assert "<= 12.5" in (target / "mart_sales_marketing_sla.sql").read_text()
-    attribution = (target / "fct_attribution.sql").read_text()
+    target = settings.data_dir / "dbt" / "target"
+    manifest = json.loads((target / "manifest.json").read_text())
+    sla = manifest["nodes"]["model.smarketing.mart_sales_marketing_sla"]
+    assert sla["config"]["contract"]["enforced"] is True
+    marts = target / "compiled" / "smarketing" / "models" / "marts"
+    assert "<= 12.5" in (marts / "mart_sales_marketing_sla.sql").read_text()
+    attribution = (marts / "fct_attribution.sql").read_text()
     assert "to_days(30)" in attribution and "86400.0 * 3.5" in attribution
 
 
-def test_a_non_positive_sla_is_rejected_naming_the_setting(monkeypatch) -> None:
-    import pytest
-
-    from smarketing.config import load_settings
-
+def test_a_non_positive_sla_is_rejected_naming_the_setting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("SMARKETING_SLA_HOURS", "0")
     with pytest.raises(ValueError, match="SMARKETING_SLA_HOURS must be greater than 0"):
         load_settings()

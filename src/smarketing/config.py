@@ -47,6 +47,7 @@ import os
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import TypeVar
 
 ENV_PREFIX = "SMARKETING_"
 
@@ -124,7 +125,10 @@ class Settings:
             path.mkdir(parents=True, exist_ok=True)
 
 
-def _positive(value: float, name: str) -> float:
+_Number = TypeVar("_Number", int, float)
+
+
+def _positive(value: _Number, name: str) -> _Number:
     """Reject a zero or negative analysis setting with a message naming it."""
     if value <= 0:
         raise ValueError(f"{ENV_PREFIX}{name} must be greater than 0, got {value}")
@@ -167,8 +171,8 @@ def load_settings() -> Settings:
         smtp_host=_env("SMTP_HOST", "localhost"),
         reporting_currency=_env("REPORTING_CURRENCY", "USD"),
         sla_hours=_positive(float(_env("SLA_HOURS", "24")), "SLA_HOURS"),
-        attribution_lookback_days=int(
-            _positive(int(_env("ATTRIBUTION_LOOKBACK_DAYS", "90")), "ATTRIBUTION_LOOKBACK_DAYS")
+        attribution_lookback_days=_positive(
+            int(_env("ATTRIBUTION_LOOKBACK_DAYS", "90")), "ATTRIBUTION_LOOKBACK_DAYS"
         ),
         attribution_half_life_days=_positive(
             float(_env("ATTRIBUTION_HALF_LIFE_DAYS", "7")), "ATTRIBUTION_HALF_LIFE_DAYS"

@@ -700,7 +700,7 @@ def _companies(world: World) -> list[dict]:
             first_lead[c.company_id] = c.lead_at
     out = []
     for index, name in enumerate(COMPANIES):
-        cid = str(COMPANY_BASE_ID + index)
+        cid = company_id(name)
         if cid not in first_lead:
             continue
         created = _iso(first_lead[cid])
@@ -858,7 +858,8 @@ def ground_truth(world: World) -> dict:
     touches: dict[str, list[SalesTouch]] = defaultdict(list)
     for t in world.sales_touches:
         touches[t.contact_id].append(t)
-    first_touch = {cid: min(t.at for t in ts) for cid, ts in touches.items()}
+    # the first sales touch answering an MQL: at or after the MQL date
+    first_touch: dict[str, datetime] = {}
     stages = ("leads", "mqls", "sqls", "opportunities", "won_deals", "lost_deals")
     funnel: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(stages, 0))
     by_month: dict[str, int] = defaultdict(int)
@@ -883,6 +884,7 @@ def ground_truth(world: World) -> dict:
             owner["mqls"] += 1
             worked = [t.at for t in touches.get(c.contact_id, []) if t.at >= c.mql_at]
             if worked:
+                first_touch[c.contact_id] = min(worked)
                 owner["worked"] += 1
                 owner["worked_within_24h"] += min(worked) - c.mql_at <= timedelta(hours=24)
             else:

@@ -100,6 +100,19 @@ def _equal(name: str, observed: str, expected: str) -> Check:
     )
 
 
+def _unique(*columns: str) -> Check:
+    """No two rows share the value of ``columns`` (one column, or a compound key)."""
+    if len(columns) == 1:
+        return Check(
+            f"{columns[0]} is unique", "ExpectColumnValuesToBeUnique", {"column": columns[0]}
+        )
+    return Check(
+        f"({', '.join(columns)}) is unique",
+        "ExpectCompoundColumnsToBeUnique",
+        {"column_list": list(columns)},
+    )
+
+
 def _between_0_and_1(*columns: str) -> list[Check]:
     return [
         Check(
@@ -154,7 +167,7 @@ FCT_LEAD_FUNNEL = Suite(
             "days_opportunity_to_close",
             "days_lead_to_won",
         ),
-        Check("lead_id is unique", "ExpectColumnValuesToBeUnique", {"column": "lead_id"}),
+        _unique("lead_id"),
         *_not_null("lead_id", "person_key", "lead_at", "first_touch_channel"),
         Check(
             "first_touch_channel is a known channel",
@@ -212,11 +225,7 @@ MART_CHANNEL_DAILY = Suite(
                 "exact_match": True,
             },
         ),
-        Check(
-            "(date_day, channel) is unique",
-            "ExpectCompoundColumnsToBeUnique",
-            {"column_list": ["date_day", "channel"]},
-        ),
+        _unique("date_day", "channel"),
         *_not_null("date_day", "channel", "spend", "sessions", "leads", "won_deals", "won_revenue"),
         Check(
             "channel is a known channel",
@@ -297,11 +306,7 @@ FCT_ATTRIBUTION = Suite(
                 "exact_match": True,
             },
         ),
-        Check(
-            "(deal_id, attribution_model, touchpoint_id) is unique",
-            "ExpectCompoundColumnsToBeUnique",
-            {"column_list": ["deal_id", "attribution_model", "touchpoint_id"]},
-        ),
+        _unique("deal_id", "attribution_model", "touchpoint_id"),
         *_not_null("deal_id", "attribution_model", "touchpoint_id", "channel", "attributed_amount"),
         Check(
             "attribution_model is one of the six models",
@@ -366,7 +371,7 @@ FCT_DEALS = Suite(
             "source_campaign_key",
             "lead_deal_number",
         ),
-        Check("deal_id is unique", "ExpectColumnValuesToBeUnique", {"column": "deal_id"}),
+        _unique("deal_id"),
         *_not_null(
             "deal_id", "deal_status", "amount_reporting", "opportunity_at", "source_channel"
         ),
@@ -405,11 +410,7 @@ FCT_FUNNEL_EVENTS = Suite(
             "campaign",
             "owner_id",
         ),
-        Check(
-            "(person_id, stage) is unique",
-            "ExpectCompoundColumnsToBeUnique",
-            {"column_list": ["person_id", "stage"]},
-        ),
+        _unique("person_id", "stage"),
         *_not_null("person_id", "stage", "stage_at", "channel"),
         Check(
             "stage is a funnel stage",
@@ -450,7 +451,7 @@ DIM_CAMPAIGN = Suite(
             "team",
             "is_paid",
         ),
-        Check("campaign_key is unique", "ExpectColumnValuesToBeUnique", {"column": "campaign_key"}),
+        _unique("campaign_key"),
         *_not_null("campaign_key", "channel", "campaign_name", "platform"),
         _rows(
             "every campaign the marts report is in the dimension",
@@ -491,11 +492,7 @@ MART_CHANNEL_PERFORMANCE = Suite(
             "platform",
             "channel_group",
         ),
-        Check(
-            "(date_day, campaign_key) is unique",
-            "ExpectCompoundColumnsToBeUnique",
-            {"column_list": ["date_day", "campaign_key"]},
-        ),
+        _unique("date_day", "campaign_key"),
         *_not_null("date_day", "channel", "campaign_key", "spend", "won_revenue"),
         *_non_negative("spend", "sessions", "leads", "pipeline_amount", "won_revenue"),
         _rows(
@@ -534,6 +531,15 @@ MART_CHANNEL_PERFORMANCE = Suite(
     ),
 )
 
+CONVERSION_RATES = (
+    "visitor_to_lead_rate",
+    "lead_to_mql_rate",
+    "mql_to_sql_rate",
+    "sql_to_opportunity_rate",
+    "opportunity_to_won_rate",
+    "win_rate",
+)
+
 MART_FUNNEL_CONVERSION = Suite(
     "mart_funnel_conversion",
     (
@@ -547,31 +553,15 @@ MART_FUNNEL_CONVERSION = Suite(
             "opportunities",
             "won_deals",
             "lost_deals",
-            "visitor_to_lead_rate",
-            "lead_to_mql_rate",
-            "mql_to_sql_rate",
-            "sql_to_opportunity_rate",
-            "opportunity_to_won_rate",
-            "win_rate",
+            *CONVERSION_RATES,
             "median_days_visitor_to_lead",
             "median_days_lead_to_mql",
             "median_days_mql_to_sql",
             "median_days_sql_to_opportunity",
             "median_days_opportunity_to_won",
         ),
-        Check(
-            "(cohort_month, channel) is unique",
-            "ExpectCompoundColumnsToBeUnique",
-            {"column_list": ["cohort_month", "channel"]},
-        ),
-        *_between_0_and_1(
-            "visitor_to_lead_rate",
-            "lead_to_mql_rate",
-            "mql_to_sql_rate",
-            "sql_to_opportunity_rate",
-            "opportunity_to_won_rate",
-            "win_rate",
-        ),
+        _unique("cohort_month", "channel"),
+        *_between_0_and_1(*CONVERSION_RATES),
         _rows(
             "stage counts never increase from one stage to the next",
             "select cohort_month, channel from {batch} where mqls > leads or sqls > mqls"
@@ -610,11 +600,7 @@ MART_SALES_MARKETING_SLA = Suite(
             "lost_deals",
             "win_rate",
         ),
-        Check(
-            "(dimension, dimension_value) is unique",
-            "ExpectCompoundColumnsToBeUnique",
-            {"column_list": ["dimension", "dimension_value"]},
-        ),
+        _unique("dimension", "dimension_value"),
         *_between_0_and_1("share_worked_within_sla", "mql_to_opportunity_rate", "win_rate"),
         *_non_negative("median_hours_to_first_touch", "p90_hours_to_first_touch"),
         _rows(
@@ -647,7 +633,7 @@ MART_REVENUE_SUMMARY = Suite(
             "avg_sales_cycle_days",
             "median_sales_cycle_days",
         ),
-        Check("month is unique", "ExpectColumnValuesToBeUnique", {"column": "month"}),
+        _unique("month"),
         *_non_negative("bookings", "pipeline_created", "avg_sales_cycle_days"),
         *_between_0_and_1("win_rate"),
         _equal(
@@ -688,7 +674,7 @@ MART_ACCOUNT_JOURNEY = Suite(
             "won_revenue",
             "first_won_at",
         ),
-        Check("account_id is unique", "ExpectColumnValuesToBeUnique", {"column": "account_id"}),
+        _unique("account_id"),
         *_not_null("account_id", "account_name", "won_revenue"),
         *_non_negative("won_revenue", "open_pipeline", "contacts"),
         _equal(
