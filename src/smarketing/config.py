@@ -24,6 +24,8 @@ Airflow Connections (see README, "Connections").
 | SMARKETING_HTTP_MAX_ATTEMPTS | ``5`` | tries per vendor API request (429/5xx/timeouts) |
 | SMARKETING_HTTP_BACKOFF_SECONDS | ``1`` | first backoff; doubles, capped at 60 s |
 | SMARKETING_HTTP_TIMEOUT_SECONDS | ``60`` | read timeout of each request (connect: 10 s) |
+| SMARKETING_HTTP_DEADLINE_SECONDS | ``300`` | total time one request may take, first to last byte |
+| SMARKETING_HTTP_MAX_PAGES | ``100000`` | pages one paged read may ask for before it is a loop |
 | SMARKETING_MAILCHIMP_ACTIVITY_DAYS | ``30`` | how long after a send activity is re-read |
 | SMARKETING_PUBLISH_KEEP_VERSIONS | ``7`` | published versions kept for rollback |
 | SMARKETING_ANOMALY_THRESHOLD | ``0.75`` | max relative change of a key figure vs baseline |
@@ -87,6 +89,8 @@ class Settings:
     http_max_attempts: int
     http_backoff_seconds: float
     http_timeout_seconds: float
+    http_deadline_seconds: float
+    http_max_pages: int
     mailchimp_activity_days: int
     publish_keep_versions: int
     anomaly_threshold: float
@@ -161,6 +165,10 @@ def load_settings() -> Settings:
         http_max_attempts=int(_env("HTTP_MAX_ATTEMPTS", "5")),
         http_backoff_seconds=float(_env("HTTP_BACKOFF_SECONDS", "1")),
         http_timeout_seconds=float(_env("HTTP_TIMEOUT_SECONDS", "60")),
+        http_deadline_seconds=_positive(
+            float(_env("HTTP_DEADLINE_SECONDS", "300")), "HTTP_DEADLINE_SECONDS"
+        ),
+        http_max_pages=_positive(int(_env("HTTP_MAX_PAGES", "100000")), "HTTP_MAX_PAGES"),
         mailchimp_activity_days=int(_env("MAILCHIMP_ACTIVITY_DAYS", "30")),
         publish_keep_versions=int(_env("PUBLISH_KEEP_VERSIONS", "7")),
         anomaly_threshold=float(_env("ANOMALY_THRESHOLD", "0.75")),

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from smarketing import redact
 from smarketing.intervals import DataWindow
 from smarketing.sources.base import ExtractError, Malformed, SourceReader
 from smarketing.sources.catalog import EntitySpec, entities_of, get_path, type_problem
@@ -130,7 +131,7 @@ def land_entity(
                             "raw": json.dumps(record, sort_keys=True),
                         }
                 if bad is not None:
-                    qh.write(json.dumps(bad, sort_keys=True) + "\n")
+                    qh.write(redact.scrub_known(json.dumps(bad, sort_keys=True)) + "\n")
                     quarantined += 1
                     if len(reasons) < 5:
                         reasons.append(f"{bad['record']} field={bad['field']}: {bad['reason']}")
@@ -155,7 +156,7 @@ def land_entity(
             "sha256": digest.hexdigest(),
             "landed_at": datetime.now(UTC).isoformat(),
         }
-        (tmp / MANIFEST_FILE).write_text(json.dumps(manifest, indent=1))
+        (tmp / MANIFEST_FILE).write_text(redact.scrub_known(json.dumps(manifest, indent=1)))
         old = final.parent / f".old-{window.key}-{os.getpid()}"
         if final.exists():
             os.replace(final, old)

@@ -3,7 +3,8 @@
 Called from the DAG's ``on_failure_callback``. The message names the DAG, run, task and the
 error (for a failed quality gate: every failing check with observed and expected values).
 A notification that cannot be delivered is logged, never raised: the run has failed already
-and the callback must not hide why.
+and the callback must not hide why. The error text is scrubbed of every connection's
+credentials and of anything shaped like a token or key before it goes anywhere.
 """
 
 from __future__ import annotations
@@ -16,17 +17,30 @@ from typing import Any
 
 import requests
 
+from smarketing import redact
 from smarketing.config import Settings, load_settings
 
 log = logging.getLogger(__name__)
 MAX_ERROR_CHARS = 4000
 
 
+def _register_connection_secrets() -> None:
+    """The callback may run where no connector loaded its credentials: load them to mask."""
+    from smarketing.sources.credentials import CONNECTIONS, get_credentials
+
+    for conn_id in CONNECTIONS:
+        try:
+            get_credentials(conn_id)  # registers its secrets with the masker
+        except Exception:  # undefined or unreachable: nothing of it can be in the error
+            continue
+
+
 def failure_message(context: dict[str, Any]) -> dict[str, str]:
     """The facts of a failed task, from an Airflow callback context."""
     ti = context.get("task_instance") or context.get("ti")
     dag_run = context.get("dag_run")
-    error = str(context.get("exception") or "unknown error")
+    _register_connection_secrets()
+    error = redact.scrub(str(context.get("exception") or "unknown error"))
     return {
         "dag_id": str(getattr(ti, "dag_id", None) or getattr(dag_run, "dag_id", "")),
         "run_id": str(getattr(dag_run, "run_id", None) or context.get("run_id", "")),

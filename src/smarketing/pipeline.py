@@ -12,6 +12,7 @@ import logging
 from datetime import date, datetime
 from pathlib import Path
 
+from smarketing import redact
 from smarketing.config import Settings, load_settings
 from smarketing.intervals import DataWindow, resolve_window
 
@@ -43,6 +44,8 @@ def reader_for(source: str, settings: Settings):
         max_attempts=settings.http_max_attempts,
         backoff_seconds=settings.http_backoff_seconds,
         read_timeout=settings.http_timeout_seconds,
+        deadline_seconds=settings.http_deadline_seconds,
+        max_pages=settings.http_max_pages,
     )
     if source == "crm":
         from smarketing.sources.hubspot import HubSpotReader
@@ -247,5 +250,5 @@ def write_run_summary(run_id: str, results: dict, settings: Settings | None = No
     folder = settings.reports_dir / safe_run_id(run_id)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "run_summary.json"
-    path.write_text(json.dumps(results, indent=1, sort_keys=True, default=str))
+    path.write_text(redact.scrub_known(json.dumps(results, indent=1, sort_keys=True, default=str)))
     return path

@@ -12,6 +12,8 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
+from smarketing import redact
+
 
 class MissingConnection(RuntimeError):
     """A connection id is not configured; says which and which fields it needs."""
@@ -24,6 +26,12 @@ class Credentials:
     login: str = ""
     password: str = field(default="", repr=False)  # never in a repr, a log or an error
     extra: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        """Every credential held is registered for masking the moment it is loaded."""
+        redact.register_secret(self.password)
+        redact.register_mapping(self.extra)
+        redact.register_url(self.host)
 
     def require(self, *names: str) -> None:
         missing = [n for n in names if not (getattr(self, n, "") or self.extra.get(n))]

@@ -17,7 +17,8 @@ from datetime import datetime, timedelta
 
 from smarketing.sources.catalog import EntitySpec
 from smarketing.sources.credentials import Credentials
-from smarketing.sources.http import JsonHttpClient, RetryPolicy
+from smarketing.sources.http import JsonHttpClient, RetryPolicy, SourceResponseError
+from smarketing.sources.paging import expect_list
 
 DEFAULT_BASE_URL = "https://googleads.googleapis.com"
 DEFAULT_TOKEN_URI = "https://oauth2.googleapis.com/token"
@@ -53,7 +54,14 @@ class GoogleAdsReader:
                 "client_secret": self.creds.extra.get("client_secret", ""),
             },
         )
-        return reply["access_token"]
+        token = reply.get("access_token") if isinstance(reply, dict) else None
+        if not isinstance(token, str) or not token:
+            raise SourceResponseError(
+                "ppc",
+                self.client.endpoint("POST", token_uri),
+                "expected a JSON object with a string 'access_token' (OAuth token reply)",
+            )
+        return token
 
     def _queries(self, spec: EntitySpec, start: datetime, end: datetime) -> list[str]:
         """GAQL of one entity for the window's days [start, end)."""
@@ -73,12 +81,13 @@ class GoogleAdsReader:
         }
         if self.creds.extra.get("login_customer_id"):
             headers["login-customer-id"] = str(self.creds.extra["login_customer_id"])
+        path = f"/{API_VERSION}/customers/{self.customer_id}/googleAds:searchStream"
+        endpoint = self.client.endpoint("POST", path)
         for query in queries:
-            batches = self.client.request(
-                "POST",
-                f"/{API_VERSION}/customers/{self.customer_id}/googleAds:searchStream",
-                json_body={"query": query},
-                headers=headers,
-            )
+            batches = self.client.request("POST", path, json_body={"query": query}, headers=headers)
+            if not isinstance(batches, list):  # searchStream answers an array of batches
+                raise SourceResponseError(
+                    "ppc", endpoint, f"expected a JSON array of result batches, got {batches!r:.80}"
+                )
             for batch in batches:
-                yield from batch.get("results", [])
+                yield from expect_list(batch, "results", "ppc", endpoint)

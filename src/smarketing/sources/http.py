@@ -9,6 +9,7 @@ That is a page of code, and it keeps the wire format under our eyes.
 from __future__ import annotations
 
 import email.utils
+import json
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -19,9 +20,12 @@ from urllib.parse import urlsplit
 
 import requests
 
+from smarketing import redact
+
 log = logging.getLogger(__name__)
 
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+READ_CHUNK = 64 * 1024
 
 
 class SourceHttpError(RuntimeError):
@@ -29,18 +33,29 @@ class SourceHttpError(RuntimeError):
 
     def __init__(self, source: str, endpoint: str, detail: str):
         self.source, self.endpoint = source, endpoint
-        super().__init__(f"source={source} endpoint={endpoint}: {detail}")
+        super().__init__(redact.scrub_known(f"source={source} endpoint={endpoint}: {detail}"))
+
+
+class SourceResponseError(SourceHttpError):
+    """A vendor answered 200 with something unusable: a wrong shape, a cursor that does not
+    advance. Deterministic: retrying the same request gets the same answer."""
+
+
+class DeadlineExceeded(requests.Timeout):
+    """The whole response took longer than the per-request deadline (a trickled body)."""
 
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How hard to try: attempts in all, first backoff, cap, and per-request timeouts."""
+    """How hard to try: attempts, backoff, per-request timeouts and deadline, page limit."""
 
     max_attempts: int = 5
     backoff_seconds: float = 1.0
     max_backoff_seconds: float = 60.0
     connect_timeout: float = 10.0
     read_timeout: float = 60.0
+    deadline_seconds: float = 300.0  # whole request, headers to last byte
+    max_pages: int = 100_000  # a paged read asking for more pages than this is looping
 
     def backoff(self, attempt: int) -> float:
         """Delay before attempt ``attempt + 1`` (attempt counts from 1): 1, 2, 4, … capped."""
@@ -80,6 +95,7 @@ class JsonHttpClient:
         self._sleep = sleep or time.sleep
         self._session = session or requests.Session()
         self._session.headers.update({"Accept": "application/json", **(headers or {})})
+        self._own_secrets = _secret_values(headers)
         self.attempts = 0  # every HTTP attempt made, for tests and run summaries
 
     def endpoint(self, method: str, path: str) -> str:
@@ -98,34 +114,38 @@ class JsonHttpClient:
         url = path if "://" in path else f"{self.base_url}{path}"
         endpoint = self.endpoint(method, path)
         timeout = (self.policy.connect_timeout, self.policy.read_timeout)
+        own = [*self._own_secrets, *_secret_values(headers, params, form)]
         last = ""
         for attempt in range(1, self.policy.max_attempts + 1):
             self.attempts += 1
             delay: float | None = None
             try:
-                response = self._session.request(
-                    method,
-                    url,
-                    params=params,
-                    json=json_body,
-                    data=form,
-                    headers=headers,
-                    timeout=timeout,
-                )
-            except (requests.ConnectionError, requests.Timeout) as exc:
+                response, body = self._send(method, url, params, json_body, form, headers, timeout)
+            except DeadlineExceeded:
+                deadline = self.policy.deadline_seconds
+                last = f"no complete response within the deadline of {deadline:g} s"
+            except (
+                requests.ConnectionError,
+                requests.Timeout,
+                requests.exceptions.ChunkedEncodingError,
+                requests.exceptions.ContentDecodingError,
+            ) as exc:
                 last = f"{type(exc).__name__}"
             else:
                 if response.status_code < 400:
                     try:
-                        return response.json()
+                        return json.loads(body)
                     except ValueError as exc:
-                        raise SourceHttpError(
+                        raise SourceResponseError(
                             self.source, endpoint, f"HTTP {response.status_code}: body is not JSON"
                         ) from exc
                 last = f"HTTP {response.status_code}"
                 if response.status_code not in RETRYABLE_STATUS:
+                    text = body.decode("utf-8", "replace")
                     raise SourceHttpError(
-                        self.source, endpoint, f"{last}: {response.text[:300]!r} (not retried)"
+                        self.source,
+                        endpoint,
+                        f"{last}: {redact.quote_body(text, own)} (not retried)",
                     )
                 delay = retry_after_seconds(response.headers.get("Retry-After"))
             if attempt == self.policy.max_attempts:
@@ -145,3 +165,53 @@ class JsonHttpClient:
         raise SourceHttpError(
             self.source, endpoint, f"{last} after {self.policy.max_attempts} attempts"
         )
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        params: Mapping[str, Any] | None,
+        json_body: Any,
+        form: Mapping[str, str] | None,
+        headers: Mapping[str, str] | None,
+        timeout: tuple[float, float],
+    ) -> tuple[requests.Response, bytes]:
+        """One attempt, the body read in pieces against a total deadline.
+
+        ``timeout`` bounds each socket operation only: a server sending a byte every few
+        seconds would keep a request alive for hours. The deadline bounds the whole of it.
+        """
+        deadline = time.monotonic() + self.policy.deadline_seconds
+        response = self._session.request(
+            method,
+            url,
+            params=params,
+            json=json_body,
+            data=form,
+            headers=headers,
+            timeout=timeout,
+            stream=True,
+        )
+        with response:
+            chunks: list[bytes] = []
+            while True:
+                if time.monotonic() > deadline:
+                    raise DeadlineExceeded()
+                chunk = response.raw.read1(READ_CHUNK, decode_content=True)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+            if time.monotonic() > deadline:
+                raise DeadlineExceeded()
+        return response, b"".join(chunks)
+
+
+def _secret_values(*mappings: Mapping[str, Any] | None) -> list[str]:
+    """Values of secret-named headers / parameters / form fields, registered for masking."""
+    found: list[str] = []
+    for mapping in mappings:
+        for name, value in (mapping or {}).items():
+            if value is not None and redact.is_sensitive_name(str(name)):
+                redact.register_secret(value)
+                found.append(str(value))
+    return found

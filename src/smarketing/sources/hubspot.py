@@ -14,6 +14,7 @@ from datetime import datetime
 from smarketing.sources.catalog import EntitySpec
 from smarketing.sources.credentials import Credentials
 from smarketing.sources.http import JsonHttpClient, RetryPolicy
+from smarketing.sources.paging import PageGuard, expect_list
 
 DEFAULT_BASE_URL = "https://api.hubapi.com"
 MODIFIED_PROPERTY = {
@@ -120,12 +121,14 @@ class HubSpotReader:
             "properties": PROPERTIES[obj],
             "limit": PAGE_SIZE,
         }
+        guard = PageGuard(self.client, f"POST /crm/v3/objects/{obj}/search")
         while True:
             page = self.client.request("POST", f"/crm/v3/objects/{obj}/search", json_body=body)
-            yield from page.get("results", [])
-            after = (page.get("paging") or {}).get("next", {}).get("after")
+            yield from guard.items(page, "results")
+            after = ((page.get("paging") or {}).get("next") or {}).get("after")
             if not after:
                 return
+            guard.advance(after)
             body["after"] = after
 
     def associated_contacts(self, obj: str, ids: list[str]) -> dict[str, list[str]]:
@@ -138,7 +141,8 @@ class HubSpotReader:
                 f"/crm/v4/associations/{obj}/contacts/batch/read",
                 json_body={"inputs": batch},
             )
-            for result in page.get("results", []):
+            endpoint = f"POST /crm/v4/associations/{obj}/contacts/batch/read"
+            for result in expect_list(page, "results", "crm", endpoint):
                 out[str(result["from"]["id"])] = [str(t["toObjectId"]) for t in result["to"]]
         return out
 

@@ -16,6 +16,7 @@ from smarketing.sources.catalog import EntitySpec
 from smarketing.sources.credentials import Credentials
 from smarketing.sources.demo_files import parse_ts
 from smarketing.sources.http import JsonHttpClient, RetryPolicy
+from smarketing.sources.paging import PageGuard
 
 PAGE_SIZE = 1000  # the API's maximum count
 
@@ -38,15 +39,18 @@ class MailchimpReader:
         self.activity_days = activity_days
 
     def _pages(self, path: str, key: str, params: dict) -> Iterator[dict]:
+        guard = PageGuard(self.client, self.client.endpoint("GET", path))
         offset = 0
         while True:
             page = self.client.request(
                 "GET", path, params={**params, "offset": offset, "count": PAGE_SIZE}
             )
-            rows = page.get(key, [])
+            rows = guard.items(page, key)
+            total = page.get("total_items", 0)
+            guard.expect_total(total, PAGE_SIZE)
             yield from rows
             offset += len(rows)
-            if not rows or offset >= int(page.get("total_items", 0)):
+            if not rows or offset >= int(total):
                 return
 
     def campaigns(self, since: datetime, before: datetime) -> Iterator[dict]:

@@ -12,7 +12,8 @@ from datetime import datetime, timedelta
 
 from smarketing.sources.catalog import EntitySpec
 from smarketing.sources.credentials import Credentials
-from smarketing.sources.http import JsonHttpClient, RetryPolicy
+from smarketing.sources.http import JsonHttpClient, RetryPolicy, SourceResponseError
+from smarketing.sources.paging import PageGuard
 
 DEFAULT_BASE_URL = "https://graph.facebook.com"
 API_VERSION = "v19.0"
@@ -46,12 +47,18 @@ class MetaAdsReader:
             "fields": FIELDS,
             "limit": PAGE_SIZE,
         }
+        path = f"/{API_VERSION}/{self.account}/insights"
+        guard = PageGuard(self.client, self.client.endpoint("GET", path))
         while True:
-            page = self.client.request(
-                "GET", f"/{API_VERSION}/{self.account}/insights", params=params
-            )
-            yield from page.get("data", [])
+            page = self.client.request("GET", path, params=params)
+            yield from guard.items(page, "data")
             paging = page.get("paging") or {}
             if not paging.get("next"):
                 return
-            params["after"] = paging["cursors"]["after"]
+            after = (paging.get("cursors") or {}).get("after")
+            if not after:
+                raise SourceResponseError(
+                    "ppc", guard.endpoint, "paging.next given without paging.cursors.after"
+                )
+            guard.advance(after)
+            params["after"] = after
