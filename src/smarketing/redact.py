@@ -54,14 +54,12 @@ SHAPES = [
         ),
         rf"\1\2{MASK}",
     ),
-    # name=value, name: value, "name": "value" (JSON, form, query string, header echo)
-    (
-        re.compile(
-            rf"(?i)([\"']?\b(?:{_NAMES})\b[\"']?\s*(?:=|:|%3D)\s*[\"']?)"
-            r"(?!\*\*\*)([^\"'\s&,;}\]<>]+)"
-        ),
-        rf"\1{MASK}",
-    ),
+    # name=value in a query string or form body (also URL-encoded)
+    (re.compile(rf"(?i)\b((?:{_NAMES})(?:=|%3D))(?!\*\*\*)([^&\s\"',;<>]+)"), rf"\1{MASK}"),
+    # "name": "value" in JSON or a Python repr
+    (re.compile(rf"(?i)([\"'](?:{_NAMES})[\"']\s*:\s*[\"'])(?!\*\*\*)([^\"']+)"), rf"\1{MASK}"),
+    # an echoed header line: "Authorization: Bearer …", "developer-token: …"
+    (re.compile(rf"(?im)^(\s*(?:{_NAMES})\s*:\s*)(?!\*\*\*)(\S.*)$"), rf"\1{MASK}"),
     (re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"), MASK),  # JWT
     (re.compile(r"\bya29\.[A-Za-z0-9._-]{10,}"), MASK),  # Google access token
     (re.compile(r"\b1//[A-Za-z0-9._-]{10,}"), MASK),  # Google refresh token
@@ -80,6 +78,8 @@ def _looks_random(candidate: str) -> bool:
         return False  # sha1 / sha256 checksums in manifests and messages
     if re.fullmatch(r"[0-9a-f]{32,}", candidate):
         return True
+    if any(re.fullmatch(r"[a-z]+|[0-9]+", part) for part in candidate.split("/") if part):
+        return False  # a path such as /v18/customers/1234567890/googleAds, not base64
     digits = sum(c.isdigit() for c in candidate)
     return (
         digits >= 2

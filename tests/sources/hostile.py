@@ -128,12 +128,12 @@ def echo(request: Request, status: int) -> Reply:
     raw_line = getattr(request, "raw_line", f"{request.method} {request.path}")
     text = request.body.decode("utf-8", "replace")
     payload = {
-        "status": "error",
+        "auth": request.headers.get("Authorization", ""),
+        "developer-token": request.headers.get("developer-token", ""),
         "message": f"request rejected: {raw_line}",
-        "headers": request.headers,
         "query": request.query,
         "body": text,
-        "auth": request.headers.get("Authorization", ""),
+        "headers": request.headers,
     }
     # plain text too, as some proxies answer: header lines and the body verbatim
     lines = "\n".join(f"{k}: {v}" for k, v in request.headers.items())

@@ -19,6 +19,11 @@ from smarketing.sources.http import SourceHttpError, SourceResponseError
 from tests.sources.hostile import Reply, Request, ScriptedServer
 
 WINDOW = ("2026-01-14", "2026-01-15", "2026-01-13")
+CONTACT = {
+    "properties": {"createdate": "2026-01-14T00:00:00Z", "amount": "1", "dealstage": "x"},
+    "updatedAt": "2026-01-14T00:00:00Z",
+}
+META_ROW = {"campaign_id": "1", "date_start": "2026-01-14", "spend": "1", "account_currency": "EUR"}
 
 
 def point_at(server: ScriptedServer, monkeypatch: pytest.MonkeyPatch, *vendors: str) -> None:
@@ -68,7 +73,7 @@ def _hubspot_stuck(request: Request) -> Reply:
         200,
         {
             "total": 10_000,
-            "results": [{"id": f"9{n}", "properties": {}, "updatedAt": "2026-01-14T00:00:00Z"}],
+            "results": [{"id": f"9{n}", **CONTACT}],
             "paging": {"next": {"after": "MTAw", "link": "?after=MTAw"}},
         },
     )
@@ -79,19 +84,22 @@ def _meta_stuck(request: Request) -> Reply:
     return Reply(
         200,
         {
-            "data": [{"campaign_id": "1", "date_start": "2026-01-14", "spend": "1", "n": after}],
+            "data": [{**META_ROW, "n": after}],
             "paging": {"cursors": {"before": "QVFI", "after": "QVFIUmR4"}, "next": "https://x"},
         },
     )
 
 
 def _mailchimp_same_page(request: Request) -> Reply:  # ignores offset, claims a million
-    return Reply(200, {"campaigns": [{"id": "c1"}, {"id": "c2"}], "total_items": 1_000_000})
+    return Reply(
+        200,
+        {"campaigns": [{"id": "c1", "send_time": "2026-01-14T00:00:00Z"}], "total_items": 10**6},
+    )
 
 
 def _mailchimp_growing_total(request: Request) -> Reply:  # new rows, total always one more
     offset = int(request.query["offset"])
-    rows = [{"id": f"c{offset + i}"} for i in range(1000)]
+    rows = [{"id": f"c{offset + i}", "send_time": "2026-01-14T00:00:00Z"} for i in range(1000)]
     return Reply(200, {"campaigns": rows, "total_items": offset + 1001})
 
 
@@ -169,7 +177,7 @@ def test_a_read_asking_for_more_pages_than_the_setting_fails(
 
     def respond(request: Request) -> Reply:
         after = str(int(request.json.get("after", "0")) + 1)
-        rec = {"id": after, "properties": {}, "updatedAt": "2026-01-14T00:00:00Z"}
+        rec = {"id": after, **CONTACT}
         return Reply(200, {"results": [rec], "paging": {"next": {"after": after}}})
 
     server = scripted(respond)
@@ -299,7 +307,7 @@ def test_hubspot_associations_null_results_names_the_endpoint(
 ) -> None:
     def respond(request: Request) -> Reply:
         if "/search" in request.path:
-            rec = {"id": "5", "properties": {}, "updatedAt": "2026-01-14T00:00:00Z"}
+            rec = {"id": "5", **CONTACT}
             return Reply(200, {"results": [rec]})
         return Reply(200, {"status": "COMPLETE", "results": None})
 

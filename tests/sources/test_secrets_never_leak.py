@@ -174,7 +174,8 @@ def test_an_echoed_request_leaks_no_credential_anywhere(
         load_settings(),
     )
     (alert,) = webhook.received
-    assert alert["error"] == message
+    assert alert["error"].startswith(f"source={source} endpoint={ENDPOINT[vendor]}: HTTP {status}")
+    assert alert["error"] == redact.scrub(message)  # scrubbed once more on the way out
     outputs = {
         "exception": message + repr(err.value.args),
         "log": caplog.text,
