@@ -19,27 +19,17 @@ import requests
 
 from smarketing import redact
 from smarketing.config import Settings, load_settings
+from smarketing.sources.credentials import register_all_connections
 
 log = logging.getLogger(__name__)
 MAX_ERROR_CHARS = 4000
-
-
-def _register_connection_secrets() -> None:
-    """The callback may run where no connector loaded its credentials: load them to mask."""
-    from smarketing.sources.credentials import CONNECTIONS, get_credentials
-
-    for conn_id in CONNECTIONS:
-        try:
-            get_credentials(conn_id)  # registers its secrets with the masker
-        except Exception:  # undefined or unreachable: nothing of it can be in the error
-            continue
 
 
 def failure_message(context: dict[str, Any]) -> dict[str, str]:
     """The facts of a failed task, from an Airflow callback context."""
     ti = context.get("task_instance") or context.get("ti")
     dag_run = context.get("dag_run")
-    _register_connection_secrets()
+    register_all_connections()  # the callback may run where no connector ran
     error = redact.scrub(str(context.get("exception") or "unknown error"))
     return {
         "dag_id": str(getattr(ti, "dag_id", None) or getattr(dag_run, "dag_id", "")),

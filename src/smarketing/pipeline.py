@@ -250,5 +250,8 @@ def write_run_summary(run_id: str, results: dict, settings: Settings | None = No
     folder = settings.reports_dir / safe_run_id(run_id)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "run_summary.json"
+    from smarketing.sources.credentials import register_all_connections
+
+    register_all_connections()  # the summary task holds no connector: load to mask
     path.write_text(redact.scrub_known(json.dumps(results, indent=1, sort_keys=True, default=str)))
     return path

@@ -24,8 +24,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from smarketing import redact
 from smarketing.quality.report import write_html_report
 from smarketing.quality.suites import CHECKPOINT, DATASOURCE, SUITES
+from smarketing.sources.credentials import register_all_connections
 
 AUDIT_SCHEMA = "audit"
 URL_VARIABLE = "SMARKETING_AUDIT_DB_URL"
@@ -288,6 +290,8 @@ def run_gate(audit_db: Path, expectations_dir: Path, report_dir: Path, run_id: s
         "success": not failures,
         "checks": [asdict(c) for c in checks],
     }
+    register_all_connections()  # a report never shows a credential, whatever the data holds
+    payload = json.loads(redact.scrub_known(json.dumps(payload)))
     (folder / "validation.json").write_text(json.dumps(payload, indent=1))
     report = write_html_report(folder / "validation.html", payload)
     return GateResult(not failures, len(checks), failures, warnings, report)

@@ -101,3 +101,16 @@ def get_credentials(conn_id: str) -> Credentials:
     return Credentials(
         conn_id, conn.host or "", conn.login or "", conn.password or "", conn.extra_dejson or {}
     )
+
+
+def register_all_connections() -> None:
+    """Load every project connection so its secrets are masked in this process too.
+
+    For steps that write text but hold no connector (the failure callback, the gate's
+    report, the run summary): they must scrub credentials they never loaded themselves.
+    """
+    for conn_id in CONNECTIONS:
+        try:
+            get_credentials(conn_id)  # registers its secrets with the masker
+        except Exception:  # undefined or unreachable: nothing of it can be in our text
+            continue
