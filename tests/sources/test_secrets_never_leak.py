@@ -10,11 +10,15 @@ exception, the log, the landing zone, the run summary or the failure webhook's J
 from __future__ import annotations
 
 import base64
+import email
 import json
 import logging
+import socketserver
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
+from typing import ClassVar
 from urllib.parse import quote, quote_plus
 
 import pytest
@@ -260,3 +264,60 @@ def test_failure_message_scrubs_credentials_of_connections_it_never_loaded(
     error = RuntimeError("vendor said: token lowercase hubspot words is not valid")
     msg = failure_message({"exception": error})
     assert msg["error"] == "vendor said: token *** is not valid"
+
+
+class _Smtp(socketserver.StreamRequestHandler):
+    """Just enough SMTP for smtplib.send_message: every message's text is kept."""
+
+    received: ClassVar[list[str]] = []
+
+    def handle(self) -> None:
+        self.wfile.write(b"220 localhost ready\r\n")
+        while line := self.rfile.readline():
+            verb = line[:4].upper()
+            if verb == b"DATA":
+                self.wfile.write(b"354 go ahead\r\n")
+                data = []
+                while (part := self.rfile.readline()) not in (b".\r\n", b""):
+                    data.append(part.decode())
+                _Smtp.received.append("".join(data))
+                self.wfile.write(b"250 queued\r\n")
+            elif verb == b"QUIT":
+                self.wfile.write(b"221 bye\r\n")
+                return
+            else:  # EHLO, MAIL FROM, RCPT TO, RSET, NOOP
+                self.wfile.write(b"250 ok\r\n")
+
+
+def test_the_failure_email_carries_no_credential(
+    fresh_registry: None, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 401 whose body echoes the Authorization header, e-mailed to the on-call address."""
+    secret = "plain hubspot token words"
+    with EchoServer(lambda path: 401) as server:
+        monkeypatch.setenv(
+            "AIRFLOW_CONN_SMARKETING_HUBSPOT", json.dumps({"host": server.url, "password": secret})
+        )
+        with pytest.raises(SourceHttpError) as err:
+            pipeline.extract("crm", "2026-01-14", "2026-01-15", settings=load_settings())
+    smtp = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _Smtp)
+    threading.Thread(target=smtp.serve_forever, daemon=True).start()
+    _Smtp.received = []
+    monkeypatch.setenv("SMARKETING_ALERT_EMAIL", "oncall@example.com")
+    monkeypatch.setenv("SMARKETING_SMTP_HOST", f"127.0.0.1:{smtp.server_address[1]}")
+    context = {"task_instance": SimpleNamespace(task_id="extract_crm"), "exception": err.value}
+    try:
+        assert notify_failure(context, load_settings()) == ["log", "email"]
+    finally:
+        smtp.shutdown()
+        smtp.server_close()
+    (mail,) = _Smtp.received
+    text = email.message_from_string(mail).get_payload(decode=True).decode()
+    body = json.loads(text)
+    assert body["task_id"] == "extract_crm"
+    assert body["error"].startswith(
+        "source=crm endpoint=POST /crm/v3/objects/contacts/search: HTTP 401: "
+    )
+    assert '"auth": "***"' in body["error"]  # the echo was there, masked
+    for form in (secret, quote(secret, safe=""), quote_plus(secret)):
+        assert form not in mail and form not in text
