@@ -375,3 +375,15 @@ def test_a_truncated_or_corrupt_ga4_gz_is_quarantined_whole_and_named(
         "landed": len(day),
         "quarantined": len(lines) + 2,
     }
+
+
+def test_a_gzip_encoded_reply_read_in_pieces_is_decoded(settings: Settings, scripted) -> None:
+    """The deadline reads the body piece by piece; vendors compress (Content-Encoding)."""
+    from smarketing.sources.http import JsonHttpClient, RetryPolicy
+
+    payload = {"results": [{"id": str(i), "pad": "y" * 50} for i in range(5000)]}
+    raw = gzip.compress(json.dumps(payload).encode())
+    server = scripted(lambda request: Reply(200, raw=raw, headers={"Content-Encoding": "gzip"}))
+    client = JsonHttpClient("crm", server.url, policy=RetryPolicy(deadline_seconds=30))
+    assert client.request("GET", "/anything") == payload
+    assert len(raw) < len(json.dumps(payload)) / 10  # it really travelled compressed
