@@ -321,3 +321,17 @@ def test_the_failure_email_carries_no_credential(
     assert '"auth": "***"' in body["error"]  # the echo was there, masked
     for form in (secret, quote(secret, safe=""), quote_plus(secret)):
         assert form not in mail and form not in text
+
+
+def test_the_run_summary_masks_credentials_its_task_never_loaded(
+    fresh_registry: None, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The summary task holds no connector; a credential in a step's result is still masked."""
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_SMARKETING_META_ADS",
+        json.dumps({"host": "http://127.0.0.1:1", "password": "meta system user words"}),
+    )
+    path = pipeline.write_run_summary(
+        "manual__2026-01-15", {"extracted": [{"note": "vendor said meta system user words"}]}
+    )
+    assert json.loads(path.read_text()) == {"extracted": [{"note": "vendor said ***"}]}
