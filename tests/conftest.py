@@ -14,6 +14,7 @@ import pytest
 from smarketing.config import Settings, load_settings
 from smarketing.demo.company import generate, write_world
 from smarketing.demo.server import DemoServer, demo_connections
+from tests.pg_server import PostgresServer, pg_bin_dir
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 
@@ -66,3 +67,23 @@ def settings(
     s = load_settings()
     s.ensure_dirs()
     return s
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A real PostgreSQL server on 127.0.0.1 (Debian's binaries), one per test session.
+
+    Connect with ``postgres_server.dsn()`` (superuser) or ``.dsn(user, password)``. Without
+    the binaries the tests that need it are skipped, except in CI (``CI=true``), where
+    `.ci/run` installs them and a missing server is a failure.
+    """
+    bin_dir = pg_bin_dir()
+    if bin_dir is None:
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL binaries missing (apt-get install postgresql; see .ci/run)")
+        pytest.skip("PostgreSQL binaries not installed (apt-get install postgresql)")
+    server = PostgresServer(bin_dir).start()
+    try:
+        yield server
+    finally:
+        server.stop()
