@@ -8,6 +8,7 @@ and has no Unix socket. The superuser authenticates with a password (scram-sha-2
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import pwd
@@ -113,8 +114,7 @@ class PostgresServer:
 
     def stop(self) -> None:
         if self.data_dir.exists():
-            try:
-                self._run(str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), "-m", "fast", "stop")
-            except subprocess.CalledProcessError:
-                pass
+            pg_ctl = str(self.bin_dir / "pg_ctl")
+            with contextlib.suppress(subprocess.CalledProcessError):
+                self._run(pg_ctl, "-D", str(self.data_dir), "-m", "fast", "stop")
         shutil.rmtree(self.root, ignore_errors=True)

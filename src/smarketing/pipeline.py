@@ -194,19 +194,72 @@ def publish(
     run_id: str, interval: str, gate: dict | None = None, settings: Settings | None = None
 ) -> dict:
     """Swap the audited marts into the published database atomically; keep the version."""
+    from smarketing.warehouse import serve_postgres
     from smarketing.warehouse.publish import publish as publish_db
 
     settings = settings or load_settings()
-    result = publish_db(
-        settings.warehouse_path,
-        settings.published_path,
-        run_id,
-        interval,
-        validation={"success": True, **(gate or {})},
-        keep_versions=settings.publish_keep_versions,
-    )
+    # PostgreSQL (optional) is loaded first and swapped last: see serve_postgres's docstring.
+    postgres = serve_postgres.configured_target(settings.bi_role)
+    if postgres is not None:
+        serve_postgres.load_staging(
+            postgres,
+            settings.warehouse_path,
+            _audit_tables(settings),
+            run_id,
+            interval,
+            settings.dbt_project_dir,
+        )
+    had_published = settings.published_path.exists()
+    try:
+        result = publish_db(
+            settings.warehouse_path,
+            settings.published_path,
+            run_id,
+            interval,
+            validation={"success": True, **(gate or {})},
+            keep_versions=settings.publish_keep_versions,
+        )
+    except BaseException:
+        if postgres is not None:
+            serve_postgres.drop_staging(postgres)
+        raise
+    if postgres is not None:
+        try:
+            serve_postgres.swap(postgres)
+        except serve_postgres.PostgresServingError:
+            _restore_previous_duckdb(settings.published_path, had_published)
+            raise
     log.info("published %s: %s (version %s)", result.path, result.tables, result.version)
-    return {"path": str(result.path), "tables": result.tables, "version": str(result.version)}
+    return {
+        "path": str(result.path),
+        "tables": result.tables,
+        "version": str(result.version),
+        "postgres": postgres.label if postgres is not None else None,
+    }
+
+
+def _audit_tables(settings: Settings) -> list[str]:
+    import duckdb
+
+    from smarketing.warehouse.publish import audit_tables
+
+    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    try:
+        return audit_tables(con)
+    finally:
+        con.close()
+
+
+def _restore_previous_duckdb(published_path: Path, had_published: bool) -> None:
+    """PostgreSQL kept the previous version: put the DuckDB file back in step with it."""
+    from smarketing.warehouse.publish import rollback
+
+    if had_published:
+        restored = rollback(published_path)
+        log.error("PostgreSQL swap failed: DuckDB file restored to %s", restored.name)
+    else:
+        published_path.unlink(missing_ok=True)
+        log.error("PostgreSQL swap failed: first DuckDB publish withdrawn")
 
 
 def summary_text(settings: Settings | None = None) -> str:

@@ -62,9 +62,7 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def target_from_connection(
-    fields: dict[str, Any], role: str, conn_id: str = CONN_ID
-) -> PgTarget:
+def target_from_connection(fields: dict[str, Any], role: str, conn_id: str = CONN_ID) -> PgTarget:
     """Build a target from an Airflow Connection's fields (host, port, login, ...)."""
     from psycopg.conninfo import make_conninfo
 
@@ -313,8 +311,7 @@ def _copy_table(cur, src, schema: str, table: str, doc: ModelDoc | None) -> int:
         for name, _ in columns:
             if doc.columns.get(name):
                 cur.execute(
-                    f"comment on column {qualified}.{_ident(name)} is "
-                    f"{_literal(doc.columns[name])}"
+                    f"comment on column {qualified}.{_ident(name)} is {_literal(doc.columns[name])}"
                 )
     return rows
 
