@@ -87,3 +87,30 @@ def postgres_server() -> Iterator[PostgresServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def published_demo(
+    tmp_path_factory: pytest.TempPathFactory, tiny_demo: Path, demo_server: DemoServer
+) -> Settings:
+    """The tiny demo company extracted, loaded, dbt-built and published once per session."""
+    from smarketing import pipeline
+    from smarketing.sources.catalog import SOURCES
+
+    base = tmp_path_factory.mktemp("published_demo")
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in demo_connections(demo_server.url, tiny_demo).items():
+            mp.setenv(key, value)
+        mp.delenv("AIRFLOW_CONN_SMARKETING_BI_POSTGRES", raising=False)
+        mp.setenv("SMARKETING_HTTP_BACKOFF_SECONDS", "0")
+        mp.setenv("SMARKETING_PROJECT_DIR", str(PROJECT_DIR))
+        mp.setenv("SMARKETING_DATA_DIR", str(base / "data"))
+        mp.setenv("SMARKETING_DEMO_DIR", str(tiny_demo))
+        s = load_settings()
+        s.ensure_dirs()
+        for source in SOURCES:
+            pipeline.extract(source, "2026-02-14", "2026-02-15", "2026-01-01", s)
+        interval = pipeline.load_raw("2026-02-14", "2026-02-15", "2026-01-01", s)["interval"]
+        pipeline.transform(s)
+        pipeline.publish("demo-run", interval, {}, s)
+    return s

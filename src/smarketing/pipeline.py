@@ -262,6 +262,21 @@ def _restore_previous_duckdb(published_path: Path, had_published: bool) -> None:
         log.error("PostgreSQL swap failed: first DuckDB publish withdrawn")
 
 
+def revenue_report(run_id: str, settings: Settings | None = None) -> str:
+    """Write the run's revenue report (charts of the published marts); return its path."""
+    from smarketing.report.revenue import write_revenue_report
+
+    settings = settings or load_settings()
+    path = write_revenue_report(
+        settings.published_path,
+        settings.reports_dir,
+        safe_run_id(run_id),
+        settings.reporting_currency,
+    )
+    log.info("revenue report: %s", path)
+    return str(path)
+
+
 def summary_text(settings: Settings | None = None) -> str:
     """What a person needs after a run: where the marts are, what is in them, a query."""
     from smarketing.warehouse.publish import published_tables
