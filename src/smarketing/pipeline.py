@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from datetime import date, datetime
 from pathlib import Path
 
@@ -286,18 +287,22 @@ def summary_text(settings: Settings | None = None) -> str:
     if not path.exists():
         return f"No published marts yet at {path}"
     tables = published_tables(path)
+    # the DuckDB CLI (PyPI package duckdb-cli) lives next to this interpreter: print its full
+    # path so the command works as written from any shell
+    cli = Path(sys.executable).with_name("duckdb")
+    duckdb_cli = str(cli) if cli.exists() else "duckdb"
     width = max(len(t) for t in tables)
     lines = [f"Published marts: {path}", ""]
     lines += [f"  {name.ljust(width)}  {rows:>10,} rows" for name, rows in tables.items()]
     lines += [
         "",
         "Try it (DuckDB CLI, or any DuckDB/BI client opening the file read-only):",
-        f"  duckdb -readonly {path} \\",
+        f"  {duckdb_cli} -readonly {path} \\",
         '    "select channel, sum(spend) as spend, sum(leads) as leads, sum(won_deals) as won,'
         " sum(won_revenue) as revenue from mart_channel_daily"
         ' group by channel order by revenue desc"',
         "  # bad leads or leads never worked? lead quality and follow-up by lead source:",
-        f"  duckdb -readonly {path} \\",
+        f"  {duckdb_cli} -readonly {path} \\",
         '    "select dimension_value as lead_source, mqls, mqls_never_worked,'
         " median_hours_to_first_touch, round(share_worked_within_sla, 2) as within_sla,"
         " round(mql_to_opportunity_rate, 2) as mql_to_opp from mart_sales_marketing_sla"
