@@ -299,3 +299,74 @@ def test_serving_is_off_without_the_connection(
     _warehouse(settings.warehouse_path, 1)
     assert serve_postgres.configured_target("smarketing_bi") is None
     assert pipeline.publish("run-1", "2026-01-01", {}, settings)["postgres"] is None
+
+
+def test_demo_marts_in_postgres_equal_the_published_duckdb_file(
+    published_demo: Settings, postgres_server: PostgresServer
+) -> None:
+    """Every published mart of the demo company: rows, sums of every number, date ranges."""
+    with psycopg.connect(postgres_server.dsn(), autocommit=True) as admin:
+        admin.execute("create database demo_marts")
+    fields = {
+        "host": "127.0.0.1",
+        "port": postgres_server.port,
+        "login": "smarketing_admin",
+        "password": postgres_server.password,
+        "schema": "demo_marts",
+    }
+    target = serve_postgres.target_from_connection(fields, "smarketing_bi")
+    db = duckdb.connect(str(published_demo.published_path), read_only=True)
+    tables = [
+        r[0]
+        for r in db.execute(
+            "select table_name from information_schema.tables where table_schema = 'main'"
+            " and table_name <> '_publish_info' order by 1"
+        ).fetchall()
+    ]
+    assert len(tables) >= 10
+    serve_postgres.load_staging(
+        target,
+        published_demo.warehouse_path,
+        tables,
+        "demo-run",
+        "2026-02-14",
+        published_demo.dbt_project_dir,
+    )
+    serve_postgres.swap(target)
+    compared = 0
+    with psycopg.connect(postgres_server.dsn(dbname="demo_marts")) as pg:
+        pg.execute("set timezone to 'UTC'")
+        for table in tables:
+            columns = db.execute(
+                "select column_name, data_type from information_schema.columns"
+                " where table_schema = 'main' and table_name = ? order by ordinal_position",
+                [table],
+            ).fetchall()
+            duck_figures, pg_figures = ["count(*)"], ["count(*)"]
+            for name, dtype in columns:
+                col = f'"{name}"'
+                if dtype.startswith(("DECIMAL", "INTEGER", "BIGINT", "HUGEINT")):
+                    duck_figures.append(f"sum({col})::decimal(38,4)")
+                    pg_figures.append(f"sum({col})::numeric(38,4)")
+                elif dtype == "DOUBLE":
+                    duck_figures.append(f"round(sum({col}), 6)::decimal(38,6)")
+                    pg_figures.append(f"round(sum({col})::numeric, 6)")
+                elif dtype == "DATE":
+                    duck_figures += [f"min({col})::varchar", f"max({col})::varchar"]
+                    pg_figures += [f"min({col})::varchar", f"max({col})::varchar"]
+                elif dtype == "TIMESTAMP":
+                    for fn in ("min", "max"):
+                        duck_figures.append(f"strftime({fn}({col}), '%Y-%m-%d %H:%M:%S.%f')")
+                        pg_figures.append(f"to_char({fn}({col}), 'YYYY-MM-DD HH24:MI:SS.US')")
+                elif dtype in ("VARCHAR", "BOOLEAN"):
+                    duck_figures.append(f"count(distinct {col})")
+                    pg_figures.append(f"count(distinct {col})")
+            duck = db.execute(f'select {", ".join(duck_figures)} from main."{table}"').fetchone()
+            got = pg.execute(f'select {", ".join(pg_figures)} from marts."{table}"').fetchone()
+            assert got == duck, table
+            assert len(got) == len(columns) + 1 + sum(
+                1 for _, t in columns if t in ("DATE", "TIMESTAMP")
+            ), table
+            compared += len(got)
+    db.close()
+    assert compared > 150
