@@ -103,7 +103,7 @@ def test_published_numbers_equal_ground_truth(env: dict[str, str], truth: dict) 
     # the run wrote its revenue report, and the summary links it
     reports = Path(env["SMARKETING_DATA_DIR"]) / "reports"
     written = list(reports.glob("*/revenue_report.html"))
-    assert len(written) == 1 and written[0].parent.name.startswith("manual__2026-02-15")
+    assert len(written) == 1 and written[0].parent.name.startswith("manual__")
     assert f"Revenue report: {written[0]}" in run.stdout + run.stderr
     assert "<h1>Nightly revenue report</h1>" in written[0].read_text()
     assert sum(r[2] for r in got) == Decimal(truth["totals"]["spend_cents"]) / 100
