@@ -39,7 +39,10 @@ floored to whole days), re-extracting `SMARKETING_LOOKBACK_DAYS` before it for l
 4. `quality_gate` runs the Great Expectations suites in `expectations/` on the audit marts.
 5. `publish` swaps a new published database in atomically; emits the
    `smarketing_published_marts` asset.
-6. `summary` logs where the marts are, their row counts and a query to try.
+6. `summary` writes the nightly revenue report (`<reports>/<run_id>/revenue_report.html`),
+   logs where the marts are, their row counts and a query to try, and sends the report's
+   link to the notification channels. With the Connection `smarketing_bi_postgres` defined,
+   `publish` also serves the marts from PostgreSQL (schema `marts`).
 
 Writers of the DuckDB warehouse share the 1-slot pool `SMARKETING_DUCKDB_POOL`.
 Param `extract_start` (YYYY-MM-DD) widens the extract window for an initial load or re-sync.
@@ -139,7 +142,9 @@ def smarketing_nightly():
         extracted: list[dict], loaded: dict, built: dict, gate: dict, published: dict, run_id=None
     ) -> str:
         from smarketing import pipeline
+        from smarketing.notify import notify_success
 
+        report = pipeline.revenue_report(run_id)
         path = pipeline.write_run_summary(
             run_id,
             {
@@ -148,10 +153,12 @@ def smarketing_nightly():
                 "dbt": built,
                 "gate": gate,
                 "published": published,
+                "revenue_report": report,
             },
         )
-        text = pipeline.summary_text()
-        print(f"{text}\n\nRun summary: {path}")
+        text = f"{pipeline.summary_text()}\n\nRevenue report: {report}\nRun summary: {path}"
+        print(text)
+        notify_success("smarketing_nightly", run_id, report, text)
         return text
 
     extracted = [make_extract(source) for source in SOURCES]

@@ -14,6 +14,7 @@ import pytest
 from smarketing.config import Settings, load_settings
 from smarketing.demo.company import generate, write_world
 from smarketing.demo.server import DemoServer, demo_connections
+from tests.pg_server import PostgresServer, pg_bin_dir
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 
@@ -65,4 +66,51 @@ def settings(
     monkeypatch.setenv("SMARKETING_LOOKBACK_DAYS", "2")
     s = load_settings()
     s.ensure_dirs()
+    return s
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A real PostgreSQL server on 127.0.0.1 (Debian's binaries), one per test session.
+
+    Connect with ``postgres_server.dsn()`` (superuser) or ``.dsn(user, password)``. Without
+    the binaries the tests that need it are skipped, except in CI (``CI=true``), where
+    `.ci/run` installs them and a missing server is a failure.
+    """
+    bin_dir = pg_bin_dir()
+    if bin_dir is None:
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL binaries missing (apt-get install postgresql; see .ci/run)")
+        pytest.skip("PostgreSQL binaries not installed (apt-get install postgresql)")
+    server = PostgresServer(bin_dir).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def published_demo(
+    tmp_path_factory: pytest.TempPathFactory, tiny_demo: Path, demo_server: DemoServer
+) -> Settings:
+    """The tiny demo company extracted, loaded, dbt-built and published once per session."""
+    from smarketing import pipeline
+    from smarketing.sources.catalog import SOURCES
+
+    base = tmp_path_factory.mktemp("published_demo")
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in demo_connections(demo_server.url, tiny_demo).items():
+            mp.setenv(key, value)
+        mp.delenv("AIRFLOW_CONN_SMARKETING_BI_POSTGRES", raising=False)
+        mp.setenv("SMARKETING_HTTP_BACKOFF_SECONDS", "0")
+        mp.setenv("SMARKETING_PROJECT_DIR", str(PROJECT_DIR))
+        mp.setenv("SMARKETING_DATA_DIR", str(base / "data"))
+        mp.setenv("SMARKETING_DEMO_DIR", str(tiny_demo))
+        s = load_settings()
+        s.ensure_dirs()
+        for source in SOURCES:
+            pipeline.extract(source, "2026-02-14", "2026-02-15", "2026-01-01", s)
+        interval = pipeline.load_raw("2026-02-14", "2026-02-15", "2026-01-01", s)["interval"]
+        pipeline.transform(s)
+        pipeline.publish("demo-run", interval, {}, s)
     return s

@@ -100,6 +100,12 @@ def test_published_numbers_equal_ground_truth(env: dict[str, str], truth: dict) 
     ]
     assert got == expected
     assert sum(r[6] for r in got) == truth["totals"]["leads"] > 20
+    # the run wrote its revenue report, and the summary links it
+    reports = Path(env["SMARKETING_DATA_DIR"]) / "reports"
+    written = list(reports.glob("*/revenue_report.html"))
+    assert len(written) == 1 and written[0].parent.name.startswith("manual__")
+    assert f"Revenue report: {written[0]}" in run.stdout + run.stderr
+    assert "<h1>Nightly revenue report</h1>" in written[0].read_text()
     assert sum(r[2] for r in got) == Decimal(truth["totals"]["spend_cents"]) / 100
 
     leads = con.execute(
@@ -243,6 +249,9 @@ def test_failing_gate_publishes_nothing(env: dict[str, str], truth: dict) -> Non
     assert "mart_channel_daily.spend: spend is never negative: observed 1 unexpected" in output
     assert f'"{observed:.2f}"' in output
     assert hashlib.sha256(target.read_bytes()).hexdigest() == before
+    # no report for a failed run; the failure notification links the last good one
+    reports = Path(env["SMARKETING_DATA_DIR"]) / "reports"
+    assert len(list(reports.glob("*/revenue_report.html"))) == 1
     con = duckdb.connect(str(target), read_only=True)
     assert con.execute("select data_interval from _publish_info").fetchone()[0] == "2026-02-14"
     assert con.execute("select min(spend) from mart_channel_daily").fetchone()[0] >= 0

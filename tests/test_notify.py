@@ -12,7 +12,7 @@ from typing import ClassVar
 import pytest
 
 from smarketing.config import load_settings
-from smarketing.notify import notify_failure
+from smarketing.notify import notify_failure, notify_success
 
 
 class Hook(BaseHTTPRequestHandler):
@@ -30,7 +30,8 @@ class Hook(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def webhook(monkeypatch: pytest.MonkeyPatch):
+def webhook(monkeypatch: pytest.MonkeyPatch, tmp_path):
+    monkeypatch.setenv("SMARKETING_DATA_DIR", str(tmp_path / "data"))
     server = HTTPServer(("127.0.0.1", 0), Hook)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     Hook.received, Hook.status = [], 200
@@ -60,6 +61,7 @@ def test_failure_is_posted_to_the_webhook_and_logged(webhook, caplog) -> None:
             "task_id": "quality_gate",
             "try_number": "1",
             "error": "quality gate failed: 1 of 44 checks blocked publication",
+            "last_report": "",
         }
     ]
     assert "1 of 44 checks blocked publication" in caplog.text
@@ -69,4 +71,31 @@ def test_an_unreachable_webhook_is_logged_not_raised(webhook, caplog) -> None:
     webhook.status = 500
     caplog.set_level(logging.ERROR)
     assert notify_failure(CONTEXT, load_settings()) == ["log"]
-    assert "failure webhook could not be delivered: HTTPError" in caplog.text
+    assert "notification webhook could not be delivered: HTTPError" in caplog.text
+
+
+def test_failure_links_the_last_report_and_success_links_its_own(webhook) -> None:
+    import os
+    import time
+
+    settings = load_settings()
+    older = settings.reports_dir / "run-1" / "revenue_report.html"
+    newer = settings.reports_dir / "run-2" / "revenue_report.html"
+    for path in (older, newer):
+        path.parent.mkdir(parents=True)
+        path.write_text("<html></html>")
+    os.utime(older, (time.time() - 3600, time.time() - 3600))
+    (settings.reports_dir / "run-3").mkdir()  # a failed run: validation files, no report
+    assert notify_failure(CONTEXT, settings) == ["log", "webhook"]
+    assert webhook.received[0]["last_report"] == str(newer)
+    assert notify_success("smarketing_nightly", "run-2", str(newer), "11 marts", settings) == [
+        "log",
+        "webhook",
+    ]
+    assert webhook.received[1] == {
+        "text": f"[smarketing] smarketing_nightly published (run-2): revenue report {newer}",
+        "dag_id": "smarketing_nightly",
+        "run_id": "run-2",
+        "report": str(newer),
+        "summary": "11 marts",
+    }

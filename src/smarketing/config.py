@@ -38,6 +38,7 @@ Airflow Connections (see README, "Connections").
 | SMARKETING_ATTRIBUTION_LOOKBACK_DAYS | ``90`` | touches this long before an opportunity count |
 | SMARKETING_ATTRIBUTION_HALF_LIFE_DAYS | ``7`` | half-life of the time-decay attribution model |
 | SMARKETING_INCREMENTAL_LOOKBACK_DAYS | ``3`` | days incremental models re-process (late events) |
+| SMARKETING_BI_ROLE | ``smarketing_bi`` | read-only PostgreSQL role BI tools use (see README) |
 | SMARKETING_DEMO_SEED | ``42`` | seed of the deterministic demo company |
 | SMARKETING_DEMO_SCALE | ``1.0`` | size knob of the demo company (1.0 ≈ 200 visitors a day) |
 | SMARKETING_DEMO_START, _END | ``2026-01-01``, ``2026-03-31`` | demo company's date range |
@@ -104,6 +105,7 @@ class Settings:
     attribution_lookback_days: int
     attribution_half_life_days: float
     incremental_lookback_days: int
+    bi_role: str
     demo_seed: int
     demo_scale: float
     demo_start: date
@@ -186,6 +188,7 @@ def load_settings() -> Settings:
             float(_env("ATTRIBUTION_HALF_LIFE_DAYS", "7")), "ATTRIBUTION_HALF_LIFE_DAYS"
         ),
         incremental_lookback_days=int(_env("INCREMENTAL_LOOKBACK_DAYS", "3")),
+        bi_role=_env("BI_ROLE", "smarketing_bi"),
         demo_seed=int(_env("DEMO_SEED", "42")),
         demo_scale=float(_env("DEMO_SCALE", "1.0")),
         demo_start=date.fromisoformat(_env("DEMO_START", "2026-01-01")),

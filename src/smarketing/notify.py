@@ -40,12 +40,37 @@ def failure_message(context: dict[str, Any]) -> dict[str, str]:
     }
 
 
+def latest_report(settings: Settings) -> str:
+    """The newest revenue report written (by a successful run), or "" if none yet."""
+    reports = sorted(
+        settings.reports_dir.glob("*/revenue_report.html"), key=lambda p: p.stat().st_mtime
+    )
+    return str(reports[-1]) if reports else ""
+
+
 def notify_failure(context: dict[str, Any], settings: Settings | None = None) -> list[str]:
     """Send the failure to every configured channel; return the channels reached."""
     settings = settings or load_settings()
     msg = failure_message(context)
+    # what BI still shows: the last successful run's report (a failed run publishes nothing)
+    msg["last_report"] = latest_report(settings)
     subject = f"[smarketing] {msg['dag_id']} failed at {msg['task_id']} ({msg['run_id']})"
     log.error("%s\n%s", subject, msg["error"])
+    return _deliver(subject, msg, settings)
+
+
+def notify_success(
+    dag_id: str, run_id: str, report: str, summary: str, settings: Settings | None = None
+) -> list[str]:
+    """Tell the same channels a run published, with the link to its revenue report."""
+    settings = settings or load_settings()
+    subject = f"[smarketing] {dag_id} published ({run_id}): revenue report {report}"
+    log.info("%s", subject)
+    msg = {"dag_id": dag_id, "run_id": run_id, "report": report, "summary": summary[:4000]}
+    return _deliver(subject, msg, settings)
+
+
+def _deliver(subject: str, msg: dict[str, str], settings: Settings) -> list[str]:
     reached = ["log"]
     if settings.alert_webhook_url:
         try:
@@ -55,7 +80,7 @@ def notify_failure(context: dict[str, Any], settings: Settings | None = None) ->
             response.raise_for_status()
             reached.append("webhook")
         except requests.RequestException as exc:
-            log.error("failure webhook could not be delivered: %s", type(exc).__name__)
+            log.error("notification webhook could not be delivered: %s", type(exc).__name__)
     if settings.alert_email:
         email = EmailMessage()
         email["Subject"], email["To"] = subject, settings.alert_email
@@ -66,5 +91,5 @@ def notify_failure(context: dict[str, Any], settings: Settings | None = None) ->
                 smtp.send_message(email)
             reached.append("email")
         except OSError as exc:
-            log.error("failure e-mail could not be delivered: %s", exc)
+            log.error("notification e-mail could not be delivered: %s", exc)
     return reached

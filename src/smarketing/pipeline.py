@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from datetime import date, datetime
 from pathlib import Path
 
@@ -197,19 +198,87 @@ def publish(
     run_id: str, interval: str, gate: dict | None = None, settings: Settings | None = None
 ) -> dict:
     """Swap the audited marts into the published database atomically; keep the version."""
+    from smarketing.warehouse import serve_postgres
     from smarketing.warehouse.publish import publish as publish_db
 
     settings = settings or load_settings()
-    result = publish_db(
-        settings.warehouse_path,
-        settings.published_path,
-        run_id,
-        interval,
-        validation={"success": True, **(gate or {})},
-        keep_versions=settings.publish_keep_versions,
-    )
+    # PostgreSQL (optional) is loaded first and swapped last: see serve_postgres's docstring.
+    postgres = serve_postgres.configured_target(settings.bi_role)
+    if postgres is not None:
+        serve_postgres.load_staging(
+            postgres,
+            settings.warehouse_path,
+            _audit_tables(settings),
+            run_id,
+            interval,
+            settings.dbt_project_dir,
+        )
+    had_published = settings.published_path.exists()
+    try:
+        result = publish_db(
+            settings.warehouse_path,
+            settings.published_path,
+            run_id,
+            interval,
+            validation={"success": True, **(gate or {})},
+            keep_versions=settings.publish_keep_versions,
+        )
+    except BaseException:
+        if postgres is not None:
+            serve_postgres.drop_staging(postgres)
+        raise
+    if postgres is not None:
+        try:
+            serve_postgres.swap(postgres)
+        except serve_postgres.PostgresServingError:
+            _restore_previous_duckdb(settings.published_path, had_published)
+            raise
     log.info("published %s: %s (version %s)", result.path, result.tables, result.version)
-    return {"path": str(result.path), "tables": result.tables, "version": str(result.version)}
+    return {
+        "path": str(result.path),
+        "tables": result.tables,
+        "version": str(result.version),
+        "postgres": postgres.label if postgres is not None else None,
+    }
+
+
+def _audit_tables(settings: Settings) -> list[str]:
+    import duckdb
+
+    from smarketing.warehouse.publish import audit_tables
+
+    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    try:
+        return audit_tables(con)
+    finally:
+        con.close()
+
+
+def _restore_previous_duckdb(published_path: Path, had_published: bool) -> None:
+    """PostgreSQL kept the previous version: put the DuckDB file back in step with it."""
+    from smarketing.warehouse.publish import rollback
+
+    if had_published:
+        restored = rollback(published_path)
+        log.error("PostgreSQL swap failed: DuckDB file restored to %s", restored.name)
+    else:
+        published_path.unlink(missing_ok=True)
+        log.error("PostgreSQL swap failed: first DuckDB publish withdrawn")
+
+
+def revenue_report(run_id: str, settings: Settings | None = None) -> str:
+    """Write the run's revenue report (charts of the published marts); return its path."""
+    from smarketing.report.revenue import write_revenue_report
+
+    settings = settings or load_settings()
+    path = write_revenue_report(
+        settings.published_path,
+        settings.reports_dir,
+        safe_run_id(run_id),
+        settings.reporting_currency,
+    )
+    log.info("revenue report: %s", path)
+    return str(path)
 
 
 def summary_text(settings: Settings | None = None) -> str:
@@ -221,18 +290,22 @@ def summary_text(settings: Settings | None = None) -> str:
     if not path.exists():
         return f"No published marts yet at {path}"
     tables = published_tables(path)
+    # the DuckDB CLI (PyPI package duckdb-cli) lives next to this interpreter: print its full
+    # path so the command works as written from any shell
+    cli = Path(sys.executable).with_name("duckdb")
+    duckdb_cli = str(cli) if cli.exists() else "duckdb"
     width = max(len(t) for t in tables)
     lines = [f"Published marts: {path}", ""]
     lines += [f"  {name.ljust(width)}  {rows:>10,} rows" for name, rows in tables.items()]
     lines += [
         "",
         "Try it (DuckDB CLI, or any DuckDB/BI client opening the file read-only):",
-        f"  duckdb -readonly {path} \\",
+        f"  {duckdb_cli} -readonly {path} \\",
         '    "select channel, sum(spend) as spend, sum(leads) as leads, sum(won_deals) as won,'
         " sum(won_revenue) as revenue from mart_channel_daily"
         ' group by channel order by revenue desc"',
         "  # bad leads or leads never worked? lead quality and follow-up by lead source:",
-        f"  duckdb -readonly {path} \\",
+        f"  {duckdb_cli} -readonly {path} \\",
         '    "select dimension_value as lead_source, mqls, mqls_never_worked,'
         " median_hours_to_first_touch, round(share_worked_within_sla, 2) as within_sla,"
         " round(mql_to_opportunity_rate, 2) as mql_to_opp from mart_sales_marketing_sla"
