@@ -117,9 +117,15 @@ def build_audit(path: Path) -> Path:
         ('d1', 1500.00::decimal(18, 2)), ('d3', 900.00::decimal(18, 2)))
         t(deal_id, amount_reporting)""")
     con.execute("create schema seeds")
-    con.execute("""create table seeds.exchange_rates as select
+    # the real channel seed: the gate's channel checks read it
+    con.execute(
+        "create table seeds.channels as select * from read_csv(?, header = true)",
+        [str(PROJECT_DIR / "dbt_project" / "seeds" / "channels.csv")],
+    )
+    # one euro buys 1.1 dollars: a euro amount converts at 1.1, a dollar amount at 1
+    con.execute("""create table raw.fx__daily_rates as select
         date '2026-01-01' + i::int as rate_date, c as currency_code,
-        (case c when 'USD' then 1 else 1.1 end)::decimal(18, 6) as usd_per_unit
+        (case c when 'USD' then 1.1 else 1 end)::decimal(18, 6) as units_per_eur
         from range(40) t(i), (values ('USD'), ('EUR')) cur(c)""")
     con.execute("""create table audit.fct_attribution as select
         'd1' as deal_id, '1' as lead_id, m as attribution_model, 'session:s1' as touchpoint_id,

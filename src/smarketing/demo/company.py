@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from smarketing.demo.fx import daily_rates, to_usd_cents
+from smarketing.demo.fx import daily_rates, to_reporting_cents
 
 # Acquisition channels of new visitors and their share of traffic.
 ACQUISITION_MIX: tuple[tuple[str, float], ...] = (
@@ -807,11 +807,12 @@ def write_world(world: World, out_dir: Path) -> dict:
     return truth
 
 
-def ground_truth(world: World) -> dict:
+def ground_truth(world: World, reporting_currency: str = "USD") -> dict:
     """Numbers a correct pipeline must publish, computed from the world model itself.
 
-    Money is in USD (the default reporting currency), converted per row at the day's rate
-    (spend: the stats day; won revenue: the day the deal was won), rounded to the cent.
+    Money is in ``reporting_currency`` (default USD, the pipeline's default), converted per
+    row through the euro at the ECB rate of its day (spend: the stats day; won revenue: the
+    day the deal was won), rounded to the cent.
 
     A deal belongs to its primary contact (the associated contact created first): revenue,
     the funnel and the account are counted once, for the primary. Colleagues added to a
@@ -837,7 +838,13 @@ def ground_truth(world: World) -> dict:
     platform_day: dict[tuple[str, str], int] = defaultdict(int)
     for row in world.google_rows:
         cell = daily[(row["segments"]["date"], "paid_search")]
-        spend = int(row["metrics"]["costMicros"]) // 10_000
+        spend = to_reporting_cents(
+            int(row["metrics"]["costMicros"]) // 10_000,
+            row["customer"]["currencyCode"],
+            date.fromisoformat(row["segments"]["date"]),
+            rates,
+            reporting_currency,
+        )
         cell["spend_cents"] += spend
         platform_day[(row["segments"]["date"], "google_ads")] += spend
         cell["impressions"] += int(row["metrics"]["impressions"])
@@ -845,11 +852,12 @@ def ground_truth(world: World) -> dict:
     for row in world.meta_rows:
         cell = daily[(row["date_start"], "paid_social")]
         units, cents = row["spend"].split(".")
-        spend = to_usd_cents(
+        spend = to_reporting_cents(
             int(units) * 100 + int(cents),
             row["account_currency"],
             date.fromisoformat(row["date_start"]),
             rates,
+            reporting_currency,
         )
         cell["spend_cents"] += spend
         platform_day[(row["date_start"], "meta_ads")] += spend
@@ -893,8 +901,8 @@ def ground_truth(world: World) -> dict:
         if c.won_at is not None:
             cell = daily[(c.won_at.date().isoformat(), c.channel)]
             cell["won_deals"] += 1
-            won_usd[c.contact_id] = to_usd_cents(
-                c.amount_cents or 0, c.currency, c.won_at.date(), rates
+            won_usd[c.contact_id] = to_reporting_cents(
+                c.amount_cents or 0, c.currency, c.won_at.date(), rates, reporting_currency
             )
             cell["won_revenue_cents"] += won_usd[c.contact_id]
             by_month[c.won_at.strftime("%Y-%m")] += won_usd[c.contact_id]
