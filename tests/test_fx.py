@@ -88,7 +88,9 @@ def test_table_for_dbt_equals_the_python_rule(tmp_path: Path, ecb: DailyRates) -
             checked += 1
         day += timedelta(days=1)
     assert checked > 2_000
-    saturday = {(c, p, s) for d, c, _, p, s in rows if d == date(2026, 1, 3) and c in ("USD", "EUR")}
+    saturday = {
+        (c, p, s) for d, c, _, p, s in rows if d == date(2026, 1, 3) and c in ("USD", "EUR")
+    }
     assert saturday == {("USD", date(2026, 1, 2), "ecb"), ("EUR", date(2026, 1, 3), "euro")}
 
 

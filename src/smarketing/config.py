@@ -32,8 +32,8 @@ Airflow Connections (see README, "Connections").
 | SMARKETING_ALERT_WEBHOOK_URL | (none) | failed runs are POSTed here as JSON |
 | SMARKETING_ALERT_EMAIL | (none) | …and/or e-mailed here (SMTP: SMARKETING_SMTP_HOST) |
 | SMARKETING_REPORTING_CURRENCY | ``USD`` | currency every amount is reported in |
-| SMARKETING_FX_RATES_PATH | (none) | your own daily rates (CSV rate_date,currency_code,units_per_eur), override the ECB's |
-| SMARKETING_FX_MAX_CARRY_DAYS | ``7`` | days a rate carries over when none is published (weekends, holidays) |
+| SMARKETING_FX_RATES_PATH | (none) | own rates, CSV rate_date,currency_code,units_per_eur |
+| SMARKETING_FX_MAX_CARRY_DAYS | ``7`` | days a rate carries over days without one (weekends) |
 | SMARKETING_SLA_HOURS | ``24`` | hours within which sales should first touch an MQL |
 | SMARKETING_ATTRIBUTION_LOOKBACK_DAYS | ``90`` | touches this long before an opportunity count |
 | SMARKETING_ATTRIBUTION_HALF_LIFE_DAYS | ``7`` | half-life of the time-decay attribution model |
@@ -143,7 +143,9 @@ def _currency(value: str) -> str:
     """An ISO 4217 code, upper case (it is compared with the rate table's codes)."""
     code = value.strip().upper()
     if len(code) != 3 or not code.isalpha():
-        raise ValueError(f"{ENV_PREFIX}REPORTING_CURRENCY must be an ISO code like EUR, got {value!r}")
+        raise ValueError(
+            f"{ENV_PREFIX}REPORTING_CURRENCY must be an ISO code like EUR, got {value!r}"
+        )
     return code
 
 

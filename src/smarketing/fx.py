@@ -21,12 +21,12 @@ carried days filled in) before dbt runs; dbt and the quality gate both read that
 from __future__ import annotations
 
 import bisect
-import hashlib
 import csv
+import hashlib
 import io
 import zipfile
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from importlib import metadata, resources
 from pathlib import Path
@@ -169,12 +169,15 @@ def write_daily_rates(
     con = duckdb.connect(str(warehouse_path))
     try:
         # unchanged package, rate file and carry limit: the table is already right
-        done = con.execute(
-            "select 1 from information_schema.tables"
-            " where table_schema = 'raw' and table_name = 'fx__source'"
-        ).fetchone() and con.execute(
-            "select 1 from raw.fx__source where fingerprint = ?", [fingerprint]
-        ).fetchone()
+        done = (
+            con.execute(
+                "select 1 from information_schema.tables"
+                " where table_schema = 'raw' and table_name = 'fx__source'"
+            ).fetchone()
+            and con.execute(
+                "select 1 from raw.fx__source where fingerprint = ?", [fingerprint]
+            ).fetchone()
+        )
         if done:
             return _summary(con, override)
     finally:

@@ -1,8 +1,8 @@
 """Run dbt in-process (``dbtRunner``) to build staging → intermediate → audit marts.
 
-Before dbt runs models it needs the day's exchange rates: :func:`smarketing.fx.write_daily_rates`
-writes them into ``raw.fx__daily_rates`` from the ECB file shipped with the package (no
-network). One ``dbt build`` runs seeds, models, snapshots, unit tests and data tests in DAG order, so a
+Before dbt runs models, :func:`smarketing.fx.write_daily_rates` writes the exchange rates
+into ``raw.fx__daily_rates`` from the ECB file shipped with a package (no network).
+One ``dbt build`` runs seeds, models, snapshots, unit tests and data tests in DAG order, so a
 failing unit or data test stops the marts that depend on it. It writes dbt's target/ and logs
 under the data folder, never into the repository.
 """

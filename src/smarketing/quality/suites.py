@@ -145,7 +145,6 @@ CRM_WON_REVENUE = _converted_raw_sum(
 )
 
 
-
 def _utc(prop: str) -> str:
     return f"(cast(payload ->> '$.properties.{prop}' as timestamptz) at time zone 'UTC')"
 
