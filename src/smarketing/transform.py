@@ -128,6 +128,9 @@ def run_dbt(settings: Settings, command: str = "build", *extra: str) -> DbtSumma
     data test, its first rows)."""
     from dbt.cli.main import dbtRunner  # heavy import: only when a task runs
 
+    from smarketing.quiet import quiet_resource_tracker
+
+    quiet_resource_tracker()
     Path(settings.data_dir / "dbt").mkdir(parents=True, exist_ok=True)
     if command.split()[0] in _RUNS_MODELS:
         from smarketing.fx import write_daily_rates
