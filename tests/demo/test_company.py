@@ -359,3 +359,23 @@ def test_new_ground_truth_keys_reconcile() -> None:
         <= timedelta(hours=24)
     )
     assert {o: v["worked_within_24h"] for o, v in sla.items()} == {o: within.get(o, 0) for o in sla}
+
+
+def test_ground_truth_in_another_reporting_currency() -> None:
+    """The truth follows SMARKETING_REPORTING_CURRENCY: counts unchanged, money converted
+    through the euro at the ECB rate of its day (a pound deal, a dollar deal, a euro deal)."""
+    world = generate(9, 0.3, date(2026, 1, 1), date(2026, 2, 28))
+    usd, gbp = ground_truth(world), ground_truth(world, "GBP")
+    assert gbp["reporting_currency"] == "GBP" and usd["reporting_currency"] == "USD"
+    assert gbp["totals"]["leads"] == usd["totals"]["leads"]
+    assert gbp["totals"]["won_deals"] == usd["totals"]["won_deals"]
+    rates = daily_rates()
+    expected = 0
+    for c in (c for c in world.contacts if c.won_at):
+        day = c.won_at.date()
+        factor = (rates.units_per_eur("GBP", day) / rates.units_per_eur(c.currency, day)).quantize(
+            Decimal("0.0000000001")
+        )
+        expected += int((Decimal(c.amount_cents) * factor).quantize(Decimal(1), "ROUND_HALF_UP"))
+    # the pound is worth more than the dollar and the euro: fewer pounds than dollars
+    assert gbp["totals"]["won_revenue_cents"] == expected < usd["totals"]["won_revenue_cents"]

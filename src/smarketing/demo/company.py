@@ -770,8 +770,9 @@ def _write_jsonl(path: Path, rows: list[dict]) -> None:
             fh.write(json.dumps(row, separators=(",", ":"), sort_keys=True) + "\n")
 
 
-def write_world(world: World, out_dir: Path) -> dict:
-    """Write the four sources' vendor-shaped files and ground_truth.json; return the truth."""
+def write_world(world: World, out_dir: Path, reporting_currency: str = "USD") -> dict:
+    """Write the four sources' vendor-shaped files and ground_truth.json (money in
+    ``reporting_currency``); return the truth."""
     out_dir.mkdir(parents=True, exist_ok=True)
     contact_versions, deal_versions = [], []
     for c in world.contacts:
@@ -802,7 +803,7 @@ def write_world(world: World, out_dir: Path) -> dict:
         old.unlink()
     for yyyymmdd, rows in sorted(by_day.items()):
         _write_jsonl(web_dir / f"events_{yyyymmdd}.jsonl", rows)
-    truth = ground_truth(world)
+    truth = ground_truth(world, reporting_currency)
     (out_dir / "ground_truth.json").write_text(json.dumps(truth, indent=1, sort_keys=True))
     return truth
 
@@ -949,6 +950,7 @@ def ground_truth(world: World, reporting_currency: str = "USD") -> dict:
     return {
         "start": world.start.isoformat(),
         "end": world.end.isoformat(),
+        "reporting_currency": reporting_currency,
         "channel_daily": rows,
         "leads": leads,
         "totals": totals,
