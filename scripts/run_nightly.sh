@@ -34,9 +34,15 @@ source "$CONN_ENV"
 
 echo "==> airflow dags test smarketing_nightly ${RUN_DATE}T02:00:00+00:00 (initial load from $DEMO_START)"
 LOG="$SMARKETING_DATA_DIR/last_run.log"
+# third-party noise (GX chatter, resource_tracker warnings, nanobind's exit report) is dropped
+# from the log, so a failure's tail ends with the real error (pattern: smarketing/quiet.py)
+NOISE="$(python -c 'from smarketing.quiet import NOISE_PATTERN; print(NOISE_PATTERN)')"
 if ! airflow dags test smarketing_nightly "${RUN_DATE}T02:00:00+00:00" \
-      -c "{\"extract_start\": \"$DEMO_START\"}" >"$LOG" 2>&1; then
-  tail -n 60 "$LOG"; echo "Run failed; full log: $LOG"; exit 1
+      -c "{\"extract_start\": \"$DEMO_START\"}" 2>&1 | sed -E "\\#$NOISE#d" >"$LOG"; then
+  tail -n 60 "$LOG"
+  # the exception that failed the run, last (e.g. DbtBuildFailed, QualityGateFailed)
+  grep -E "^[A-Za-z_.]*(Error|Failed|Exception)(:|$)" "$LOG" | tail -n 3 || true
+  echo "Run failed; full log: $LOG"; exit 1
 fi
 if ! grep -qE "DagRun Finished: .*state=success" "$LOG"; then
   grep -E "ERROR|Traceback|failed" "$LOG" | tail -n 40; echo "Run did not succeed; full log: $LOG"; exit 1

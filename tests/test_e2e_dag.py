@@ -79,6 +79,10 @@ def published(env: dict[str, str]) -> Path:
 def test_published_numbers_equal_ground_truth(env: dict[str, str], truth: dict) -> None:
     run = dags_test(env, "2026-02-15T02:00:00+00:00")  # data day 2026-02-14, the demo's last
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
+    # a log a person can read: no GX argument chatter, no resource_tracker warnings
+    output = run.stdout + run.stderr
+    assert output.count("_get_default_value") == 0
+    assert output.count("resource_tracker") == 0
     con = duckdb.connect(str(published(env)), read_only=True)
     got = con.execute(
         "select strftime(date_day, '%Y-%m-%d'), channel, spend, impressions, clicks, sessions,"

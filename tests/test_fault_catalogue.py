@@ -225,7 +225,8 @@ FAULTS = [
         unknown_currency,
         None,
         "DbtBuildFailed",
-        ["assert_amounts_have_exchange_rates"],
+        # the failure names the currency, its days and the rows affected
+        ["assert_amounts_have_exchange_rates", "missing_currency=XYZ, rows_of=deals, first_day="],
     ),
     (
         "orphan opportunity",

@@ -24,12 +24,11 @@ The company, January 2026 (UTC):
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import hashlib
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
@@ -37,6 +36,7 @@ import duckdb
 import pytest
 
 from smarketing.config import Settings, load_settings
+from smarketing.fx import read_ecb
 from smarketing.intervals import resolve_window
 from smarketing.landing import land_source
 from smarketing.sources.catalog import SOURCES, EntitySpec
@@ -352,19 +352,22 @@ class HandBuiltReader:
 
 
 def rate(day: str, currency: str) -> Decimal:
-    with (PROJECT_DIR / "dbt_project" / "seeds" / "exchange_rates.csv").open() as fh:
-        for row in csv.DictReader(fh):
-            if row["rate_date"] == day and row["currency_code"] == currency:
-                return Decimal(row["usd_per_unit"])
-    raise KeyError((day, currency))
+    """Units per euro as the ECB published them, the last publication for a weekend."""
+    if currency == "EUR":
+        return Decimal(1)
+    published = read_ecb()[currency]
+    moment = date.fromisoformat(day)
+    while moment not in published:  # weekend or holiday: the day before
+        moment -= timedelta(days=1)
+    return published[moment]
 
 
 def convert(amount: str, currency: str, day: str, reporting: str) -> Decimal:
-    """As the warehouse converts: rate ratio to 8 places, then the cent, half away from 0."""
-    ratio = (rate(day, currency) / rate(day, reporting)).quantize(
-        Decimal("0.00000001"), ROUND_HALF_UP
-    )
-    return (Decimal(amount) * ratio).quantize(Decimal("0.01"), ROUND_HALF_UP)
+    """As the warehouse converts: through the euro, the factor to 10 places (from a double
+    division), then the cent, half away from 0."""
+    factor = Decimal(repr(float(rate(day, reporting)) / float(rate(day, currency))))
+    factor = factor.quantize(Decimal("0.0000000001"), ROUND_HALF_UP)
+    return (Decimal(amount) * factor).quantize(Decimal("0.01"), ROUND_HALF_UP)
 
 
 def settings_in(base: Path) -> Settings:

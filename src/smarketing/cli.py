@@ -20,7 +20,8 @@ def _demo_generate(args: argparse.Namespace) -> int:
     end = args.end or settings.demo_end
     seed = settings.demo_seed if args.seed is None else args.seed
     scale = settings.demo_scale if args.scale is None else args.scale
-    truth = write_world(generate(seed, scale, start, end), out)
+    # the truth's money is in the reporting currency the pipeline will publish
+    truth = write_world(generate(seed, scale, start, end), out, settings.reporting_currency)
     print(f"demo company written to {out} (seed={seed}, scale={scale}, {start}..{end})")
     print(json.dumps(truth["totals"], indent=1))
     return 0

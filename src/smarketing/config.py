@@ -34,6 +34,8 @@ Airflow Connections (see README, "Connections").
 | SMARKETING_ALERT_WEBHOOK_URL | (none) | failed runs are POSTed here as JSON |
 | SMARKETING_ALERT_EMAIL | (none) | …and/or e-mailed here (SMTP: SMARKETING_SMTP_HOST) |
 | SMARKETING_REPORTING_CURRENCY | ``USD`` | currency every amount is reported in |
+| SMARKETING_FX_RATES_PATH | (none) | own rates, CSV rate_date,currency_code,units_per_eur |
+| SMARKETING_FX_MAX_CARRY_DAYS | ``7`` | days a rate carries over days without one (weekends) |
 | SMARKETING_SLA_HOURS | ``24`` | hours within which sales should first touch an MQL |
 | SMARKETING_ATTRIBUTION_LOOKBACK_DAYS | ``90`` | touches this long before an opportunity count |
 | SMARKETING_ATTRIBUTION_HALF_LIFE_DAYS | ``7`` | half-life of the time-decay attribution model |
@@ -101,6 +103,8 @@ class Settings:
     alert_email: str
     smtp_host: str
     reporting_currency: str
+    fx_rates_path: Path | None
+    fx_max_carry_days: int
     sla_hours: float
     attribution_lookback_days: int
     attribution_half_life_days: float
@@ -141,6 +145,16 @@ def _positive(value: _Number, name: str) -> _Number:
     return value
 
 
+def _currency(value: str) -> str:
+    """An ISO 4217 code, upper case (it is compared with the rate table's codes)."""
+    code = value.strip().upper()
+    if len(code) != 3 or not code.isalpha():
+        raise ValueError(
+            f"{ENV_PREFIX}REPORTING_CURRENCY must be an ISO code like EUR, got {value!r}"
+        )
+    return code
+
+
 def load_settings() -> Settings:
     """Read every setting from the environment, applying the documented defaults."""
     project_dir = Path(_env("PROJECT_DIR", str(_find_project_dir()))).resolve()
@@ -179,7 +193,9 @@ def load_settings() -> Settings:
         alert_webhook_url=_env("ALERT_WEBHOOK_URL", ""),
         alert_email=_env("ALERT_EMAIL", ""),
         smtp_host=_env("SMTP_HOST", "localhost"),
-        reporting_currency=_env("REPORTING_CURRENCY", "USD"),
+        reporting_currency=_currency(_env("REPORTING_CURRENCY", "USD")),
+        fx_rates_path=Path(_env("FX_RATES_PATH", "")) if _env("FX_RATES_PATH", "") else None,
+        fx_max_carry_days=int(_env("FX_MAX_CARRY_DAYS", "7")),
         sla_hours=_positive(float(_env("SLA_HOURS", "24")), "SLA_HOURS"),
         attribution_lookback_days=_positive(
             int(_env("ATTRIBUTION_LOOKBACK_DAYS", "90")), "ATTRIBUTION_LOOKBACK_DAYS"

@@ -169,6 +169,8 @@ def quality_gate(
         settings.anomaly_threshold,
         settings.anomaly_baseline_days,
         accept_anomalies,
+        min_baseline=settings.anomaly_min_baseline,
+        reporting_currency=settings.reporting_currency,
     )
     result = run_gate(
         settings.warehouse_path,

@@ -1,5 +1,7 @@
 """Run dbt in-process (``dbtRunner``) to build staging → intermediate → audit marts.
 
+Before dbt runs models, :func:`smarketing.fx.write_daily_rates` writes the exchange rates
+into ``raw.fx__daily_rates`` from the ECB file shipped with a package (no network).
 One ``dbt build`` runs seeds, models, snapshots, unit tests and data tests in DAG order, so a
 failing unit or data test stops the marts that depend on it. It writes dbt's target/ and logs
 under the data folder, never into the repository.
@@ -87,11 +89,56 @@ def _release_duckdb() -> None:
             DuckDBConnectionManager._ENV = None
 
 
+# dbt commands that read the warehouse's raw tables
+_RUNS_MODELS = {"build", "run", "test"}
+# rows of a failed data test shown in the error (the test's own query, re-run read-only)
+_SHOWN_ROWS = 10
+
+
+def failing_rows(warehouse_path: Path, compiled_sql: str | None) -> str:
+    """The first rows a failed data test returned, as ``column=value`` lines: a test such as
+    the missing exchange rate check names the currency, days and rows affected this way."""
+    if not compiled_sql:
+        return ""
+    import duckdb
+
+    try:
+        con = duckdb.connect(str(warehouse_path), read_only=True)
+    except duckdb.Error:
+        return ""
+    try:
+        cursor = con.execute(f"select * from ({compiled_sql}) limit {_SHOWN_ROWS + 1}")
+        names = [d[0] for d in cursor.description]
+        rows = cursor.fetchall()
+    except duckdb.Error:
+        return ""
+    finally:
+        con.close()
+    lines = [
+        "    " + ", ".join(f"{n}={v}" for n, v in zip(names, row, strict=True))
+        for row in rows[:_SHOWN_ROWS]
+    ]
+    if len(rows) > _SHOWN_ROWS:
+        lines.append("    …")
+    return "\n".join(lines)
+
+
 def run_dbt(settings: Settings, command: str = "build", *extra: str) -> DbtSummary:
-    """Invoke dbt; raise DbtBuildFailed naming every failed or errored node."""
+    """Invoke dbt; raise DbtBuildFailed naming every failed or errored node (and, for a failed
+    data test, its first rows)."""
     from dbt.cli.main import dbtRunner  # heavy import: only when a task runs
 
+    from smarketing.quiet import quiet_resource_tracker
+
+    quiet_resource_tracker()
     Path(settings.data_dir / "dbt").mkdir(parents=True, exist_ok=True)
+    if command.split()[0] in _RUNS_MODELS:
+        from smarketing.fx import write_daily_rates
+
+        settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
+        write_daily_rates(
+            settings.warehouse_path, settings.fx_rates_path, settings.fx_max_carry_days
+        )
     with _environment(dbt_env(settings)):
         try:
             result = dbtRunner().invoke(dbt_args(settings, command, *extra))
@@ -103,7 +150,13 @@ def run_dbt(settings: Settings, command: str = "build", *extra: str) -> DbtSumma
         status = str(getattr(node_result.status, "value", node_result.status))
         counts[status] = counts.get(status, 0) + 1
         if status in {"error", "fail", "runtime error"}:
-            failures.append(f"{node_result.node.unique_id}: {status}: {node_result.message}")
+            line = f"{node_result.node.unique_id}: {status}: {node_result.message}"
+            if status == "fail":
+                rows = failing_rows(
+                    settings.warehouse_path, getattr(node_result.node, "compiled_code", None)
+                )
+                line += f"\n{rows}" if rows else ""
+            failures.append(line)
     if not result.success:
         detail = "\n".join(failures) or repr(result.exception)
         raise DbtBuildFailed(f"dbt {command} failed:\n{detail}")

@@ -168,7 +168,9 @@ def test_ground_truth_totals_reconcile_with_the_world() -> None:
         if c.currency == "USD":
             assert usd == c.amount_cents
         else:
-            rate = rates[(c.won_at.date(), "EUR")]
+            day = c.won_at.date()
+            # ECB: units per euro; a euro is worth units_per_eur(USD) dollars
+            rate = rates.units_per_eur("USD", day) / rates.units_per_eur("EUR", day)
             assert abs(usd - c.amount_cents * rate) <= Decimal("0.5") and usd != c.amount_cents
     assert {c.currency for c in world.contacts if c.deal_id} == {"USD", "EUR"}
     assert truth["totals"]["won_deals"] == len(won) > 0
@@ -181,21 +183,6 @@ def test_scale_knob_grows_the_company() -> None:
     small = generate(1, 0.1, date(2026, 1, 1), date(2026, 1, 7))
     big = generate(1, 1.0, date(2026, 1, 1), date(2026, 1, 7))
     assert 8 < len(big.sessions) / len(small.sessions) < 12
-
-
-def test_exchange_rate_seed_is_the_demo_rates() -> None:
-    """dbt converts with the seed, the ground truth with daily_rates(): they must agree."""
-    import csv
-
-    from tests.conftest import PROJECT_DIR
-
-    with (PROJECT_DIR / "dbt_project" / "seeds" / "exchange_rates.csv").open() as fh:
-        seed = {
-            (date.fromisoformat(r["rate_date"]), r["currency_code"]): Decimal(r["usd_per_unit"])
-            for r in csv.DictReader(fh)
-        }
-    assert seed == daily_rates()
-    assert seed[(date(2026, 1, 1), "USD")] == 1
 
 
 def _jsonl(path: Path) -> list[dict]:
@@ -372,3 +359,23 @@ def test_new_ground_truth_keys_reconcile() -> None:
         <= timedelta(hours=24)
     )
     assert {o: v["worked_within_24h"] for o, v in sla.items()} == {o: within.get(o, 0) for o in sla}
+
+
+def test_ground_truth_in_another_reporting_currency() -> None:
+    """The truth follows SMARKETING_REPORTING_CURRENCY: counts unchanged, money converted
+    through the euro at the ECB rate of its day (a pound deal, a dollar deal, a euro deal)."""
+    world = generate(9, 0.3, date(2026, 1, 1), date(2026, 2, 28))
+    usd, gbp = ground_truth(world), ground_truth(world, "GBP")
+    assert gbp["reporting_currency"] == "GBP" and usd["reporting_currency"] == "USD"
+    assert gbp["totals"]["leads"] == usd["totals"]["leads"]
+    assert gbp["totals"]["won_deals"] == usd["totals"]["won_deals"]
+    rates = daily_rates()
+    expected = 0
+    for c in (c for c in world.contacts if c.won_at):
+        day = c.won_at.date()
+        factor = (rates.units_per_eur("GBP", day) / rates.units_per_eur(c.currency, day)).quantize(
+            Decimal("0.0000000001")
+        )
+        expected += int((Decimal(c.amount_cents) * factor).quantize(Decimal(1), "ROUND_HALF_UP"))
+    # the pound is worth more than the dollar and the euro: fewer pounds than dollars
+    assert gbp["totals"]["won_revenue_cents"] == expected < usd["totals"]["won_revenue_cents"]

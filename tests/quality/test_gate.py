@@ -117,9 +117,15 @@ def build_audit(path: Path) -> Path:
         ('d1', 1500.00::decimal(18, 2)), ('d3', 900.00::decimal(18, 2)))
         t(deal_id, amount_reporting)""")
     con.execute("create schema seeds")
-    con.execute("""create table seeds.exchange_rates as select
+    # the real channel seed: the gate's channel checks read it
+    con.execute(
+        "create table seeds.channels as select * from read_csv(?, header = true)",
+        [str(PROJECT_DIR / "dbt_project" / "seeds" / "channels.csv")],
+    )
+    # one euro buys 1.1 dollars: a euro amount converts at 1.1, a dollar amount at 1
+    con.execute("""create table raw.fx__daily_rates as select
         date '2026-01-01' + i::int as rate_date, c as currency_code,
-        (case c when 'USD' then 1 else 1.1 end)::decimal(18, 6) as usd_per_unit
+        (case c when 'USD' then 1.1 else 1 end)::decimal(18, 6) as units_per_eur
         from range(40) t(i), (values ('USD'), ('EUR')) cur(c)""")
     con.execute("""create table audit.fct_attribution as select
         'd1' as deal_id, '1' as lead_id, m as attribution_model, 'session:s1' as touchpoint_id,
@@ -274,6 +280,50 @@ def test_good_marts_pass_every_check_and_touch_no_tracked_file(tmp_path: Path) -
     assert sum(not c["success"] for c in saved["checks"]) == len(result.warnings) == 2
 
 
+def test_crm_only_day_and_a_subscriber_do_not_block(tmp_path: Path) -> None:
+    """Correct marts the gate used to block: a day with only CRM activity (a row of zeros in
+    mart_channel_performance, no row in mart_channel_daily) and a newsletter subscriber
+    created in the interval who never became a lead (not a lead in the marts either)."""
+    db = build_audit(tmp_path / "a.duckdb")
+    con = duckdb.connect(str(db))
+    con.execute("""insert into audit.mart_channel_performance by name select
+        date '2026-01-05' as date_day, 'offline' as channel, '(none)' as campaign,
+        'offline:(none)' as campaign_key, 0 as spend, 0 as impressions, 0 as clicks,
+        0 as sessions, 0 as leads, 0 as mqls, 0 as sqls, 0 as opportunities,
+        0 as pipeline_amount, 0 as won_deals, 0 as won_revenue, 0 as revenue_first_touch,
+        0 as revenue_last_touch, 0 as revenue_linear, 0 as revenue_u_shaped,
+        0 as revenue_w_shaped, 0 as revenue_time_decay, 'web' as platform,
+        'offline' as channel_group""")
+    con.execute(
+        "insert into raw.crm__contacts values ('9', null, '2026-01-09 08:00:00', ?)",
+        [
+            json.dumps(
+                {
+                    "properties": {
+                        "createdate": "2026-01-09T08:00:00Z",
+                        "lifecyclestage": "subscriber",
+                    }
+                }
+            )
+        ],
+    )
+    con.close()
+    result = run_gate(db, EXPECTATIONS, tmp_path, "crm_only")
+    assert (result.success, result.failures) == (True, [])
+    # the same subscriber with a lead date in the interval is a lead the marts lack: blocked
+    con = duckdb.connect(str(db))
+    con.execute(
+        "update raw.crm__contacts set payload = json_merge_patch(payload, ?) where record_id = '9'",
+        [json.dumps({"properties": {"hs_lifecyclestage_lead_date": "2026-01-09T09:00:00Z"}})],
+    )
+    con.close()
+    result = run_gate(db, EXPECTATIONS, tmp_path, "late_lead")
+    assert [f.check for f in result.failures] == [
+        "leads of the interval equal the CRM's new leads of the interval"
+    ]
+    assert '"expected": 1, "observed": 0' in result.failures[0].observed
+
+
 FAULTS = [
     (
         "duplicate lead id",
@@ -296,8 +346,8 @@ FAULTS = [
         "update audit.mart_channel_daily set channel = 'tiktok' where leads = 0",
         "mart_channel_daily",
         "channel is a known channel",
-        "channel",
-        "tiktok",
+        None,
+        '"rows_affected": 1, "unknown_channel": "tiktok"',
     ),
     (
         "won revenue off by a cent",
@@ -412,7 +462,7 @@ FAULTS = [
         "update raw.crm__contacts set payload ="
         ' \'{"properties": {"createdate": "2026-01-09T10:00:00Z"}}\' where record_id = \'1\'',
         "_run_context",
-        "leads of the interval equal the CRM's new contacts of the interval",
+        "leads of the interval equal the CRM's new leads of the interval",
         None,
         '"expected": 1, "observed": 0',
     ),

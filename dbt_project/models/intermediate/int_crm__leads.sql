@@ -3,7 +3,8 @@
     contact --(GA client id captured by the form)--> anonymous web visitor (first visit gives
     the first-touch channel and campaign); contact --(associatedcompanyid)--> company. The
     person key is the hash of the normalised e-mail: the same key joins Mailchimp activity.
-    A contact without a visit keeps channel `offline`; one without a company stays here with
+    A contact that is only a subscriber (no lead or later stage date) is not a lead. A contact
+    without a visit keeps channel `offline`; one without a company stays here with
     a null company_id (never dropped).
 
     Stage dates: each stage is dated when it was first reached. A stage HubSpot skipped (a
@@ -60,6 +61,12 @@ leads as (
 
     from contacts
     where not coalesce(is_archived, false)
+        -- a subscriber who never reached the lead stage (or a later one) is not a lead yet;
+        -- the gate's "leads of the interval" check counts leads by the same rule
+        and (
+            lifecycle_stage is distinct from 'subscriber'
+            or coalesce(lead_at, mql_at, sql_at, opportunity_at, customer_at) is not null
+        )
 
 ),
 

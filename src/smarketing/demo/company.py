@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from smarketing.demo.fx import daily_rates, to_usd_cents
+from smarketing.demo.fx import daily_rates, to_reporting_cents
 
 # Acquisition channels of new visitors and their share of traffic.
 ACQUISITION_MIX: tuple[tuple[str, float], ...] = (
@@ -770,8 +770,9 @@ def _write_jsonl(path: Path, rows: list[dict]) -> None:
             fh.write(json.dumps(row, separators=(",", ":"), sort_keys=True) + "\n")
 
 
-def write_world(world: World, out_dir: Path) -> dict:
-    """Write the four sources' vendor-shaped files and ground_truth.json; return the truth."""
+def write_world(world: World, out_dir: Path, reporting_currency: str = "USD") -> dict:
+    """Write the four sources' vendor-shaped files and ground_truth.json (money in
+    ``reporting_currency``); return the truth."""
     out_dir.mkdir(parents=True, exist_ok=True)
     contact_versions, deal_versions = [], []
     for c in world.contacts:
@@ -802,16 +803,17 @@ def write_world(world: World, out_dir: Path) -> dict:
         old.unlink()
     for yyyymmdd, rows in sorted(by_day.items()):
         _write_jsonl(web_dir / f"events_{yyyymmdd}.jsonl", rows)
-    truth = ground_truth(world)
+    truth = ground_truth(world, reporting_currency)
     (out_dir / "ground_truth.json").write_text(json.dumps(truth, indent=1, sort_keys=True))
     return truth
 
 
-def ground_truth(world: World) -> dict:
+def ground_truth(world: World, reporting_currency: str = "USD") -> dict:
     """Numbers a correct pipeline must publish, computed from the world model itself.
 
-    Money is in USD (the default reporting currency), converted per row at the day's rate
-    (spend: the stats day; won revenue: the day the deal was won), rounded to the cent.
+    Money is in ``reporting_currency`` (default USD, the pipeline's default), converted per
+    row through the euro at the ECB rate of its day (spend: the stats day; won revenue: the
+    day the deal was won), rounded to the cent.
 
     A deal belongs to its primary contact (the associated contact created first): revenue,
     the funnel and the account are counted once, for the primary. Colleagues added to a
@@ -837,7 +839,13 @@ def ground_truth(world: World) -> dict:
     platform_day: dict[tuple[str, str], int] = defaultdict(int)
     for row in world.google_rows:
         cell = daily[(row["segments"]["date"], "paid_search")]
-        spend = int(row["metrics"]["costMicros"]) // 10_000
+        spend = to_reporting_cents(
+            int(row["metrics"]["costMicros"]) // 10_000,
+            row["customer"]["currencyCode"],
+            date.fromisoformat(row["segments"]["date"]),
+            rates,
+            reporting_currency,
+        )
         cell["spend_cents"] += spend
         platform_day[(row["segments"]["date"], "google_ads")] += spend
         cell["impressions"] += int(row["metrics"]["impressions"])
@@ -845,11 +853,12 @@ def ground_truth(world: World) -> dict:
     for row in world.meta_rows:
         cell = daily[(row["date_start"], "paid_social")]
         units, cents = row["spend"].split(".")
-        spend = to_usd_cents(
+        spend = to_reporting_cents(
             int(units) * 100 + int(cents),
             row["account_currency"],
             date.fromisoformat(row["date_start"]),
             rates,
+            reporting_currency,
         )
         cell["spend_cents"] += spend
         platform_day[(row["date_start"], "meta_ads")] += spend
@@ -893,8 +902,8 @@ def ground_truth(world: World) -> dict:
         if c.won_at is not None:
             cell = daily[(c.won_at.date().isoformat(), c.channel)]
             cell["won_deals"] += 1
-            won_usd[c.contact_id] = to_usd_cents(
-                c.amount_cents or 0, c.currency, c.won_at.date(), rates
+            won_usd[c.contact_id] = to_reporting_cents(
+                c.amount_cents or 0, c.currency, c.won_at.date(), rates, reporting_currency
             )
             cell["won_revenue_cents"] += won_usd[c.contact_id]
             by_month[c.won_at.strftime("%Y-%m")] += won_usd[c.contact_id]
@@ -941,6 +950,7 @@ def ground_truth(world: World) -> dict:
     return {
         "start": world.start.isoformat(),
         "end": world.end.isoformat(),
+        "reporting_currency": reporting_currency,
         "channel_daily": rows,
         "leads": leads,
         "totals": totals,

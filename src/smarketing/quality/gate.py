@@ -95,6 +95,10 @@ def _gx():
     """Import GX with analytics and the DuckDB persisted-connection fix applied (~7 s)."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
     import great_expectations as gx
+
+    from smarketing.quiet import quiet_great_expectations
+
+    quiet_great_expectations()
     from great_expectations.execution_engine import sqlalchemy_execution_engine as engine_mod
 
     class _Dialect(str):

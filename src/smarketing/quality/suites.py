@@ -12,17 +12,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-CHANNELS = [
-    "paid_search",
-    "paid_social",
-    "email",
-    "organic_search",
-    "referral",
-    "direct",
-    "offline",
-    "other",
-]
+# Channels come from the seed dbt_project/seeds/channels.csv (loaded as seeds.channels): its
+# `origin` says where a channel can appear (web: sessions and UTM values; offline: leads
+# without a web visit; sales: sales touches; none: revenue without touches). Adding a channel
+# is one row there; no list is repeated here.
+CHANNEL_SEED = "seeds.channels"
+LEAD_ORIGINS = ("web", "offline")
 DATASOURCE = "audit"
+# the daily rates written before dbt runs (smarketing.fx.TABLE), read here independently of dbt
+FX_RATES = "raw.fx__daily_rates"
 CHECKPOINT = "smarketing_gate"
 
 
@@ -62,17 +60,18 @@ def _converted_raw_sum(
 ) -> str:
     """Sum of raw amounts converted to the reporting currency the way dbt converts them
     (per row, at the day's rate, rounded to the cent), recomputed here independently."""
-    # a row without a rate makes the whole sum null: the check then fails, never skips it
+    # a row without a rate makes the whole sum null: the check then fails, never skips it.
+    # Through the euro, like dbt: amount × units_per_eur(reporting) / units_per_eur(currency).
     return (
-        f" (select case when count(*) filter (where rate.usd_per_unit is null"
-        f" or reporting.usd_per_unit is null) > 0 then null else"
+        f" (select case when count(*) filter (where rate.units_per_eur is null"
+        f" or reporting.units_per_eur is null) > 0 then null else"
         f" coalesce(sum(round(cast({amount} as decimal(38, 6))"
-        f" * cast(rate.usd_per_unit / reporting.usd_per_unit as decimal(38, 8)), 2)), 0) end"
+        f" * cast(reporting.units_per_eur / rate.units_per_eur as decimal(38, 10)), 2)), 0) end"
         f" from {table} as src"
-        f" left join seeds.exchange_rates as rate"
+        f" left join {FX_RATES} as rate"
         f" on rate.currency_code = upper({currency}) and rate.rate_date = {day}"
-        f" left join seeds.exchange_rates as reporting"
-        f" on reporting.currency_code = (select reporting_currency from _run_context)"
+        f" left join {FX_RATES} as reporting"
+        f" on reporting.currency_code = (select upper(reporting_currency) from _run_context)"
         f" and reporting.rate_date = {day} where {where})"
     )
 
@@ -80,6 +79,17 @@ def _converted_raw_sum(
 def _rows(name: str, query: str, severity: str = "critical") -> Check:
     """A SQL check: the query returns the offending rows (with observed/expected columns)."""
     return Check(name, "UnexpectedRowsExpectation", {"unexpected_rows_query": query}, severity)
+
+
+def _known_channel(column: str, origins: tuple[str, ...], label: str) -> Check:
+    """Every value of ``column`` is a channel of the channel seed with one of ``origins``."""
+    listed = ", ".join(f"'{o}'" for o in origins)
+    return _rows(
+        f"{column} is {label}",
+        f"select {column} as unknown_channel, count(*) as rows_affected from {{batch}}"
+        f" where {column} not in (select channel from {CHANNEL_SEED}"
+        f" where origin in ({listed})) group by all",
+    )
 
 
 def _columns(*names: str) -> Check:
@@ -135,6 +145,33 @@ CRM_WON_REVENUE = _converted_raw_sum(
 )
 
 
+def _utc(prop: str) -> str:
+    return f"(cast(payload ->> '$.properties.{prop}' as timestamptz) at time zone 'UTC')"
+
+
+# The CRM's leads recomputed from raw contacts, counted as the marts count them: not archived,
+# and not a subscriber who never reached the lead stage; a lead is dated by its lead stage
+# date, else its creation.
+CRM_LEADS = (
+    "select coalesce(" + _utc("hs_lifecyclestage_lead_date") + ", " + _utc("createdate") + ")"
+    " as lead_at from raw.crm__contacts"
+    " where not coalesce(cast(payload ->> '$.archived' as boolean), false)"
+    " and (lower(payload ->> '$.properties.lifecyclestage') is distinct from 'subscriber'"
+    " or coalesce("
+    + ", ".join(
+        _utc(f"hs_lifecyclestage_{stage}_date")
+        for stage in (
+            "lead",
+            "marketingqualifiedlead",
+            "salesqualifiedlead",
+            "opportunity",
+            "customer",
+        )
+    )
+    + ") is not null)"
+)
+
+
 FCT_LEAD_FUNNEL = Suite(
     "fct_lead_funnel",
     (
@@ -169,11 +206,7 @@ FCT_LEAD_FUNNEL = Suite(
         ),
         _unique("lead_id"),
         *_not_null("lead_id", "person_key", "lead_at", "first_touch_channel"),
-        Check(
-            "first_touch_channel is a known channel",
-            "ExpectColumnValuesToBeInSet",
-            {"column": "first_touch_channel", "value_set": CHANNELS},
-        ),
+        _known_channel("first_touch_channel", LEAD_ORIGINS, "a known channel"),
         *_non_negative("deal_amount", "deal_amount_reporting"),
         Check(
             "mql_at is not before lead_at",
@@ -227,11 +260,7 @@ MART_CHANNEL_DAILY = Suite(
         ),
         _unique("date_day", "channel"),
         *_not_null("date_day", "channel", "spend", "sessions", "leads", "won_deals", "won_revenue"),
-        Check(
-            "channel is a known channel",
-            "ExpectColumnValuesToBeInSet",
-            {"column": "channel", "value_set": CHANNELS},
-        ),
+        _known_channel("channel", LEAD_ORIGINS, "a known channel"),
         *_non_negative(
             "spend", "impressions", "clicks", "sessions", "leads", "won_deals", "won_revenue"
         ),
@@ -323,11 +352,7 @@ FCT_ATTRIBUTION = Suite(
                 ],
             },
         ),
-        Check(
-            "channel is a known channel or unattributed",
-            "ExpectColumnValuesToBeInSet",
-            {"column": "channel", "value_set": [*CHANNELS, "unattributed"]},
-        ),
+        _known_channel("channel", (*LEAD_ORIGINS, "none"), "a known channel or unattributed"),
         *_non_negative("attributed_amount"),
         _rows(
             "attributed revenue per model equals won revenue",
@@ -504,9 +529,12 @@ MART_CHANNEL_PERFORMANCE = Suite(
             " sum(won_revenue) as won_revenue from {batch} group by 1) as p full join"
             " (select date_day, sum(spend) as spend, sum(sessions) as sessions,"
             " sum(leads) as leads, sum(won_revenue) as won_revenue from mart_channel_daily"
-            " group by 1) as d using (date_day)) where spend is distinct from daily_spend"
-            " or sessions is distinct from daily_sessions or leads is distinct from daily_leads"
-            " or won_revenue is distinct from daily_won_revenue",
+            " group by 1) as d using (date_day))"
+            # a day without a row in one mart is a day of zeros there (e.g. only CRM activity)
+            " where coalesce(spend, 0) <> coalesce(daily_spend, 0)"
+            " or coalesce(sessions, 0) <> coalesce(daily_sessions, 0)"
+            " or coalesce(leads, 0) <> coalesce(daily_leads, 0)"
+            " or coalesce(won_revenue, 0) <> coalesce(daily_won_revenue, 0)",
         ),
         _rows(
             "won revenue under every attribution model equals won revenue",
@@ -743,14 +771,12 @@ RUN_CONTEXT = Suite(
             " and exists (select 1 from {batch})",
         ),
         _rows(
-            "leads of the interval equal the CRM's new contacts of the interval",
+            "leads of the interval equal the CRM's new leads of the interval",
             "select observed, expected from (select"
             " (select count(*) from fct_lead_funnel, (select * from {batch}) as c"
             "  where lead_at >= c.interval_start and lead_at < c.interval_end) as observed,"
-            " (select count(*) from raw.crm__contacts as r, (select * from {batch}) as c where"
-            "  cast(payload ->> '$.properties.createdate' as timestamptz) at time zone 'UTC'"
-            "  >= c.interval_start and cast(payload ->> '$.properties.createdate' as timestamptz)"
-            "  at time zone 'UTC' < c.interval_end) as expected)"
+            " (select count(*) from (" + CRM_LEADS + ") as r, (select * from {batch}) as c"
+            "  where r.lead_at >= c.interval_start and r.lead_at < c.interval_end) as expected)"
             " where observed is distinct from expected",
         ),
         _anomaly("leads", "leads"),
