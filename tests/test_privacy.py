@@ -69,7 +69,11 @@ def test_key_from_connection_else_variable(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.delenv(KEY_ENV, raising=False)
     monkeypatch.setenv(VAR_ENV, "v" * 40)
     key = pseudonyms.load_key()
-    assert (key.secret, key.source, key.demo) == ("v" * 40, "variable smarketing_pseudonym_key", False)
+    assert (key.secret, key.source, key.demo) == (
+        "v" * 40,
+        "variable smarketing_pseudonym_key",
+        False,
+    )
     monkeypatch.setenv(KEY_ENV, conn("c" * 40))
     key = pseudonyms.load_key()
     assert (key.secret, key.source) == ("c" * 40, "connection smarketing_pseudonym")
@@ -200,7 +204,9 @@ def test_demo_keys_resist_a_dictionary_of_the_source_emails(demo_run: Settings) 
     published = published_text_values(demo_run.published_path)
     assert published & dictionary == set()
     assert published & web_ids == set()
-    assert not any(email.strip().lower() in value.lower() for value in published for email in emails)
+    assert not any(
+        email.strip().lower() in value.lower() for value in published for email in emails
+    )
 
     # ...yet the keys are the e-mails' HMAC under the demo's key: the test is not vacuous
     secret = (demo_run.demo_dir / ".pseudonym_key").read_text()
@@ -358,10 +364,13 @@ def test_the_gate_blocks_an_email_address_in_any_mart(
     try:
         con.execute("use audit")
         assert con.execute(sql).fetchall() == []
-        con.execute("update dim_campaign set campaign_name = 'x Eve%40Umbrella.example' where"
-                    " campaign_key = (select min(campaign_key) from dim_campaign)")
-        con.execute("update fct_lead_funnel set owner_id = 'eve@umbrella.example'"
-                    " where lead_id = '105'")
+        con.execute(
+            "update dim_campaign set campaign_name = 'x Eve%40Umbrella.example' where"
+            " campaign_key = (select min(campaign_key) from dim_campaign)"
+        )
+        con.execute(
+            "update fct_lead_funnel set owner_id = 'eve@umbrella.example' where lead_id = '105'"
+        )
         assert sorted(con.execute(sql).fetchall()) == [("dim_campaign", 1), ("fct_lead_funnel", 1)]
     finally:
         con.close()

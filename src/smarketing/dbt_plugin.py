@@ -8,6 +8,7 @@ compiled files or its logs. Without a key the function raises, so nothing unkeye
 
 from __future__ import annotations
 
+import contextlib
 import os
 from typing import Any
 
@@ -38,10 +39,8 @@ class Plugin(BasePlugin):
         self._function = _keyed(secret) if secret else _refuse
 
     def _register(self, conn: DuckDBPyConnection) -> None:
-        try:
+        with contextlib.suppress(Exception):  # not registered on this connection yet
             conn.remove_function(UDF_NAME)
-        except Exception:  # not registered on this connection yet
-            pass
         # deterministic and null in, null out: DuckDB may cache and skips nulls
         conn.create_function(UDF_NAME, self._function, [VARCHAR], VARCHAR, side_effects=False)
 

@@ -60,8 +60,9 @@ CONNECTIONS: dict[str, dict[str, str]] = {
     "smarketing_ga4": {
         "host": "folder or bucket of the GA4 export: a path, s3://… or gs://…",
         "extra.storage_options": "fsspec options for the bucket (optional)",
-    },    "smarketing_pseudonym": {
-        "password": "pseudonym key: a random secret of 32+ characters (README, Security and privacy)",
+    },
+    "smarketing_pseudonym": {
+        "password": "pseudonym key: a random secret of 32+ characters (README, Security)",
     },
 }
 
