@@ -144,21 +144,33 @@ def check_key_unchanged(warehouse: Path, key: PseudonymKey, full_refresh: bool) 
         return
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
-        exists = con.execute(
-            "select count(*) from information_schema.tables"
-            " where table_schema = 'main' and table_name = 'smarketing_pseudonym_key'"
-        ).fetchone()[0]
-        previous = con.execute(f"select key_id from {KEY_ID_TABLE}").fetchone() if exists else None
+        tables = {
+            f"{schema}.{name}"
+            for schema, name in con.execute(
+                "select table_schema, table_name from information_schema.tables"
+            ).fetchall()
+        }
+        previous = (
+            con.execute(f"select key_id from {KEY_ID_TABLE}").fetchone()[0]
+            if KEY_ID_TABLE in tables
+            else None
+        )
     finally:
         con.close()
-    if previous is None or previous[0] == key.key_id:
+    if previous == key.key_id:
         return
+    # kept across runs under the old key: the incremental sessions (their keys are keyed)
+    built = "intermediate.int_web__sessions" in tables
+    if previous is None and not built:
+        return  # a new warehouse
     if not full_refresh:
+        known = f"fingerprint {key.key_id} vs {previous}" if previous else "no key recorded"
         raise PseudonymKeyChanged(
             f"the pseudonym key ({key.source}) is not the key that built this warehouse"
-            f" (fingerprint {key.key_id} vs {previous[0]}): a new key changes every person_key."
-            " If that is intended (key rotation), run with full_refresh=true; otherwise restore"
-            " the previous key (README, Security and privacy)."
+            f" ({known}): a new key changes every person_key. If that is intended (key"
+            " rotation, or a warehouse built before keyed pseudonyms), run with"
+            " full_refresh=true; otherwise restore the previous key (README, Security and"
+            " privacy)."
         )
     log.warning("pseudonym key changed (full refresh): every person_key is re-keyed")
 
