@@ -264,6 +264,16 @@ def test_file_modes_after_a_run(demo_run: Settings) -> None:
     assert mode(s.demo_dir / ".pseudonym_key") == 0o600
 
 
+@pytest.mark.slow
+def test_the_key_is_in_no_file_the_run_wrote(demo_run: Settings) -> None:
+    """Not in dbt's compiled SQL, logs, manifest, the warehouse, reports or published file."""
+    secret = (demo_run.demo_dir / ".pseudonym_key").read_bytes().strip()
+    files = [p for p in demo_run.data_dir.rglob("*") if p.is_file()]
+    assert len(files) > 20
+    assert any(p.name == "manifest.json" for p in files)
+    assert [p for p in files if secret in p.read_bytes()] == []
+
+
 # --- the hand-built company: PII in free text, stable keys, re-keying --------------------------
 
 SECRET_A = "a" * 16 + "0123456789abcdef" * 2
