@@ -10,6 +10,7 @@ and runs `dbt build` again. Prints wall times, peak memory and how many sessions
 
 from __future__ import annotations
 
+import json
 import resource
 import sys
 import tempfile
@@ -23,6 +24,7 @@ from smarketing.config import load_settings
 from smarketing.demo.company import generate, write_world
 from smarketing.intervals import resolve_window
 from smarketing.landing import land_source
+from smarketing.pseudonyms import demo_key
 from smarketing.sources.catalog import SOURCES
 from smarketing.sources.demo_files import DemoFileReader
 from smarketing.transform import run_dbt
@@ -62,6 +64,8 @@ def main(scale: float = 3.0, days: int = 60) -> None:
     first, last = date(2026, 1, 1), date(2026, 1, 1) + timedelta(days=days - 1)
     demo = work / "demo"
     write_world(generate(42, scale, first, last), demo)
+    # person keys need the pseudonym key: the demo's generated one (smarketing.pseudonyms)
+    os.environ["AIRFLOW_CONN_SMARKETING_PSEUDONYM"] = json.dumps({"password": demo_key(demo)})
     events = sum(1 for f in (demo / "web").glob("*.jsonl") for _ in f.open())
     print(f"demo company: scale {scale}, {days} days, {events:,} GA4 events")
 

@@ -43,6 +43,11 @@ def _demo_serve(args: argparse.Namespace) -> int:
         tmp.write_text(lines)
         tmp.replace(args.env_file)
     print(f"demo vendor APIs on {server.url}", flush=True)
+    print(
+        f"demo: person keys use a pseudonym key generated for the demo ({settings.demo_dir}"
+        "/.pseudonym_key, mode 0600); real data needs Airflow Connection smarketing_pseudonym",
+        flush=True,
+    )
 
     def stop(*_: object) -> None:
         raise SystemExit(0)  # leaves serve_forever; shutdown() here would deadlock
@@ -127,6 +132,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from smarketing.filemodes import private_umask
+
+    private_umask()  # demo data, keys and reports are the owner's only (see filemodes)
     args = build_parser().parse_args(argv)
     return args.func(args)
 

@@ -22,6 +22,15 @@ log = logging.getLogger(__name__)
 Moment = str | date | datetime
 
 
+def _prepared(settings: Settings | None) -> Settings:
+    """The step's settings, with umask 077 and the data folders' modes (smarketing.filemodes)."""
+    from smarketing.filemodes import secure_data_dirs
+
+    settings = settings or load_settings()
+    secure_data_dirs(settings)
+    return settings
+
+
 def safe_run_id(run_id: str) -> str:
     """Airflow run ids contain ':' and '+'; make a folder-safe name of one."""
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in run_id)
@@ -88,8 +97,7 @@ def extract(
     """Extract one source for the interval into the landing zone."""
     from smarketing.landing import land_source
 
-    settings = settings or load_settings()
-    settings.ensure_dirs()
+    settings = _prepared(settings)
     window = window_for(interval_start, interval_end, extract_start, settings)
     landed = land_source(
         reader_for(source, settings),
@@ -125,7 +133,7 @@ def load_raw(
     """Load the interval's landed files into the raw schema (one transaction)."""
     from smarketing.warehouse.load import load_interval
 
-    settings = settings or load_settings()
+    settings = _prepared(settings)
     window = window_for(interval_start, interval_end, extract_start, settings)
     counts = load_interval(settings.warehouse_path, settings.landing_dir, window)
     result = {
@@ -144,7 +152,7 @@ def transform(settings: Settings | None = None, full_refresh: bool = False) -> d
     """
     from smarketing.transform import run_dbt
 
-    settings = settings or load_settings()
+    settings = _prepared(settings)
     summary = run_dbt(settings, "build", *(("--full-refresh",) if full_refresh else ()))
     return {"dbt": summary.counts}
 
@@ -160,7 +168,7 @@ def quality_gate(
     from smarketing.quality.gate import assert_gate_passes, run_gate
     from smarketing.quality.run_context import write_run_context
 
-    settings = settings or load_settings()
+    settings = _prepared(settings)
     window = window_for(interval_start, interval_end, None, settings)
     context = write_run_context(
         settings.warehouse_path,
@@ -203,7 +211,7 @@ def publish(
     from smarketing.warehouse import serve_postgres
     from smarketing.warehouse.publish import publish as publish_db
 
-    settings = settings or load_settings()
+    settings = _prepared(settings)
     # PostgreSQL (optional) is loaded first and swapped last: see serve_postgres's docstring.
     postgres = serve_postgres.configured_target(settings.bi_role)
     if postgres is not None:
@@ -272,7 +280,7 @@ def revenue_report(run_id: str, settings: Settings | None = None) -> str:
     """Write the run's revenue report (charts of the published marts); return its path."""
     from smarketing.report.revenue import write_revenue_report
 
-    settings = settings or load_settings()
+    settings = _prepared(settings)
     path = write_revenue_report(
         settings.published_path,
         settings.reports_dir,
@@ -321,7 +329,7 @@ def summary_text(settings: Settings | None = None) -> str:
 
 def write_run_summary(run_id: str, results: dict, settings: Settings | None = None) -> Path:
     """Keep each run's step results next to its validation report."""
-    settings = settings or load_settings()
+    settings = _prepared(settings)
     folder = settings.reports_dir / safe_run_id(run_id)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "run_summary.json"

@@ -9,13 +9,17 @@ under the data folder, never into the repository.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from smarketing import pseudonyms
 from smarketing.config import Settings
+
+log = logging.getLogger(__name__)
 
 
 class DbtBuildFailed(RuntimeError):
@@ -125,11 +129,21 @@ def failing_rows(warehouse_path: Path, compiled_sql: str | None) -> str:
 
 def run_dbt(settings: Settings, command: str = "build", *extra: str) -> DbtSummary:
     """Invoke dbt; raise DbtBuildFailed naming every failed or errored node (and, for a failed
-    data test, its first rows)."""
+    data test, its first rows).
+
+    The pseudonym key (smarketing.pseudonyms) must be configured: without it nothing is
+    built. A key other than the one that built the warehouse needs ``--full-refresh``.
+    """
     from dbt.cli.main import dbtRunner  # heavy import: only when a task runs
 
     from smarketing.quiet import quiet_resource_tracker
 
+    key = pseudonyms.load_key()
+    if key.demo:
+        log.warning("demo: person keys use the demo's generated pseudonym key (not for real data)")
+    builds = command.split()[0] in {"build", "run"}
+    if builds:
+        pseudonyms.check_key_unchanged(settings.warehouse_path, key, "--full-refresh" in extra)
     quiet_resource_tracker()
     Path(settings.data_dir / "dbt").mkdir(parents=True, exist_ok=True)
     if command.split()[0] in _RUNS_MODELS:
@@ -139,7 +153,7 @@ def run_dbt(settings: Settings, command: str = "build", *extra: str) -> DbtSumma
         write_daily_rates(
             settings.warehouse_path, settings.fx_rates_path, settings.fx_max_carry_days
         )
-    with _environment(dbt_env(settings)):
+    with _environment({**dbt_env(settings), pseudonyms.DBT_ENV: key.secret}):
         try:
             result = dbtRunner().invoke(dbt_args(settings, command, *extra))
         finally:
@@ -160,4 +174,17 @@ def run_dbt(settings: Settings, command: str = "build", *extra: str) -> DbtSumma
     if not result.success:
         detail = "\n".join(failures) or repr(result.exception)
         raise DbtBuildFailed(f"dbt {command} failed:\n{detail}")
+    if builds:
+        _record_key(settings, key)
     return DbtSummary(True, counts, failures)
+
+
+def _record_key(settings: Settings, key: pseudonyms.PseudonymKey) -> None:
+    """Remember the fingerprint of the key this build used (see check_key_unchanged)."""
+    import duckdb
+
+    con = duckdb.connect(str(settings.warehouse_path))
+    try:
+        pseudonyms.record_key(con, key)
+    finally:
+        con.close()

@@ -267,7 +267,7 @@ def test_good_marts_pass_every_check_and_touch_no_tracked_file(tmp_path: Path) -
     before = tracked_digest()
     result = run_gate(build_audit(tmp_path / "a.duckdb"), EXPECTATIONS, tmp_path, "good")
     assert (result.success, result.checks_run, result.failures) == (True, N_CHECKS, [])
-    assert N_CHECKS == 142
+    assert N_CHECKS == 143
     # no e-mail activity and no CRM change in the interval: reported, severity warn
     assert sorted(w.check for w in result.warnings) == [
         "freshness: Mailchimp activity delivered data for the interval",
@@ -516,6 +516,14 @@ FAULTS = [
         "spend reconciles with the ad platforms' raw rows",
         None,
         '"expected": null',
+    ),
+    (
+        "an e-mail address in a published mart",
+        "update audit.dim_campaign set campaign_name = 'promo Ann%40Example.com'",
+        "_run_context",
+        "no published value looks like an e-mail address",
+        None,
+        '"mart": "dim_campaign", "rows_with_an_email_address"',
     ),
 ]
 

@@ -2,7 +2,8 @@
 
     contact --(GA client id captured by the form)--> anonymous web visitor (first visit gives
     the first-touch channel and campaign); contact --(associatedcompanyid)--> company. The
-    person key is the hash of the normalised e-mail: the same key joins Mailchimp activity.
+    person's identity is the normalised e-mail (it joins Mailchimp activity and stays in the
+    warehouse); the published person key is its keyed hash (person_pseudonym, HMAC-SHA-256).
     A contact that is only a subscriber (no lead or later stage date) is not a lead. A contact
     without a visit keeps channel `offline`; one without a company stays here with
     a null company_id (never dropped).
@@ -11,6 +12,7 @@
     lead that went straight to SQL) is dated at the next stage reached, so the funnel never
     has more people at a later stage than at an earlier one. A lead sent back to an earlier
     stage keeps the dates it reached (is_recycled tells it went back). -#}
+{%- set identity = normalised_email('email') %}
 with
 
 contacts as (
@@ -47,8 +49,9 @@ leads as (
 
     select
         contact_id,
-        -- identity key: normalised e-mail, hashed so no PII leaves the warehouse
-        md5(lower(trim(email))) as person_key,
+        -- identity: normalised e-mail; only its keyed hash is published (no PII leaves)
+        {{ identity }} as person_identity,
+        {{ person_pseudonym(identity) }} as person_key,
         ga_client_id,
         company_id,
         owner_id,

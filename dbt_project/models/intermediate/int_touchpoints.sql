@@ -5,7 +5,8 @@
     e-mail clicks joined to the contact by normalised e-mail. Sessions that came from an
     e-mail click count once, as the click. Sales: calls, sales e-mails and meetings.
     Touches of people who never became a CRM contact are kept with a null contact_id and
-    their anonymous person key (`visitor:<hash>` or the e-mail hash): visible, never dropped. -#}
+    their anonymous person key (`visitor:<keyed hash>` or the e-mail's keyed hash): visible,
+    never dropped. -#}
 with
 
 leads as (
@@ -76,7 +77,10 @@ email_touches as (
 
     select
         leads.contact_id,
-        coalesce(leads.person_key, md5(lower(trim(email_activity.email_address)))) as person_key,
+        coalesce(
+            leads.person_key,
+            {{ person_pseudonym(normalised_email('email_activity.email_address')) }}
+        ) as person_key,
         'email:' || email_activity.activity_id as touchpoint_id,
         email_activity.occurred_at as touched_at,
         'email_click' as touch_type,
@@ -88,7 +92,7 @@ email_touches as (
 
     from email_activity
     left join leads
-        on md5(lower(trim(email_activity.email_address))) = leads.person_key
+        on {{ normalised_email('email_activity.email_address') }} = leads.person_identity
     left join email_campaigns
         on email_activity.campaign_id = email_campaigns.campaign_id
     where email_activity.action = 'click'

@@ -131,7 +131,9 @@ classified as (
 final as (
 
     select
-        md5(user_pseudo_id || '-' || cast(ga_session_id as varchar)) as session_key,
+        -- published in touchpoint ids: keyed like a person, so the GA id cannot be recovered
+        {{ person_pseudonym("user_pseudo_id || '-' || cast(ga_session_id as varchar)") }}
+            as session_key,
         user_pseudo_id,
         ga_session_id,
         started_at,

@@ -13,8 +13,8 @@ final as (
 
     select
         user_pseudo_id,
-        -- the unique key of an anonymous person (no PII: GA's pseudonymous id, hashed)
-        'visitor:' || md5(user_pseudo_id) as person_key,
+        -- the unique key of an anonymous person: GA's pseudonymous id under the keyed hash
+        'visitor:' || {{ person_pseudonym('user_pseudo_id') }} as person_key,
         arg_min(session_key, (started_at, ga_session_id)) as first_session_key,
         min(started_at) as first_visit_at,
         arg_min(channel, (started_at, ga_session_id)) as first_channel,

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from smarketing.pseudonyms import demo_key
 from smarketing.sources.catalog import ENTITIES
 from smarketing.sources.demo_files import DemoFileReader, parse_ts
 
@@ -425,8 +426,8 @@ class DemoServer(ThreadingHTTPServer):
 def demo_connections(server_url: str, demo_dir: Path) -> dict[str, str]:
     """``AIRFLOW_CONN_*`` variables (Airflow's JSON form) pointing every source at the demo.
 
-    These are the demo's well-known fake credentials; real ones belong in Airflow
-    Connections or a secrets backend, never in code.
+    These are the demo's well-known fake credentials and a pseudonym key generated for the
+    demo folder; real ones belong in Airflow Connections or a secrets backend, never in code.
     """
     conns = {
         "smarketing_hubspot": {
@@ -458,5 +459,11 @@ def demo_connections(server_url: str, demo_dir: Path) -> dict[str, str]:
             "extra": {"ad_account_id": "act_987654"},
         },
         "smarketing_ga4": {"conn_type": "fs", "host": str(demo_dir / "web")},
+        # generated once per demo folder and kept there (0600): demo data only
+        "smarketing_pseudonym": {
+            "conn_type": "generic",
+            "password": demo_key(demo_dir),
+            "extra": {"demo": True},
+        },
     }
     return {f"AIRFLOW_CONN_{k.upper()}": json.dumps(v) for k, v in conns.items()}

@@ -69,6 +69,9 @@ CONNECTIONS: dict[str, dict[str, str]] = {
         "host": "folder or bucket of the GA4 export: a path, s3://… or gs://…",
         "extra.storage_options": "fsspec options for the bucket (optional)",
     },
+    "smarketing_pseudonym": {
+        "password": "pseudonym key: a random secret of 32+ characters (README, Security)",
+    },
 }
 
 

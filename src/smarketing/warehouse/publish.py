@@ -41,6 +41,15 @@ def versions_dir(published_path: Path) -> Path:
     return published_path.parent / "versions"
 
 
+def _share_with_readers(building: Path, published_path: Path) -> None:
+    """BI readers' modes before the swap (smarketing.filemodes): file 0640, folders 0750."""
+    from smarketing.filemodes import share_published_dir, share_published_file
+
+    share_published_file(building)  # versions are hard links: the same mode
+    versions_dir(published_path).mkdir(parents=True, exist_ok=True)
+    share_published_dir(published_path)
+
+
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -137,6 +146,7 @@ def publish(
     con.close()
     with building.open("rb+") as fh:
         os.fsync(fh.fileno())
+    _share_with_readers(building, published_path)
     version = _keep_version(building, published_path, run_id, data_interval, counts, validation)
     os.replace(building, published_path)
     _fsync_dir(published_path.parent)
@@ -223,6 +233,7 @@ def rollback(published_path: Path, to: Path | None = None) -> Path:
     shutil.copyfile(to, building)
     with building.open("rb+") as fh:
         os.fsync(fh.fileno())
+    _share_with_readers(building, published_path)
     os.replace(building, published_path)
     _fsync_dir(published_path.parent)
     return to

@@ -19,9 +19,9 @@ typed as (
             payload -> '$.event_params',
             '[{"key": "VARCHAR", "value": {"string_value": "VARCHAR", "int_value": "BIGINT"}}]'
         ) as event_params,
-        payload ->> '$.collected_traffic_source.manual_source' as utm_source,
-        payload ->> '$.collected_traffic_source.manual_medium' as utm_medium,
-        payload ->> '$.collected_traffic_source.manual_campaign_name' as utm_campaign,
+        {{ scrub_pii("payload ->> '$.collected_traffic_source.manual_source'") }} as utm_source,
+        {{ scrub_pii("payload ->> '$.collected_traffic_source.manual_medium'") }} as utm_medium,
+        {{ scrub_pii("payload ->> '$.collected_traffic_source.manual_campaign_name'") }} as utm_campaign,
         payload ->> '$.collected_traffic_source.gclid' as gclid,
         _loaded_at as loaded_at
 
@@ -39,7 +39,7 @@ renamed as (
         user_pseudo_id,
         user_id,
         list_filter(event_params, lambda p: p.key = 'ga_session_id')[1].value.int_value as ga_session_id,
-        list_filter(event_params, lambda p: p.key = 'page_location')[1].value.string_value as page_location,
+        {{ scrub_pii("list_filter(event_params, lambda p: p.key = 'page_location')[1].value.string_value") }} as page_location,
         utm_source,
         utm_medium,
         utm_campaign,

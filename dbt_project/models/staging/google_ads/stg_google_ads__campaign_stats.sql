@@ -12,7 +12,7 @@ renamed as (
         record_id as stat_id,
         payload ->> '$.customer.id' as customer_id,
         payload ->> '$.campaign.id' as campaign_id,
-        payload ->> '$.campaign.name' as campaign_name,
+        {{ scrub_pii("payload ->> '$.campaign.name'") }} as campaign_name,
         payload ->> '$.adGroup.id' as ad_group_id,
         record_date as date_day,
         cast(payload ->> '$.metrics.impressions' as bigint) as impressions,

@@ -12,7 +12,7 @@ renamed as (
         payload ->> '$.clickView.gclid' as gclid,
         record_date as click_date,
         payload ->> '$.campaign.id' as campaign_id,
-        payload ->> '$.campaign.name' as campaign_name,
+        {{ scrub_pii("payload ->> '$.campaign.name'") }} as campaign_name,
         payload ->> '$.adGroup.id' as ad_group_id,
         payload ->> '$.clickView.adGroupAd' as ad_group_ad,
         _loaded_at as loaded_at

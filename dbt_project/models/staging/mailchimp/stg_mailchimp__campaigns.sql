@@ -10,8 +10,8 @@ renamed as (
 
     select
         record_id as campaign_id,
-        payload ->> '$.settings.title' as campaign_name,
-        payload ->> '$.settings.subject_line' as subject_line,
+        {{ scrub_pii("payload ->> '$.settings.title'") }} as campaign_name,
+        {{ scrub_pii("payload ->> '$.settings.subject_line'") }} as subject_line,
         payload ->> '$.recipients.list_id' as list_id,
         payload ->> '$.status' as status,
         {{ utc_timestamp("payload ->> '$.send_time'") }} as sent_at

@@ -14,7 +14,7 @@ renamed as (
         payload ->> '$.list_id' as list_id,
         payload ->> '$.email_address' as email_address,
         payload ->> '$.action' as action,
-        nullif(payload ->> '$.url', '') as url,
+        {{ scrub_pii("nullif(payload ->> '$.url', '')") }} as url,
         {{ utc_timestamp("payload ->> '$.timestamp'") }} as occurred_at,
         record_date as activity_date
 

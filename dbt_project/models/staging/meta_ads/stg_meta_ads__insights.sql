@@ -12,7 +12,7 @@ renamed as (
         record_id as insight_id,
         payload ->> '$.account_id' as account_id,
         payload ->> '$.campaign_id' as campaign_id,
-        payload ->> '$.campaign_name' as campaign_name,
+        {{ scrub_pii("payload ->> '$.campaign_name'") }} as campaign_name,
         record_date as date_day,
         cast(payload ->> '$.impressions' as bigint) as impressions,
         cast(payload ->> '$.clicks' as bigint) as clicks,
