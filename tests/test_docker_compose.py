@@ -78,7 +78,11 @@ def test_bind_mounts_point_at_folders_in_the_repo() -> None:
     assert env["AIRFLOW__CORE__LOAD_EXAMPLES"] == "false"
     assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith("postgresql+psycopg2://")
     # the checkout is mounted read-only: GX, dbt and Airflow write under the data/log folders
-    for target in ("/opt/airflow/dags", "/opt/smarketing/dbt_project", "/opt/smarketing/expectations"):
+    for target in (
+        "/opt/airflow/dags",
+        "/opt/smarketing/dbt_project",
+        "/opt/smarketing/expectations",
+    ):
         assert modes[target] == ["ro"], target
     assert modes["/opt/smarketing/data"] == []
 
@@ -184,7 +188,12 @@ def test_init_refuses_to_start_with_a_change_me_placeholder(
         assert deps["airflow-init"]["condition"] == "service_completed_successfully"
     # .env.example ships the placeholders the check refuses
     example = (PROJECT_DIR / ".env.example").read_text()
-    for key in ("POSTGRES_PASSWORD", "REDIS_PASSWORD", "AIRFLOW_ADMIN_PASSWORD", "AIRFLOW_JWT_SECRET"):
+    for key in (
+        "POSTGRES_PASSWORD",
+        "REDIS_PASSWORD",
+        "AIRFLOW_ADMIN_PASSWORD",
+        "AIRFLOW_JWT_SECRET",
+    ):
         assert re.search(rf"^{key}=change-me", example, re.M), key
 
 
@@ -193,7 +202,9 @@ def test_init_creates_and_chowns_the_mounted_folders_for_the_airflow_uid() -> No
     assert init["user"] == "0:0"  # root, so it may chown the bind-mounted host folders
     script = init["command"][1]
     mkdir = script.index("mkdir -p /opt/smarketing/data")
-    chown = script.index('chown -R "${AIRFLOW_UID:-50000}:0" /opt/smarketing/data /opt/airflow/logs')
+    chown = script.index(
+        'chown -R "${AIRFLOW_UID:-50000}:0" /opt/smarketing/data /opt/airflow/logs'
+    )
     assert mkdir < chown < script.index("airflow db migrate")
     for folder in ("landing", "warehouse", "published", "reports"):
         assert f"/opt/smarketing/data/{folder}" in script
@@ -238,7 +249,12 @@ def test_no_secret_is_written_inline_and_every_variable_is_documented() -> None:
     example = (PROJECT_DIR / ".env.example").read_text()
     documented = set(re.findall(r"^([A-Z0-9_]+)=", example, re.M))
     assert used - documented == set()
-    assert {"POSTGRES_PASSWORD", "AIRFLOW_FERNET_KEY", "AIRFLOW_JWT_SECRET", "REDIS_PASSWORD"} <= used
+    assert {
+        "POSTGRES_PASSWORD",
+        "AIRFLOW_FERNET_KEY",
+        "AIRFLOW_JWT_SECRET",
+        "REDIS_PASSWORD",
+    } <= used
     assert "AIRFLOW_ADMIN_PASSWORD" in used
 
 

@@ -17,6 +17,7 @@ Run alone: `pytest -m topology`.
 from __future__ import annotations
 
 import http.server
+import itertools
 import json
 import os
 import shutil
@@ -110,7 +111,9 @@ def wait_for_runs(topo: Topology, token: str, count: int, timeout: float) -> lis
         runs = api(topo, token, f"/dags/{DAG_ID}/dagRuns?order_by=logical_date")["dag_runs"]
         failed = [r for r in runs if r["state"] == "failed"]
         if failed:
-            pytest.fail(f"run failed: {failed[0]['dag_run_id']}\n{failed_logs(topo, token, failed[0])}")
+            pytest.fail(
+                f"run failed: {failed[0]['dag_run_id']}\n{failed_logs(topo, token, failed[0])}"
+            )
         if len([r for r in runs if r["state"] == "success"]) >= count:
             return runs
         time.sleep(5)
@@ -128,7 +131,9 @@ def failed_logs(topo: Topology, token: str, run: dict) -> str:
         if ti["state"] in ("failed", "upstream_failed"):
             out.append(f"{ti['task_id']}: {ti['state']}")
             if ti["state"] == "failed":
-                out.append(task_log(topo, token, run["dag_run_id"], ti["task_id"], ti["try_number"]))
+                out.append(
+                    task_log(topo, token, run["dag_run_id"], ti["task_id"], ti["try_number"])
+                )
     return "\n".join(out)
 
 
@@ -231,7 +236,7 @@ def test_task_states_and_logs_through_the_rest_api(
         ]
     assert len(spans) == 8
     spans.sort()
-    assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:], strict=False))
+    assert all(a[1] <= b[0] for a, b in itertools.pairwise(spans))
 
 
 class _CookieProxy(http.server.ThreadingHTTPServer):
@@ -255,8 +260,13 @@ class _ProxyHandler(http.server.BaseHTTPRequestHandler):
         )
         self.send_response(r.status_code)
         for k, v in r.headers.items():
-            if k.lower() not in ("transfer-encoding", "content-encoding", "content-length",
-                                 "connection", "set-cookie"):
+            if k.lower() not in (
+                "transfer-encoding",
+                "content-encoding",
+                "content-length",
+                "connection",
+                "set-cookie",
+            ):
                 self.send_header(k, v)
         self.send_header("Content-Length", str(len(r.content)))
         self.end_headers()

@@ -200,8 +200,7 @@ class Topology:
                 "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(self.ports["worker_logs"]),
                 "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(self.ports["trigger_logs"]),
                 "AIRFLOW__CORE__AUTH_MANAGER": (
-                    "airflow.api_fastapi.auth.managers.simple.simple_auth_manager."
-                    "SimpleAuthManager"
+                    "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
                 ),
                 "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN_USER}:admin",
                 "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(
@@ -277,9 +276,9 @@ class Topology:
         headers = {"Authorization": f"Bearer {self.token()}"}
         _wait(
             f"DAG {DAG_ID} parsed",
-            lambda: requests.get(
-                f"{self.api_url}/api/v2/dags/{DAG_ID}", headers=headers, timeout=10
-            ).ok,
+            lambda: (
+                requests.get(f"{self.api_url}/api/v2/dags/{DAG_ID}", headers=headers, timeout=10).ok
+            ),
             timeout,
             self.logs / "dag-processor.log",
         )
@@ -422,10 +421,8 @@ def _terminate(proc: subprocess.Popen, sig: int, grace: float = 30) -> None:
     """Signal the process group, wait, then kill the group (no stray children left)."""
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, sig)
-    try:
+    with contextlib.suppress(subprocess.TimeoutExpired):
         proc.wait(grace)
-    except subprocess.TimeoutExpired:
-        pass
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
     with contextlib.suppress(subprocess.TimeoutExpired):

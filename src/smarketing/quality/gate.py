@@ -246,9 +246,7 @@ def run_gate(audit_db: Path, expectations_dir: Path, report_dir: Path, run_id: s
     overrides = load_severity_overrides(expectations_dir)
     with tempfile.TemporaryDirectory(prefix="smarketing-gx-") as scratch:
         context_dir = Path(scratch) / "expectations"
-        shutil.copytree(
-            expectations_dir, context_dir, ignore=shutil.ignore_patterns("uncommitted")
-        )
+        shutil.copytree(expectations_dir, context_dir, ignore=shutil.ignore_patterns("uncommitted"))
         _, ctx = _context(context_dir, audit_db)
         datasource = ctx.data_sources.get(DATASOURCE)
         _use_audit_schema(datasource)
