@@ -65,8 +65,9 @@ def test_every_airflow_service_runs_the_image_built_from_this_repo() -> None:
 
 def test_bind_mounts_point_at_folders_in_the_repo() -> None:
     mounts = COMPOSE["services"]["airflow-scheduler"]["volumes"]
-    targets = {m.split(":")[1]: m.split(":")[0] for m in mounts}
-    modes = {m.split(":")[1]: m.split(":")[2:] for m in mounts}
+    parsed = [re.fullmatch(r"(.+?):(/[^:]+)(?::(\w+))?", m).groups() for m in mounts]
+    targets = {target: source for source, target, _ in parsed}
+    modes = {target: mode for _, target, mode in parsed}
     assert targets["/opt/airflow/dags"] == "./dags"
     assert targets["/opt/smarketing/dbt_project"] == "./dbt_project"
     assert targets["/opt/smarketing/expectations"] == "./expectations"
@@ -83,8 +84,9 @@ def test_bind_mounts_point_at_folders_in_the_repo() -> None:
         "/opt/smarketing/dbt_project",
         "/opt/smarketing/expectations",
     ):
-        assert modes[target] == ["ro"], target
-    assert modes["/opt/smarketing/data"] == []
+        assert modes[target] == "ro", target
+    assert modes["/opt/smarketing/data"] is None
+    assert targets["/opt/smarketing/data"] == "${SMARKETING_DATA_PATH:-./data}"
 
 
 def test_celery_executor_with_redis_broker_and_postgres_result_backend() -> None:
@@ -135,7 +137,7 @@ def test_production_auth_manager_with_the_admin_from_env() -> None:
         "${AIRFLOW_ADMIN_PASSWORD:?"
     )
     assert init["environment"]["_AIRFLOW_WWW_USER_USERNAME"].startswith("${AIRFLOW_ADMIN_USER")
-    create = re.search(r"airflow users create[^\n]*(\\\n[^\n]*)*", script).group(0)
+    create = re.search(r"airflow users create(?:[^\n]*\\\n)*[^\n]*", script).group(0)
     assert "--role Admin" in create
     assert '--password "$${_AIRFLOW_WWW_USER_PASSWORD}"' in create
     assert '--username "$${_AIRFLOW_WWW_USER_USERNAME}"' in create
