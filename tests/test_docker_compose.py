@@ -96,7 +96,7 @@ def test_celery_executor_with_redis_broker_and_postgres_result_backend() -> None
         assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor", name
         assert env["AIRFLOW__CELERY__BROKER_URL"].startswith("redis://"), name
         assert "@redis:6379/" in env["AIRFLOW__CELERY__BROKER_URL"]
-        assert env["AIRFLOW__CELERY__RESULT_BACKEND"].startswith("db+postgresql://"), name
+        assert env["AIRFLOW__CELERY__RESULT_BACKEND"].startswith("db+postgresql+psycopg2://"), name
         assert "@postgres/" in env["AIRFLOW__CELERY__RESULT_BACKEND"]
         deps = services[name]["depends_on"]
         assert deps["redis"]["condition"] == "service_healthy", name

@@ -109,6 +109,8 @@ def wait_for_runs(topo: Topology, token: str, count: int, timeout: float) -> lis
     runs: list[dict] = []
     while time.monotonic() < deadline:
         runs = api(topo, token, f"/dags/{DAG_ID}/dagRuns?order_by=logical_date")["dag_runs"]
+        if exited := topo.exited():
+            pytest.fail(f"topology processes exited: {exited}")
         failed = [r for r in runs if r["state"] == "failed"]
         if failed:
             pytest.fail(

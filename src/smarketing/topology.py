@@ -155,6 +155,14 @@ class Topology:
             shutil.rmtree(self.pg_dir, ignore_errors=True)
             self.pg_dir = None
 
+    def exited(self) -> dict[str, str]:
+        """Processes that have exited, each with the end of its log (they should not)."""
+        return {
+            name: (self.logs / f"{name}.log").read_text(errors="replace")[-2000:]
+            for name, proc in self.processes.items()
+            if proc.poll() is not None
+        }
+
     def token(self) -> str:
         """A JWT for the REST API (Airflow 3: POST /auth/token)."""
         import requests
@@ -186,7 +194,7 @@ class Topology:
                 "AIRFLOW__CORE__PARALLELISM": "4",
                 "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
                 "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"postgresql+psycopg2://{db}",
-                "AIRFLOW__CELERY__RESULT_BACKEND": f"db+postgresql://{db}",
+                "AIRFLOW__CELERY__RESULT_BACKEND": f"db+postgresql+psycopg2://{db}",
                 "AIRFLOW__CELERY__BROKER_URL": (
                     f"redis://:{self.redis_password}@127.0.0.1:{self.ports['redis']}/0"
                 ),
@@ -258,7 +266,7 @@ class Topology:
         self._spawn("triggerer", [str(self.bin / "airflow"), "triggerer"])
         self._spawn(
             "celery-worker",
-            [str(self.bin / "airflow"), "celery", "worker", "--hostname", "local@%h"],
+            [str(self.bin / "airflow"), "celery", "worker"],
         )
         import requests
 

@@ -470,7 +470,6 @@ FAULTS = [
 ]
 
 
-@pytest.mark.parametrize("name,sql,suite,check,column,observed", FAULTS, ids=[f[0] for f in FAULTS])
 def test_the_gate_writes_nothing_into_the_expectations_folder(tmp_path: Path) -> None:
     """Deployments mount expectations/ read-only: GX's uncommitted/ output must go elsewhere."""
     import shutil
@@ -484,6 +483,7 @@ def test_the_gate_writes_nothing_into_the_expectations_folder(tmp_path: Path) ->
     assert not (ctx / "uncommitted").exists()
 
 
+@pytest.mark.parametrize("name,sql,suite,check,column,observed", FAULTS, ids=[f[0] for f in FAULTS])
 def test_each_fault_blocks_with_a_message_naming_it(
     tmp_path: Path,
     name: str,
