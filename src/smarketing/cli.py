@@ -74,7 +74,7 @@ def _topology(args: argparse.Namespace) -> int:
         schedule=settings.schedule,
         catchup=True,
         lookback_days=settings.lookback_days,
-        demo_scale=settings.demo_scale if args.scale is None else args.scale,
+        demo_scale=args.scale,
         **dates,
     )
     print(
@@ -187,7 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     topo.add_argument("--state", type=Path, default=Path("topology"), help="state folder")
     topo.add_argument("--nights", type=int, default=7, help="nightly runs to catch up")
-    topo.add_argument("--scale", type=float, help="demo size (default SMARKETING_DEMO_SCALE)")
+    topo.add_argument("--scale", type=float, default=0.5, help="demo size (1.0: 200 visits/day)")
     topo.add_argument("--unpause", action="store_true", help="unpause the DAG at start")
     topo.set_defaults(func=_topology)
     summ = commands.add_parser("summary", help="where the published marts are, what they hold")

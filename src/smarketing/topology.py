@@ -112,7 +112,7 @@ class Topology:
         }
         self.db_password = secrets.token_urlsafe(16)
         self.redis_password = secrets.token_urlsafe(16)
-        self._jwt_secret = secrets.token_urlsafe(32)
+        self._jwt_secret = secrets.token_urlsafe(64)  # HS512 wants >= 64 bytes
         self.fernet_key = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
         self.processes: dict[str, subprocess.Popen] = {}
         self.pg_dir: Path | None = None
@@ -203,7 +203,7 @@ class Topology:
                 "AIRFLOW__API_AUTH__JWT_SECRET": self._jwt_secret,
                 "AIRFLOW__API__HOST": "127.0.0.1",
                 "AIRFLOW__API__PORT": str(self.ports["api"]),
-                "AIRFLOW__API__WORKERS": "1",
+                "AIRFLOW__API__WORKERS": "2",  # the UI/REST API and the workers' execution API
                 "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.api_url}/execution/",
                 "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(self.ports["worker_logs"]),
                 "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(self.ports["trigger_logs"]),
