@@ -205,6 +205,10 @@ class Topology:
                 "AIRFLOW__API__PORT": str(self.ports["api"]),
                 "AIRFLOW__API__WORKERS": "2",  # the UI/REST API and the workers' execution API
                 "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.api_url}/execution/",
+                # a shared 2-core machine answers slowly at times: patient task <-> API calls
+                "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "60",
+                "AIRFLOW__WORKERS__EXECUTION_API_RETRIES": "10",
+                "AIRFLOW__WORKERS__MAX_FAILED_HEARTBEATS": "10",
                 "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(self.ports["worker_logs"]),
                 "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(self.ports["trigger_logs"]),
                 "AIRFLOW__CORE__AUTH_MANAGER": (
