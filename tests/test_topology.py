@@ -289,16 +289,33 @@ def test_screenshot_of_the_dag_grid_after_two_scheduled_runs(
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if not chromium:
         pytest.skip("chromium not installed (apt-get install -y chromium)")
-    token, _ = scheduled_runs
+    token, runs = scheduled_runs
     proxy = _CookieProxy(topology.api_url, token)
     threading.Thread(target=proxy.serve_forever, daemon=True).start()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     png = ARTIFACTS / "dag_grid_two_scheduled_runs.png"
     png.unlink(missing_ok=True)
+    url = f"http://127.0.0.1:{proxy.server_address[1]}/dags/{DAG_ID}"  # grid on the left
+    try:
+        dom = chromium_run(chromium, url, "--dump-dom").stdout
+        run = chromium_run(chromium, url, f"--screenshot={png}")
+    finally:
+        proxy.shutdown()
+    (ARTIFACTS / "dag_page.html").write_text(dom)
+    # the rendered page is the DAG's (logged in through the cookie), not a login or 404 page
+    assert "Page Not Found" not in dom
+    assert DAG_ID in dom and "doc_md" not in dom
+    assert len(runs) == 2
+    assert png.exists(), run.stderr[-2000:]
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert png.stat().st_size > 20_000  # a rendered page, not a blank one
+
+
+def chromium_run(chromium: str, url: str, action: str) -> subprocess.CompletedProcess:
+    """Headless Chromium with a fresh profile, no network beyond 127.0.0.1's page."""
     profile = tempfile.mkdtemp(prefix="smarketing-chromium-")
     try:
-        url = f"http://127.0.0.1:{proxy.server_address[1]}/dags/{DAG_ID}/grid"
-        run = subprocess.run(
+        return subprocess.run(
             [
                 chromium,
                 "--headless",
@@ -309,8 +326,8 @@ def test_screenshot_of_the_dag_grid_after_two_scheduled_runs(
                 "--disable-dev-shm-usage",
                 f"--user-data-dir={profile}",
                 "--window-size=1400,900",
-                "--virtual-time-budget=15000",
-                f"--screenshot={png}",
+                "--virtual-time-budget=20000",
+                action,
                 url,
             ],
             capture_output=True,
@@ -318,11 +335,7 @@ def test_screenshot_of_the_dag_grid_after_two_scheduled_runs(
             timeout=180,
         )
     finally:
-        proxy.shutdown()
         shutil.rmtree(profile, ignore_errors=True)
-    assert png.exists(), run.stderr[-2000:]
-    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert png.stat().st_size > 20_000  # a rendered page, not a blank one
 
 
 def test_a_failed_start_stops_every_process_it_started(tmp_path: Path) -> None:
