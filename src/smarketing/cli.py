@@ -112,6 +112,9 @@ Ctrl-C stops every process.""",
     except KeyboardInterrupt:
         return 0
     finally:
+        # a second Ctrl-C or SIGTERM must not cut the cleanup short and leave processes behind
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         topo.stop()
         print("all processes stopped", flush=True)
 
