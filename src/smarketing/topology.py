@@ -429,6 +429,18 @@ class Topology:
             raise TopologyError(f"{name} exited at start:\n{tail}")
 
 
+def live_group_members(pgid: int) -> list[int]:
+    """Processes of a process group that are still running (zombies, already dead and only
+    waiting to be reaped by PID 1, do not count)."""
+    alive = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) == pgid and fields[0] != "Z":
+                alive.append(int(stat.parent.name))
+    return alive
+
+
 def _terminate(proc: subprocess.Popen, sig: int, grace: float = 30) -> None:
     """Signal the process group, wait, then kill the group (no stray children left)."""
     with contextlib.suppress(ProcessLookupError):
@@ -439,6 +451,9 @@ def _terminate(proc: subprocess.Popen, sig: int, grace: float = 30) -> None:
         os.killpg(proc.pid, signal.SIGKILL)
     with contextlib.suppress(subprocess.TimeoutExpired):
         proc.wait(10)
+    deadline = time.monotonic() + 10  # killed children may take a moment on a busy machine
+    while live_group_members(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
 
 
 def nightly_history(days: int = 7, lookback_days: int = 3, today: date | None = None) -> dict:
