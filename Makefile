@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench venv demo clean
+.PHONY: run test lint bench venv demo clean ui topology
 
 venv: $(STAMP)
 
@@ -21,6 +21,16 @@ $(STAMP): requirements.lock pyproject.toml
 run: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" scripts/run_nightly.sh
 
+## The deployment topology as local processes (PostgreSQL, Redis, Airflow API server, scheduler,
+## DAG processor, triggerer, Celery worker; Debian's postgresql + redis-server) with the demo
+## company served. `make ui`: the DAG paused, unpause or trigger it in the UI; `make topology`:
+## unpaused, the scheduler runs the last 7 nights (catch-up). Prints the URL and the login.
+ui: $(STAMP)
+	$(BIN)/smarketing topology $(TOPOLOGY_ARGS)
+
+topology: $(STAMP)
+	$(BIN)/smarketing topology --unpause $(TOPOLOGY_ARGS)
+
 ## Run the test suite.
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -33,4 +43,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/dbt_nightly.py $(BENCH_ARGS)
 
 clean:
-	rm -rf data airflow_home dbt_project/target dbt_project/logs expectations/uncommitted
+	rm -rf data airflow_home topology artifacts dbt_project/target dbt_project/logs expectations/uncommitted

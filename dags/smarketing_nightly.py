@@ -55,7 +55,7 @@ change to their logic); snapshots keep their history.
     dag_id="smarketing_nightly",
     schedule=CronDataIntervalTimetable(SETTINGS.schedule, timezone="UTC"),
     start_date=datetime.combine(SETTINGS.start_date, datetime.min.time()),
-    catchup=False,
+    catchup=SETTINGS.catchup,
     max_active_runs=1,
     doc_md=DOC_MD,
     tags=["smarketing", "revenue", "nightly"],

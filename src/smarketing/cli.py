@@ -62,6 +62,69 @@ def _demo_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _topology(args: argparse.Namespace) -> int:
+    """Start the local deployment topology, print the UI's URL and login, run until stopped."""
+    import signal
+    import time
+
+    from smarketing.topology import ADMIN_USER, DAG_ID, Topology, nightly_history
+
+    settings = load_settings()
+    dates = nightly_history(args.nights, settings.lookback_days)
+    if args.state.exists():
+        import shutil
+
+        shutil.rmtree(args.state)  # a fresh topology each start (its history is the demo's)
+    topo = Topology(
+        root=args.state,
+        schedule=settings.schedule,
+        catchup=True,
+        lookback_days=settings.lookback_days,
+        demo_scale=args.scale,
+        **dates,
+    )
+    print(
+        f"starting PostgreSQL, Redis, the API server, scheduler, DAG processor, triggerer and"
+        f" a Celery worker under {topo.root} (process logs: {topo.logs}) ...",
+        flush=True,
+    )
+
+    def stop(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        topo.start()
+        topo.wait_for_dag()
+        if args.unpause:
+            topo.airflow("dags", "unpause", DAG_ID)
+        state = "unpaused: the scheduler is running" if args.unpause else "paused: unpause it"
+        print(
+            f"""
+Airflow UI:  {topo.api_url}/dags/{DAG_ID}
+Login:       {ADMIN_USER} / {topo.admin_password}
+Demo data:   {dates["demo_start"]} .. {dates["demo_end"]} (ends yesterday), served on 127.0.0.1
+DAG:         {DAG_ID} is {state} in the UI to run the {args.nights} nights
+             from {dates["start_date"]} (catch-up), or trigger a run.
+Published:   {topo.published_path}
+Ctrl-C stops every process.""",
+            flush=True,
+        )
+        while all(p.poll() is None for p in topo.processes.values()):
+            time.sleep(1)
+        dead = [n for n, p in topo.processes.items() if p.poll() is not None]
+        print(f"stopped: {', '.join(dead)} exited; logs in {topo.logs}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        # a second Ctrl-C or SIGTERM must not cut the cleanup short and leave processes behind
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        topo.stop()
+        print("all processes stopped", flush=True)
+
+
 def _quality_init(_: argparse.Namespace) -> int:
     """Rewrite expectations/ from smarketing.quality.suites."""
     from smarketing.quality.gate import init_context
@@ -126,6 +189,16 @@ def build_parser() -> argparse.ArgumentParser:
     back.add_argument("--to", help="a version name (or unique part of it) instead")
     back.add_argument("--list", action="store_true", help="list kept versions and exit")
     back.set_defaults(func=_rollback)
+    topo = commands.add_parser(
+        "topology",
+        help="PostgreSQL, Redis and Airflow (API server, scheduler, DAG processor, triggerer,"
+        " Celery worker) as local processes, with the demo company served",
+    )
+    topo.add_argument("--state", type=Path, default=Path("topology"), help="state folder")
+    topo.add_argument("--nights", type=int, default=7, help="nightly runs to catch up")
+    topo.add_argument("--scale", type=float, default=0.5, help="demo size (1.0: 200 visits/day)")
+    topo.add_argument("--unpause", action="store_true", help="unpause the DAG at start")
+    topo.set_defaults(func=_topology)
     summ = commands.add_parser("summary", help="where the published marts are, what they hold")
     summ.set_defaults(func=_summary)
     return parser

@@ -16,6 +16,7 @@ Airflow Connections (see README, "Connections").
 | SMARKETING_DEMO_DIR | ``<data>/demo`` | the demo company's source data and ground truth |
 | SMARKETING_SCHEDULE | ``0 2 * * *`` | cron of the nightly DAG (UTC) |
 | SMARKETING_START_DATE | ``2026-01-01`` | first data interval the DAG knows about |
+| SMARKETING_CATCHUP | ``false`` | schedule every missed interval since the start date |
 | SMARKETING_LOOKBACK_DAYS | ``3`` | days re-extracted before each interval for late updates |
 | SMARKETING_RETRIES | ``2`` | task retries (exponential backoff) |
 | SMARKETING_RETRY_DELAY_SECONDS | ``60`` | first retry delay; doubles each retry |
@@ -84,6 +85,7 @@ class Settings:
     demo_dir: Path
     schedule: str
     start_date: date
+    catchup: bool
     lookback_days: int
     retries: int
     retry_delay_seconds: int
@@ -173,6 +175,7 @@ def load_settings() -> Settings:
         demo_dir=Path(_env("DEMO_DIR", str(data_dir / "demo"))),
         schedule=_env("SCHEDULE", "0 2 * * *"),
         start_date=date.fromisoformat(_env("START_DATE", "2026-01-01")),
+        catchup=_env("CATCHUP", "false").strip().lower() in ("1", "true", "yes"),
         lookback_days=int(_env("LOOKBACK_DAYS", "3")),
         retries=int(_env("RETRIES", "2")),
         retry_delay_seconds=int(_env("RETRY_DELAY_SECONDS", "60")),

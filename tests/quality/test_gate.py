@@ -528,6 +528,19 @@ FAULTS = [
 ]
 
 
+def test_the_gate_writes_nothing_into_the_expectations_folder(tmp_path: Path) -> None:
+    """Deployments mount expectations/ read-only: GX's uncommitted/ output must go elsewhere."""
+    import shutil
+
+    ctx = tmp_path / "expectations"
+    shutil.copytree(EXPECTATIONS, ctx, ignore=shutil.ignore_patterns("uncommitted"))
+    before = sorted(p.relative_to(ctx) for p in ctx.rglob("*"))
+    result = run_gate(build_audit(tmp_path / "a.duckdb"), ctx, tmp_path / "reports", "ro")
+    assert (result.success, result.checks_run) == (True, N_CHECKS)
+    assert sorted(p.relative_to(ctx) for p in ctx.rglob("*")) == before
+    assert not (ctx / "uncommitted").exists()
+
+
 @pytest.mark.parametrize("name,sql,suite,check,column,observed", FAULTS, ids=[f[0] for f in FAULTS])
 def test_each_fault_blocks_with_a_message_naming_it(
     tmp_path: Path,

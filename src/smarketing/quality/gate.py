@@ -3,7 +3,9 @@
 The GX file context lives in the repository's ``expectations/`` folder (suites, validation
 definitions, checkpoint: committed; ``uncommitted/`` ignored). The datasource's connection
 string is ``${SMARKETING_AUDIT_DB_URL}``, filled in per run, so running the gate never
-rewrites a tracked file. Checks run as SQL in DuckDB, on a read-only connection.
+rewrites a tracked file. Checks run as SQL in DuckDB, on a read-only connection. The gate
+runs on a scratch copy of the context, so GX's own ``uncommitted/`` output never lands in the
+source tree (which a deployment mounts read-only).
 
 Two measured DuckDB quirks are handled here, in one place each:
 * GX fetches SQL results after returning a pooled connection unless the dialect is in its
@@ -19,6 +21,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
+import tempfile
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -246,16 +250,19 @@ def run_gate(audit_db: Path, expectations_dir: Path, report_dir: Path, run_id: s
     if not audit_db.exists():
         raise FileNotFoundError(f"audit database {audit_db} does not exist; run dbt build first")
     overrides = load_severity_overrides(expectations_dir)
-    _, ctx = _context(expectations_dir, audit_db)
-    datasource = ctx.data_sources.get(DATASOURCE)
-    _use_audit_schema(datasource)
-    try:
-        outcome = ctx.checkpoints.get(CHECKPOINT).run()
-    finally:
-        # release the read-only handle: the next step (publish) may run in this process
-        engine = datasource.get_execution_engine()
-        engine.close()
-        engine.engine.dispose()
+    with tempfile.TemporaryDirectory(prefix="smarketing-gx-") as scratch:
+        context_dir = Path(scratch) / "expectations"
+        shutil.copytree(expectations_dir, context_dir, ignore=shutil.ignore_patterns("uncommitted"))
+        _, ctx = _context(context_dir, audit_db)
+        datasource = ctx.data_sources.get(DATASOURCE)
+        _use_audit_schema(datasource)
+        try:
+            outcome = ctx.checkpoints.get(CHECKPOINT).run()
+        finally:
+            # release the read-only handle: the next step (publish) may run in this process
+            engine = datasource.get_execution_engine()
+            engine.close()
+            engine.engine.dispose()
     checks: list[CheckResult] = []
     for validation in outcome.run_results.values():
         suite = validation.suite_name
