@@ -91,7 +91,7 @@ def test_rollback_list_is_a_table_marking_the_live_version_and_json_for_scripts(
         ["3", "run-3", "2026-01-03", rows[2][3]],
     ]
     assert rows[1][-2:] == ["ok", "live"] and rows[0][-1] == "ok"
-    assert " ".join(rows[2][-4:]) == "ok withdrawn by a rollback"
+    assert " ".join(rows[2][-5:]) == "ok withdrawn by a rollback"
     assert main(["rollback", "--list", "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)
     assert [(r["sequence"], r["run_id"], r["live"], r["checksum"]) for r in listed] == [

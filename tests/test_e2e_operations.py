@@ -29,12 +29,13 @@ from tests.conftest import PROJECT_DIR
 
 pytestmark = pytest.mark.slow
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
+EXTRACT_START = json.dumps({"extract_start": "2026-01-01"})
+ASSET = ("smarketing_marts", "x-smarketing://published-marts")
 
 
 def _dags_test(env: dict[str, str], logical_date: str) -> subprocess.CompletedProcess:
     run = subprocess.run(
-        [AIRFLOW, "dags", "test", "smarketing_nightly", logical_date, "-c"]
-        + [json.dumps({"extract_start": "2026-01-01"})],
+        [AIRFLOW, "dags", "test", "smarketing_nightly", logical_date, "-c", EXTRACT_START],
         env=env,
         capture_output=True,
         text=True,
@@ -115,12 +116,16 @@ def _three_runs(env: dict[str, str], tmp_path: Path, data: Path, truth: dict) ->
         (Path(summary["gate"]["report"]).parent / "validation.json").read_text()
     )
     failed = Counter(c["severity"] for c in validation["checks"] if not c["success"])
-    assert counts == validation["counts"] == {
-        "checks": len(validation["checks"]),
-        "blocked": 0,
-        "warned": failed["warning"],
-        "passed": len(validation["checks"]) - failed["warning"],
-    }
+    assert (
+        counts
+        == validation["counts"]
+        == {
+            "checks": len(validation["checks"]),
+            "blocked": 0,
+            "warned": failed["warning"],
+            "passed": len(validation["checks"]) - failed["warning"],
+        }
+    )
     assert counts["checks"] > 100 and failed["critical"] == 0
     line = (
         f"{counts['checks']} checks: 0 blocked, {counts['warned']} warned,"
@@ -176,7 +181,8 @@ def _three_runs(env: dict[str, str], tmp_path: Path, data: Path, truth: dict) ->
     ]
     assert summary["published"]["settings_changed"] == expected
     assert summary["loaded"]["settings_changed"] == expected
-    assert f"settings changed since run {first_id}: " + "; ".join(expected) in run.stdout + run.stderr
+    said = f"settings changed since run {first_id}: " + "; ".join(expected)
+    assert said in run.stdout + run.stderr
     # the anomaly baseline came from the kept version (5 days, the new setting), not from the
     # published file the client holds
     assert summary["gate"]["baseline_days"] == 5
@@ -233,5 +239,5 @@ def _three_runs(env: dict[str, str], tmp_path: Path, data: Path, truth: dict) ->
         " order by e.id"
     ).fetchall()
     db.close()
-    assert [(r[0], r[1]) for r in rows] == [("smarketing_marts", "x-smarketing://published-marts")] * 3
+    assert [(r[0], r[1]) for r in rows] == [ASSET] * 3
     assert json.loads(rows[-1][2])["path"] == str(elsewhere)

@@ -56,9 +56,11 @@ def test_a_second_run_is_refused_and_told_who_holds_the_lock_since_when(tmp_path
         )
         assert f"since {holder['since']}" in err
         # the same lock, taken in-process (as a pipeline step would), is refused as well
-        with pytest.raises(RunLockBusy, match="make run RUN_DATE=2026-04-01"):
-            with run_lock(lock_path(tmp_path / "data"), "another"):
-                pass
+        with (
+            pytest.raises(RunLockBusy, match="make run RUN_DATE=2026-04-01"),
+            run_lock(lock_path(tmp_path / "data"), "another"),
+        ):
+            pass
     finally:
         first.send_signal(signal.SIGKILL)  # a killed holder never leaves a stale lock
         first.wait(timeout=30)
@@ -80,9 +82,8 @@ def test_deterministic_failures_fail_fast_and_network_errors_stay_retryable() ->
         DbtBuildFailed("dbt build failed: 1 test failed"),
         ExtractError("crm", "deals", "#3", "amount", "required field missing"),
     ):
-        with pytest.raises(AirflowFailException) as caught:
-            with fail_fast():
-                raise error
+        with pytest.raises(AirflowFailException) as caught, fail_fast():
+            raise error
         assert str(caught.value).startswith(f"{type(error).__name__}: ")
         assert str(error) in str(caught.value) and caught.value.__cause__ is error
     for error in (
@@ -90,6 +91,5 @@ def test_deterministic_failures_fail_fast_and_network_errors_stay_retryable() ->
         RunLockBusy("held"),
         TimeoutError(),
     ):
-        with pytest.raises(type(error)):
-            with fail_fast():
-                raise error
+        with pytest.raises(type(error)), fail_fast():
+            raise error

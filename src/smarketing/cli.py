@@ -99,6 +99,14 @@ def _rollback(args: argparse.Namespace) -> int:
     return 0
 
 
+def _note(row: dict) -> str:
+    if row["published_file_modified"]:
+        return "live, published file modified since"
+    if row["live"]:
+        return "live"
+    return "withdrawn by a rollback" if row["withdrawn_at"] else ""
+
+
 def versions_table(rows: list[dict], published_path: Path) -> str:
     """Kept versions as a table a person reads; ``*`` marks the live one."""
     if not rows:
@@ -112,9 +120,7 @@ def versions_table(rows: list[dict], published_path: Path) -> str:
             r["data_interval"] or "?",
             (r["published_at"] or "?")[:19],
             r["checksum"],
-            "live, published file modified since"
-            if r["published_file_modified"]
-            else ("live" if r["live"] else ("withdrawn by a rollback" if r["withdrawn_at"] else "")),
+            _note(r),
         )
         for r in rows
     ]

@@ -136,9 +136,7 @@ def settings_report(settings: Settings) -> dict:
     previous = _previous_settings(settings)
     changes = settings_changes(previous.get("settings") or {}, current)
     if changes:
-        log.warning(
-            "settings changed since run %s: %s", previous.get("run_id"), "; ".join(changes)
-        )
+        log.warning("settings changed since run %s: %s", previous.get("run_id"), "; ".join(changes))
     elif not previous:
         log.info("no earlier published run to compare settings with")
     else:

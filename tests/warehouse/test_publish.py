@@ -253,8 +253,8 @@ def test_a_client_writing_to_the_published_file_never_changes_a_kept_version(
     publish(wh, pub, "run-3", "d3")
     assert rollback(pub) == kept[1].path
     assert _digest(pub) == kept[1].record["sha256"]
+    client.close()  # (one process cannot open the same path twice with other options)
     assert _run_id(pub) == "run-2"
-    client.close()
 
 
 def test_rollback_refuses_a_kept_version_whose_checksum_changed(tmp_path: Path) -> None:
@@ -277,11 +277,13 @@ def test_rollback_refuses_a_kept_version_whose_checksum_changed(tmp_path: Path) 
 def test_versions_are_ordered_by_sequence_not_by_the_clock(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from datetime import UTC, datetime
+    import itertools
+    from datetime import UTC, datetime, timedelta
 
     import smarketing.warehouse.publish as module
 
-    clock = iter(datetime(2026, 3, d, tzinfo=UTC) for d in (20, 19, 18, 17, 16, 15, 14, 13))
+    start = datetime(2026, 3, 20, tzinfo=UTC)
+    clock = (start - timedelta(hours=h) for h in itertools.count())
 
     class SteppingBack(datetime):
         @classmethod

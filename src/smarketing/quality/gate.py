@@ -93,8 +93,6 @@ class GateResult:
         return counts_line(self.counts)
 
 
-
-
 class QualityGateFailed(RuntimeError):
     """The audit marts failed blocking checks; nothing was published."""
 
