@@ -107,3 +107,28 @@ def test_rollback_list_is_a_table_marking_the_live_version_and_json_for_scripts(
     assert "rollback refused: refusing to restore v000001__run-1" in capsys.readouterr().err
     assert main(["rollback", "--list", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)[0]["checksum"] == "MODIFIED"
+
+
+def test_rollback_is_refused_while_a_run_step_holds_the_warehouse_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    from smarketing.pipeline import step_lock
+
+    pub = tmp_path / "pub" / "smarketing.duckdb"
+    monkeypatch.setenv("SMARKETING_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("SMARKETING_PUBLISHED_PATH", str(pub))
+    wh = tmp_path / "wh.duckdb"
+    for revenue in (10, 20):
+        con = duckdb.connect(str(wh))
+        con.execute("create schema if not exists audit")
+        con.execute(f"create or replace table audit.m as select {revenue} as revenue")
+        con.close()
+        publish(wh, pub, f"run-{revenue}", "d")
+    before = hashlib.sha256(pub.read_bytes()).hexdigest()
+    with step_lock("publish", "scheduled__2026-02-15"):
+        assert main(["rollback"]) == 75
+    err = capsys.readouterr().err
+    assert "rollback not started: another run is in progress" in err
+    assert "step publish of run scheduled__2026-02-15 (pid " in err
+    assert hashlib.sha256(pub.read_bytes()).hexdigest() == before
+    assert main(["rollback"]) == 0  # the lock is free again

@@ -90,8 +90,15 @@ def _rollback(args: argparse.Namespace) -> int:
             print(f"--to {args.to!r} matches {len(matches)} versions; see --list", file=sys.stderr)
             return 2
         target = matches[0]
+    from smarketing.pipeline import step_lock
+    from smarketing.runlock import RunLockBusy
+
     try:
-        restored = rollback(settings.published_path, target)
+        with step_lock("rollback", "smarketing rollback", settings):  # never during a publish
+            restored = rollback(settings.published_path, target)
+    except RunLockBusy as exc:
+        print(f"rollback not started: {exc}", file=sys.stderr)
+        return 75
     except RollbackError as exc:
         print(f"rollback refused: {exc}", file=sys.stderr)
         return 1
