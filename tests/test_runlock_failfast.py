@@ -14,6 +14,7 @@ import pytest
 
 from smarketing.failfast import fail_fast
 from smarketing.runlock import RunLockBusy, lock_path, run_lock
+from tests.conftest import PROJECT_DIR
 
 
 def _cli(*args: str, env: dict[str, str], **kw) -> subprocess.Popen:
@@ -93,3 +94,28 @@ def test_deterministic_failures_fail_fast_and_network_errors_stay_retryable() ->
     ):
         with pytest.raises(type(error)), fail_fast():
             raise error
+
+
+def test_a_second_make_run_stops_at_once_naming_the_first(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+        "SMARKETING_DATA_DIR": str(data),
+        "AIRFLOW_HOME": str(tmp_path / "airflow"),
+        "RUN_DATE": "2026-04-01",
+    }
+    with run_lock(lock_path(data), "make run RUN_DATE=2026-03-31"):
+        second = subprocess.run(
+            [str(PROJECT_DIR / "scripts" / "run_nightly.sh")],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert second.returncode == 75
+    assert "another run is in progress on this data folder: make run RUN_DATE=2026-03-31" in (
+        second.stderr
+    )
+    assert "==> Airflow metadata DB" not in second.stdout  # stopped before touching anything
+    assert not (tmp_path / "airflow" / "airflow.db").exists()
