@@ -33,6 +33,17 @@ EXTRACT_START = json.dumps({"extract_start": "2026-01-01"})
 ASSET = ("smarketing_marts", "x-smarketing://published-marts")
 
 
+BI_CLIENT = """
+import sys, duckdb
+con = duckdb.connect(sys.argv[1])
+con.execute("create table bi_scratch as select 42 as answer")
+con.execute("checkpoint")
+print("ready", flush=True)
+sys.stdin.readline()
+print(con.execute("select answer from bi_scratch").fetchone()[0], flush=True)
+"""
+
+
 def _dags_test(env: dict[str, str], logical_date: str) -> subprocess.CompletedProcess:
     run = subprocess.run(
         [AIRFLOW, "dags", "test", "smarketing_nightly", logical_date, "-c", EXTRACT_START],
@@ -137,9 +148,14 @@ def _three_runs(env: dict[str, str], tmp_path: Path, data: Path, truth: dict) ->
     assert summary["published"]["settings"]["reporting_currency"] == "USD"
 
     # --- run 2: settings changed; a BI client holds (and wrote to) the published file ---------
-    client = duckdb.connect(str(published))  # read-write: locks the file against other writers
-    client.execute("create table bi_scratch as select 42 as answer")
-    client.execute("checkpoint")
+    # a BI process with a read-write connection (locks the file against other writers)
+    client = subprocess.Popen(
+        [sys.executable, "-c", BI_CLIENT, str(published)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert client.stdout.readline().strip() == "ready"
     changed = {
         "SMARKETING_LOOKBACK_DAYS": "3",
         "SMARKETING_SCHEDULE": "30 3 * * *",
@@ -187,8 +203,7 @@ def _three_runs(env: dict[str, str], tmp_path: Path, data: Path, truth: dict) ->
     # published file the client holds
     assert summary["gate"]["baseline_days"] == 5
     # the client still has its own (old) file; the kept version 1 was never touched by it
-    assert client.execute("select answer from bi_scratch").fetchone() == (42,)
-    client.close()
+    assert client.communicate("go\n", timeout=120)[0].strip() == "42"
     assert [(v["sequence"], v["checksum"], v["live"]) for v in _versions(env2)] == [
         (1, "ok", False),
         (2, "ok", True),
