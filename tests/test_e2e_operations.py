@@ -87,6 +87,7 @@ def _hours(a: str, b: str) -> float:
     return (parse(b) - parse(a)) / timedelta(hours=1)
 
 
+@pytest.mark.timeout(2700)  # three full runs; the shared test machine is slow
 def test_settings_and_paths_change_between_runs_on_one_airflow_home(
     tmp_path: Path, tiny_demo: Path, truth: dict
 ) -> None:
