@@ -23,7 +23,9 @@ def on_failure(context) -> None:
     notify_failure(context)
 
 
-PUBLISHED_MARTS = Asset(name="smarketing_published_marts", uri=SETTINGS.published_path.as_uri())
+# The asset's identity never depends on a path: SMARKETING_PUBLISHED_PATH or the data folder
+# may move without the metadata DB holding a stale URI (each event's extra carries the path).
+PUBLISHED_MARTS = Asset(name="smarketing_marts", uri="x-smarketing://published-marts")
 
 DOC_MD = """
 ### Nightly revenue warehouse
@@ -38,7 +40,7 @@ floored to whole days), re-extracting `SMARKETING_LOOKBACK_DAYS` before it for l
    unit test or data test stops the run.
 4. `quality_gate` runs the Great Expectations suites in `expectations/` on the audit marts.
 5. `publish` swaps a new published database in atomically; emits the
-   `smarketing_published_marts` asset.
+   `smarketing_marts` asset (its event's extra holds the path).
 6. `summary` writes the nightly revenue report (`<reports>/<run_id>/revenue_report.html`),
    logs where the marts are, their row counts and a query to try, and sends the report's
    link to the notification channels. With the Connection `smarketing_bi_postgres` defined,
@@ -94,48 +96,71 @@ def smarketing_nightly():
         @task(task_id=f"extract_{source}")
         def extract_source(data_interval_start=None, data_interval_end=None, params=None) -> dict:
             from smarketing import pipeline
+            from smarketing.failfast import fail_fast
 
-            return pipeline.extract(
-                source, data_interval_start, data_interval_end, (params or {}).get("extract_start")
-            )
+            with fail_fast():
+                return pipeline.extract(
+                    source,
+                    data_interval_start,
+                    data_interval_end,
+                    (params or {}).get("extract_start"),
+                )
 
         return extract_source()
 
     @task(pool=SETTINGS.duckdb_pool)
     def load_raw(
-        extracted: list[dict], data_interval_start=None, data_interval_end=None, params=None
+        extracted: list[dict],
+        run_id=None,
+        data_interval_start=None,
+        data_interval_end=None,
+        params=None,
     ) -> dict:
         from smarketing import pipeline
+        from smarketing.failfast import fail_fast
 
-        return pipeline.load_raw(
-            data_interval_start, data_interval_end, (params or {}).get("extract_start")
-        )
+        with pipeline.step_lock("load_raw", run_id), fail_fast():
+            return pipeline.load_raw(
+                data_interval_start, data_interval_end, (params or {}).get("extract_start")
+            )
 
     @task(pool=SETTINGS.duckdb_pool)
-    def dbt_build(loaded: dict, params=None) -> dict:
+    def dbt_build(loaded: dict, run_id=None, params=None) -> dict:
         from smarketing import pipeline
+        from smarketing.failfast import fail_fast
 
-        return pipeline.transform(full_refresh=bool((params or {}).get("full_refresh")))
+        with pipeline.step_lock("dbt_build", run_id), fail_fast():
+            return pipeline.transform(full_refresh=bool((params or {}).get("full_refresh")))
 
     @task(pool=SETTINGS.duckdb_pool, retries=0)
     def quality_gate(
         built: dict, run_id=None, data_interval_start=None, data_interval_end=None, params=None
     ) -> dict:
         from smarketing import pipeline
+        from smarketing.failfast import fail_fast
 
         # retries=0: a failed check will fail again; retrying only delays the alert.
-        return pipeline.quality_gate(
-            run_id,
-            data_interval_start,
-            data_interval_end,
-            bool((params or {}).get("accept_anomalies")),
-        )
+        with pipeline.step_lock("quality_gate", run_id), fail_fast():
+            return pipeline.quality_gate(
+                run_id,
+                data_interval_start,
+                data_interval_end,
+                bool((params or {}).get("accept_anomalies")),
+            )
 
     @task(pool=SETTINGS.duckdb_pool, outlets=[PUBLISHED_MARTS])
-    def publish(gate: dict, loaded: dict, run_id=None) -> dict:
+    def publish(gate: dict, loaded: dict, run_id=None, outlet_events=None) -> dict:
         from smarketing import pipeline
+        from smarketing.failfast import fail_fast
 
-        return pipeline.publish(run_id, loaded["interval"], gate)
+        with pipeline.step_lock("publish", run_id), fail_fast():
+            result = pipeline.publish(run_id, loaded["interval"], gate)
+        if outlet_events is not None:
+            outlet_events[PUBLISHED_MARTS].extra = {
+                "path": result["path"],
+                "version": result["version"],
+            }
+        return result
 
     @task
     def summary(

@@ -14,6 +14,10 @@ DEMO_END="${SMARKETING_DEMO_END:-2026-03-31}"
 RUN_DATE="${RUN_DATE:-$(python -c "import datetime as d; print(d.date.fromisoformat('$DEMO_END') + d.timedelta(days=1))")}"
 
 mkdir -p "$SMARKETING_DATA_DIR"
+# One run at a time per data folder: a second `make run` is told who runs and since when.
+if [ -z "${SMARKETING_RUN_LOCK_HELD:-}" ]; then
+  exec smarketing run-locked --what "make run RUN_DATE=$RUN_DATE" -- "$ROOT/scripts/run_nightly.sh" "$@"
+fi
 echo "==> Airflow metadata DB: $AIRFLOW_HOME (SQLite)"
 airflow db migrate >"$AIRFLOW_HOME/migrate.log" 2>&1 || { cat "$AIRFLOW_HOME/migrate.log"; exit 1; }
 airflow pools set "${SMARKETING_DUCKDB_POOL:-duckdb_warehouse}" 1 "Serialises DuckDB writers" >/dev/null

@@ -62,7 +62,7 @@ def test_wiring_extracts_in_parallel_then_one_path_to_publish(dag) -> None:
     # one writer of the DuckDB warehouse at a time
     for writer in ("load_raw", "dbt_build", "quality_gate", "publish"):
         assert tasks[writer].pool == "duckdb_warehouse"
-    assert [o.name for o in tasks["publish"].outlets] == ["smarketing_published_marts"]
+    assert [o.name for o in tasks["publish"].outlets] == ["smarketing_marts"]
 
 
 def test_schedule_and_retries_come_from_settings(monkeypatch) -> None:

@@ -250,6 +250,8 @@ def test_failing_gate_publishes_nothing(env: dict[str, str], truth: dict) -> Non
     output = run.stdout + run.stderr
     assert run.returncode != 0
     assert "QualityGateFailed" in output
+    # a failing check fails at once (no retries): Airflow's fail-fast exception
+    assert "AirflowFailException: QualityGateFailed: quality gate failed" in output
     assert "mart_channel_daily.spend: spend is never negative: observed 1 unexpected" in output
     assert f'"{observed:.2f}"' in output
     assert hashlib.sha256(target.read_bytes()).hexdigest() == before

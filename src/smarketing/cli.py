@@ -137,23 +137,97 @@ def _quality_init(_: argparse.Namespace) -> int:
 
 def _rollback(args: argparse.Namespace) -> int:
     """Put the previous published version (or --to VERSION) back, atomically."""
-    from smarketing.warehouse.publish import list_versions, rollback
+    from smarketing.warehouse.publish import RollbackError, list_versions, rollback, version_rows
 
     settings = load_settings()
     if args.list:
-        for version in list_versions(settings.published_path):
-            print(version.name, version.with_suffix(".json").read_text().replace("\n", " "))
+        rows = version_rows(settings.published_path)
+        if args.json:
+            print(json.dumps(rows, indent=1))
+        else:
+            print(versions_table(rows, settings.published_path))
         return 0
     target = None
     if args.to:
-        matches = [v for v in list_versions(settings.published_path) if args.to in v.name]
+        versions = list_versions(settings.published_path)
+        if args.to.isdigit():  # a sequence number, as --list shows it
+            args.to = f"v{int(args.to):06d}__"
+        matches = [v for v in versions if args.to == v.name] or [
+            v for v in versions if args.to in v.name
+        ]
         if len(matches) != 1:
             print(f"--to {args.to!r} matches {len(matches)} versions; see --list", file=sys.stderr)
             return 2
         target = matches[0]
-    restored = rollback(settings.published_path, target)
+    from smarketing.pipeline import step_lock
+    from smarketing.runlock import RunLockBusy
+
+    try:
+        with step_lock("rollback", "smarketing rollback", settings):  # never during a publish
+            restored = rollback(settings.published_path, target)
+    except RunLockBusy as exc:
+        print(f"rollback not started: {exc}", file=sys.stderr)
+        return 75
+    except RollbackError as exc:
+        print(f"rollback refused: {exc}", file=sys.stderr)
+        return 1
     print(f"restored {restored.name} to {settings.published_path}")
     return 0
+
+
+def _note(row: dict) -> str:
+    if row["published_file_modified"]:
+        return "live, published file modified since"
+    if row["live"]:
+        return "live"
+    return "withdrawn by a rollback" if row["withdrawn_at"] else ""
+
+
+def versions_table(rows: list[dict], published_path: Path) -> str:
+    """Kept versions as a table a person reads; ``*`` marks the live one."""
+    if not rows:
+        return f"no kept versions of {published_path}"
+    header = ("", "version", "run", "interval", "published at", "checksum", "note")
+    lines = [
+        (
+            "*" if r["live"] else "",
+            str(r["sequence"]),
+            r["run_id"] or "?",
+            r["data_interval"] or "?",
+            (r["published_at"] or "?")[:19],
+            r["checksum"],
+            _note(r),
+        )
+        for r in rows
+    ]
+    widths = [max(len(x[i]) for x in [header, *lines]) for i in range(len(header))]
+    text = [
+        "  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip()
+        for line in [header, *lines]
+    ]
+    text.insert(1, "  ".join("-" * w for w in widths))
+    return f"Kept versions of {published_path} (* = live):\n" + "\n".join(text)
+
+
+def _run_locked(args: argparse.Namespace) -> int:
+    """Run a command while holding the data folder's run lock (refuse if another run has it)."""
+    import os
+    import subprocess
+
+    from smarketing.runlock import RunLockBusy, lock_path, run_lock
+
+    command = [c for c in args.cmd if c != "--"]
+    if not command:
+        print("run-locked: no command given", file=sys.stderr)
+        return 2
+    settings = load_settings()
+    try:
+        with run_lock(lock_path(settings.data_dir), args.what or " ".join(command)):
+            env = {**os.environ, "SMARKETING_RUN_LOCK_HELD": "1"}
+            return subprocess.call(command, env=env)
+    except RunLockBusy as exc:
+        print(f"smarketing: {exc}", file=sys.stderr)
+        return 75  # EX_TEMPFAIL
 
 
 def _summary(_: argparse.Namespace) -> int:
@@ -186,8 +260,9 @@ def build_parser() -> argparse.ArgumentParser:
     qinit = quality.add_parser("init", help="write expectations/ from quality/suites.py")
     qinit.set_defaults(func=_quality_init)
     back = commands.add_parser("rollback", help="restore the previous published version")
-    back.add_argument("--to", help="a version name (or unique part of it) instead")
+    back.add_argument("--to", help="a version number, name or unique part of a name instead")
     back.add_argument("--list", action="store_true", help="list kept versions and exit")
+    back.add_argument("--json", action="store_true", help="with --list: JSON for scripts")
     back.set_defaults(func=_rollback)
     topo = commands.add_parser(
         "topology",
@@ -199,6 +274,12 @@ def build_parser() -> argparse.ArgumentParser:
     topo.add_argument("--scale", type=float, default=0.5, help="demo size (1.0: 200 visits/day)")
     topo.add_argument("--unpause", action="store_true", help="unpause the DAG at start")
     topo.set_defaults(func=_topology)
+    locked = commands.add_parser(
+        "run-locked", help="run a command holding the data folder's run lock (one run at a time)"
+    )
+    locked.add_argument("--what", help="how to describe this run to a second one")
+    locked.add_argument("cmd", nargs=argparse.REMAINDER, help="-- command [args...]")
+    locked.set_defaults(func=_run_locked)
     summ = commands.add_parser("summary", help="where the published marts are, what they hold")
     summ.set_defaults(func=_summary)
     return parser

@@ -117,6 +117,18 @@ class Settings:
     demo_start: date
     demo_end: date
 
+    def snapshot(self) -> dict[str, str]:
+        """The settings a run used, as text, for its run summary and version record.
+
+        Alert targets are left out (a webhook URL can carry a token); they do not change
+        any number.
+        """
+        return {
+            name: str(getattr(self, name))
+            for name in self.__dataclass_fields__
+            if name not in UNRECORDED_SETTINGS
+        }
+
     @property
     def dbt_project_dir(self) -> Path:
         return self.project_dir / "dbt_project"
@@ -135,6 +147,18 @@ class Settings:
             self.demo_dir,
         ):
             path.mkdir(parents=True, exist_ok=True)
+
+
+UNRECORDED_SETTINGS = frozenset({"alert_webhook_url", "alert_email", "smtp_host"})
+
+
+def settings_changes(previous: dict[str, str], current: dict[str, str]) -> list[str]:
+    """``name: old -> new`` for every recorded setting that differs between two runs."""
+    return [
+        f"{name}: {previous.get(name, '(unset)')} -> {current.get(name, '(unset)')}"
+        for name in sorted(set(previous) | set(current))
+        if previous and previous.get(name) != current.get(name)
+    ]
 
 
 _Number = TypeVar("_Number", int, float)

@@ -124,6 +124,38 @@ def extract(
     return {"source": source, "interval": window.key, "records": counts}
 
 
+LAST_SETTINGS_FILE = "last_published_settings.json"
+
+
+def _previous_settings(settings: Settings) -> dict:
+    """What the last published run recorded: its reports-folder file (follows a moved data
+    folder), else the live kept version's record."""
+    from smarketing.warehouse.publish import kept_record, live_version
+
+    recorded = settings.reports_dir / LAST_SETTINGS_FILE
+    if recorded.exists():
+        return json.loads(recorded.read_text())
+    live = live_version(settings.published_path)
+    return kept_record(live) if live is not None else {}
+
+
+def settings_report(settings: Settings) -> dict:
+    """The settings this run uses and what changed since the last published run; the change
+    is logged as a warning so the run itself says what changed."""
+    from smarketing.config import settings_changes
+
+    current = settings.snapshot()
+    previous = _previous_settings(settings)
+    changes = settings_changes(previous.get("settings") or {}, current)
+    if changes:
+        log.warning("settings changed since run %s: %s", previous.get("run_id"), "; ".join(changes))
+    elif not previous:
+        log.info("no earlier published run to compare settings with")
+    else:
+        log.info("settings unchanged since run %s", previous.get("run_id"))
+    return {"settings": current, "settings_changed": changes}
+
+
 def load_raw(
     interval_start: Moment,
     interval_end: Moment,
@@ -141,7 +173,7 @@ def load_raw(
         for c in counts
     }
     log.info("loaded interval=%s into raw: %s", window.key, result)
-    return {"interval": window.key, "loaded": result}
+    return {"interval": window.key, "loaded": result} | settings_report(settings)
 
 
 def transform(settings: Settings | None = None, full_refresh: bool = False) -> dict:
@@ -187,10 +219,9 @@ def quality_gate(
         safe_run_id(run_id),
     )
     log.info(
-        "quality gate: %d checks, success=%s, %d warnings, report %s",
-        result.checks_run,
-        result.success,
-        len(result.warnings),
+        "quality gate %s: %s; report %s",
+        "passed" if result.success else "FAILED",
+        result.counts_line(),
         result.report_path,
     )
     for warning in result.warnings:
@@ -198,6 +229,7 @@ def quality_gate(
     assert_gate_passes(result)
     return {
         "checks_run": result.checks_run,
+        "counts": result.counts,
         "warnings": [w.line() for w in result.warnings],
         "report": str(result.report_path),
         "baseline_days": context["baseline_days"],
@@ -212,6 +244,7 @@ def publish(
     from smarketing.warehouse.publish import publish as publish_db
 
     settings = _prepared(settings)
+    changes = settings_report(settings)
     # PostgreSQL (optional) is loaded first and swapped last: see serve_postgres's docstring.
     postgres = serve_postgres.configured_target(settings.bi_role)
     if postgres is not None:
@@ -232,6 +265,7 @@ def publish(
             interval,
             validation={"success": True, **(gate or {})},
             keep_versions=settings.publish_keep_versions,
+            settings=changes["settings"],
         )
     except BaseException:
         if postgres is not None:
@@ -244,12 +278,20 @@ def publish(
             _restore_previous_duckdb(settings.published_path, had_published)
             raise
     log.info("published %s: %s (version %s)", result.path, result.tables, result.version)
+    settings.reports_dir.mkdir(parents=True, exist_ok=True)
+    (settings.reports_dir / LAST_SETTINGS_FILE).write_text(
+        json.dumps(
+            {"run_id": run_id, "version": str(result.version), "settings": changes["settings"]},
+            indent=1,
+            sort_keys=True,
+        )
+    )
     return {
         "path": str(result.path),
         "tables": result.tables,
         "version": str(result.version),
         "postgres": postgres.label if postgres is not None else None,
-    }
+    } | changes
 
 
 def _audit_tables(settings: Settings) -> list[str]:
@@ -338,3 +380,15 @@ def write_run_summary(run_id: str, results: dict, settings: Settings | None = No
     register_all_connections()  # the summary task holds no connector: load to mask
     path.write_text(redact.scrub_known(json.dumps(results, indent=1, sort_keys=True, default=str)))
     return path
+
+
+def step_lock(step: str, run_id: str | None = None, settings: Settings | None = None):
+    """Hold the warehouse lock for one step (DuckDB writers of two runs never overlap).
+
+    A busy lock raises RunLockBusy naming the holder; the task's retries cover it.
+    """
+    from smarketing.runlock import run_lock
+
+    settings = settings or load_settings()
+    path = settings.warehouse_path.with_name(f".{settings.warehouse_path.name}.lock")
+    return run_lock(path, f"step {step} of run {run_id or '?'}")

@@ -278,6 +278,11 @@ def test_good_marts_pass_every_check_and_touch_no_tracked_file(tmp_path: Path) -
     saved = json.loads((tmp_path / "good" / "validation.json").read_text())
     assert len(saved["checks"]) == N_CHECKS
     assert sum(not c["success"] for c in saved["checks"]) == len(result.warnings) == 2
+    # one warning is a warning, not a failure: the same three numbers in report and JSON
+    counts = {"checks": 142, "blocked": 0, "warned": 2, "passed": 140}
+    assert result.counts == saved["counts"] == counts
+    report = (tmp_path / "good" / "validation.html").read_text()
+    assert "142 checks: 0 blocked, 2 warned, 140 passed." in report and "failed" not in report
 
 
 def test_crm_only_day_and_a_subscriber_do_not_block(tmp_path: Path) -> None:
@@ -565,6 +570,10 @@ def test_each_fault_blocks_with_a_message_naming_it(
         assert_gate_passes(result)
     assert f"{suite}{'.' + column if column else ''}: {check}: observed" in str(err.value)
     report = (tmp_path / "bad" / "validation.html").read_text()
+    blocked = len(result.failures)
+    line = f"{N_CHECKS} checks: {blocked} blocked, {len(result.warnings)} warned"
+    assert f"{blocked} of {N_CHECKS} checks blocked publication ({line}, " in str(err.value)
+    assert f"{line}, {N_CHECKS - blocked - len(result.warnings)} passed." in report
     assert "FAILED" in report and html.escape(check) in report
     assert "http://" not in report and "https://" not in report  # opens offline, styled
 

@@ -16,9 +16,12 @@ import pytest
 
 from smarketing.warehouse.publish import (
     RollbackError,
+    checksum_status,
     clean_stale_builds,
     current_version,
+    kept_versions,
     list_versions,
+    live_version,
     publish,
     published_tables,
     rollback,
@@ -218,3 +221,107 @@ def test_a_publish_killed_at_any_moment_leaves_the_published_file_valid(tmp_path
     con = duckdb.connect(str(pub), read_only=True)
     assert con.execute("select run_id from _publish_info").fetchone()[0] == "next-run"
     con.close()
+
+
+def _run_id(pub: Path) -> str:
+    con = duckdb.connect(str(pub), read_only=True)
+    try:
+        return con.execute("select run_id from _publish_info").fetchone()[0]
+    finally:
+        con.close()
+
+
+def test_a_client_writing_to_the_published_file_never_changes_a_kept_version(
+    tmp_path: Path,
+) -> None:
+    wh, pub = tmp_path / "wh.duckdb", tmp_path / "marts.duckdb"
+    for i in (1, 2):
+        _warehouse(wh, 100 * i)
+        publish(wh, pub, f"run-{i}", f"d{i}")
+    kept = kept_versions(pub)
+    assert [checksum_status(v) for v in kept] == ["ok", "ok"]
+    assert os.stat(kept[1].path).st_ino != os.stat(pub).st_ino  # a copy, not a hard link
+    # a BI client with a read-write connection changes the published file
+    client = duckdb.connect(str(pub))
+    client.execute("update mart_channel_daily set won_revenue = 0")
+    client.execute("checkpoint")
+    assert _digest(pub) != kept[1].record["sha256"]
+    assert [checksum_status(v) for v in kept_versions(pub)] == ["ok", "ok"]
+    assert live_version(pub) == kept[1].path
+    # ... and the next publish and a rollback still work while it holds the file
+    _warehouse(wh, 300)
+    publish(wh, pub, "run-3", "d3")
+    assert rollback(pub) == kept[1].path
+    assert _digest(pub) == kept[1].record["sha256"]
+    client.close()  # (one process cannot open the same path twice with other options)
+    assert _run_id(pub) == "run-2"
+
+
+def test_rollback_refuses_a_kept_version_whose_checksum_changed(tmp_path: Path) -> None:
+    wh, pub = tmp_path / "wh.duckdb", tmp_path / "marts.duckdb"
+    for i in (1, 2):
+        _warehouse(wh, 100 * i)
+        publish(wh, pub, f"run-{i}", f"d{i}")
+    first = kept_versions(pub)[0]
+    tamper = duckdb.connect(str(first.path))
+    tamper.execute("update mart_channel_daily set won_revenue = 1")
+    tamper.close()
+    before = _digest(pub)
+    with pytest.raises(RollbackError, match=r"refusing to restore v000001__run-1.*MODIFIED"):
+        rollback(pub)
+    assert _digest(pub) == before  # nothing changed
+    assert [checksum_status(v) for v in kept_versions(pub)] == ["MODIFIED", "ok"]
+    assert _run_id(pub) == "run-2"
+
+
+def test_versions_are_ordered_by_sequence_not_by_the_clock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import itertools
+    from datetime import UTC, datetime, timedelta
+
+    import smarketing.warehouse.publish as module
+
+    start = datetime(2026, 3, 20, tzinfo=UTC)
+    clock = (start - timedelta(hours=h) for h in itertools.count())
+
+    class SteppingBack(datetime):
+        @classmethod
+        def now(cls, tz=None):  # every call is earlier than the last: a clock stepping back
+            return next(clock)
+
+    monkeypatch.setattr(module, "datetime", SteppingBack)
+    wh, pub = tmp_path / "wh.duckdb", tmp_path / "marts.duckdb"
+    for i in (1, 2, 3):
+        _warehouse(wh, 100 * i)
+        publish(wh, pub, f"run-{i}", f"d{i}", keep_versions=2)
+    kept = kept_versions(pub)
+    assert [(v.sequence, v.record["run_id"]) for v in kept] == [(2, "run-2"), (3, "run-3")]
+    assert current_version(pub) == kept[-1].path and _run_id(pub) == "run-3"
+    # the counter survives pruning: numbers are never reused
+    assert not (tmp_path / "versions" / "v000001__run-1.duckdb").exists()
+    _warehouse(wh, 400)
+    assert publish(wh, pub, "run-4", "d4", keep_versions=2).version.name == "v000004__run-4.duckdb"
+
+
+def test_rollback_run_rollback_returns_to_the_version_the_first_rollback_restored(
+    tmp_path: Path,
+) -> None:
+    wh, pub = tmp_path / "wh.duckdb", tmp_path / "marts.duckdb"
+    for i in (1, 2, 3):  # run-3 turns out to be wrong
+        _warehouse(wh, 100 * i)
+        publish(wh, pub, f"run-{i}", f"d{i}")
+    rollback(pub)
+    assert _run_id(pub) == "run-2"
+    _warehouse(wh, 400)
+    publish(wh, pub, "run-4", "d4")  # the next night publishes as usual
+    assert _run_id(pub) == "run-4"
+    rollback(pub)  # run-4 is also wrong: back to run-2, not to the withdrawn run-3
+    assert _run_id(pub) == "run-2"
+    withdrawn = {v.record["run_id"]: v.withdrawn for v in kept_versions(pub)}
+    assert withdrawn == {"run-1": False, "run-2": False, "run-3": True, "run-4": True}
+    # an explicit --to may still restore a withdrawn version, which is then live again
+    run3 = next(v.path for v in kept_versions(pub) if v.record["run_id"] == "run-3")
+    assert rollback(pub, run3) == run3 and _run_id(pub) == "run-3"
+    assert live_version(pub) == run3
+    assert not next(v for v in kept_versions(pub) if v.path == run3).withdrawn

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from smarketing import redact
-from smarketing.quality.report import write_html_report
+from smarketing.quality.report import check_counts, counts_line, write_html_report
 from smarketing.quality.suites import CHECKPOINT, DATASOURCE, SUITES
 from smarketing.sources.credentials import register_all_connections
 
@@ -89,6 +89,14 @@ class GateResult:
     failures: list[CheckFailure]
     warnings: list[CheckFailure]
     report_path: Path
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Checks blocked, warned and passed: the same three numbers everywhere."""
+        return check_counts(self.checks_run, len(self.failures), len(self.warnings))
+
+    def counts_line(self) -> str:
+        return counts_line(self.counts)
 
 
 class QualityGateFailed(RuntimeError):
@@ -299,6 +307,7 @@ def run_gate(audit_db: Path, expectations_dir: Path, report_dir: Path, run_id: s
         "validated_at": datetime.now(UTC).isoformat(),
         "audit_db": str(audit_db),
         "success": not failures,
+        "counts": check_counts(len(checks), len(failures), len(warnings)),
         "checks": [asdict(c) for c in checks],
     }
     register_all_connections()  # a report never shows a credential, whatever the data holds
@@ -315,5 +324,5 @@ def assert_gate_passes(result: GateResult) -> None:
     lines = "\n".join(f"  - {f.line()}" for f in result.failures)
     raise QualityGateFailed(
         f"quality gate failed: {len(result.failures)} of {result.checks_run} checks blocked "
-        f"publication (report: {result.report_path}):\n{lines}"
+        f"publication ({result.counts_line()}; report: {result.report_path}):\n{lines}"
     )

@@ -19,20 +19,38 @@ code{font-size:12px;word-break:break-all}
 """
 
 
+def check_counts(checks: int, blocked: int, warned: int) -> dict[str, int]:
+    return {
+        "checks": checks,
+        "blocked": blocked,
+        "warned": warned,
+        "passed": checks - blocked - warned,
+    }
+
+
+def counts_line(counts: dict[str, int]) -> str:
+    """``142 checks: 0 blocked, 1 warned, 141 passed`` (report, log and run summary)."""
+    return (
+        f"{counts['checks']} checks: {counts['blocked']} blocked, {counts['warned']} warned,"
+        f" {counts['passed']} passed"
+    )
+
+
 def write_html_report(path: Path, payload: dict) -> Path:
     """Render the gate's results (as in validation.json) into ``path``."""
     esc = html.escape
     ok = payload["success"]
     checks = payload["checks"]
-    failed = [c for c in checks if not c["success"]]
+    blocked = sum(1 for c in checks if not c["success"] and c["severity"] == "critical")
+    warned = sum(1 for c in checks if not c["success"] and c["severity"] != "critical")
+    counts = payload.get("counts") or check_counts(len(checks), blocked, warned)
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'>",
         f"<title>Quality gate {esc(payload['run_id'])}</title><style>{CSS}</style></head><body>",
         f"<h1>Quality gate: <span class='badge {'pass' if ok else 'fail'}'>"
         f"{'PASSED' if ok else 'FAILED'}</span></h1>",
         f"<p>Run <code>{esc(payload['run_id'])}</code>, validated {esc(payload['validated_at'])}"
-        f" on <code>{esc(payload['audit_db'])}</code>: {len(checks)} checks, "
-        f"{len(failed)} failed.</p>",
+        f" on <code>{esc(payload['audit_db'])}</code>: {esc(counts_line(counts))}.</p>",
     ]
     for suite in sorted({c["suite"] for c in checks}):
         parts.append(

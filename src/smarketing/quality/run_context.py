@@ -2,7 +2,9 @@
 
 ``audit._run_context`` is one row: the data interval, the anomaly threshold, whether this run
 was told to accept anomalies, and the baseline of each key figure (its average per day over
-the last published days before the interval, read from the published database). Figures
+the last published days before the interval). The baseline is read from the kept copy of the
+live version (``versions/``), never from the published file: a BI client may hold that one
+with a read-write connection, and the run must not need it. Figures
 whose baseline is below ``min_baseline`` per day are too small to judge. The gate's
 run-level checks read it; publication skips tables starting with "_".
 """
@@ -30,12 +32,21 @@ COLUMNS = (
 )
 
 
-def published_baseline(published_path: Path, window: DataWindow, days: int) -> dict:
-    """Average per day of each key figure over the ``days`` published days before the window."""
+def published_baseline(
+    published_path: Path, window: DataWindow, days: int, currency: str | None = None
+) -> dict:
+    """Average per day of each key figure over the ``days`` published days before the window.
+
+    Read from the kept copy of the live version; no kept version means no baseline.
+    """
+    from smarketing.warehouse.publish import kept_record, live_version
+
     empty = {f"baseline_{f}": None for f in FIGURES} | {"baseline_days": 0}
-    if not published_path.exists():
+    kept = live_version(published_path)
+    if kept is None:
         return empty
-    con = duckdb.connect(str(published_path), read_only=True)
+    recorded = (kept_record(kept).get("settings") or {}).get("reporting_currency")
+    con = duckdb.connect(str(kept), read_only=True)
     try:
         row = con.execute(
             f"""with days as (
@@ -50,9 +61,10 @@ def published_baseline(published_path: Path, window: DataWindow, days: int) -> d
         return empty
     finally:
         con.close()
-    return {f"baseline_{f}": v for f, v in zip(FIGURES, row[:3], strict=True)} | {
-        "baseline_days": row[3]
-    }
+    baseline = {f"baseline_{f}": v for f, v in zip(FIGURES, row[:3], strict=True)}
+    if currency is not None and recorded not in (None, currency):
+        baseline["baseline_spend"] = None  # other currency: not comparable, not judged
+    return baseline | {"baseline_days": row[3]}
 
 
 def write_run_context(
@@ -73,7 +85,7 @@ def write_run_context(
         "anomaly_threshold": float(threshold),
         "anomaly_min_baseline": float(min_baseline),
         "accept_anomalies": bool(accept_anomalies),
-        **published_baseline(published_path, window, baseline_days),
+        **published_baseline(published_path, window, baseline_days, reporting_currency),
     }
     con = duckdb.connect(str(warehouse_path))
     try:

@@ -1,0 +1,41 @@
+"""Which failures Airflow should retry and which it should fail at once.
+
+A failing dbt test, a failing gate check, a missing required field or connection fails the
+same way on every try: retrying only delays the alert. Those are re-raised as Airflow's
+``AirflowFailException`` (no retries). Network errors and a busy lock are left as they are,
+so the task's retries still cover them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+
+def deterministic_errors() -> tuple[type[BaseException], ...]:
+    from smarketing.landing import QuarantineThresholdExceeded
+    from smarketing.quality.gate import QualityGateFailed
+    from smarketing.sources.base import ExtractError
+    from smarketing.sources.credentials import MissingConnection
+    from smarketing.transform import DbtBuildFailed
+    from smarketing.warehouse.publish import RollbackError
+
+    return (
+        QualityGateFailed,
+        DbtBuildFailed,
+        QuarantineThresholdExceeded,
+        ExtractError,
+        MissingConnection,
+        RollbackError,
+    )
+
+
+@contextlib.contextmanager
+def fail_fast() -> Iterator[None]:
+    """Turn a deterministic failure raised in the block into AirflowFailException."""
+    try:
+        yield
+    except deterministic_errors() as exc:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        raise AirflowFailException(f"{type(exc).__name__}: {exc}") from exc
