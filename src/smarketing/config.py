@@ -104,6 +104,10 @@ class Settings:
     demo_scale: float
     demo_start: date
     demo_end: date
+    # dates before this floor (or after the run time) are quarantined, never published
+    date_floor: date = date(2000, 1, 1)
+    # quarantined ad spend (per entity, in the account's currency) above this blocks the gate
+    quarantine_max_spend: float = 100.0
 
     @property
     def dbt_project_dir(self) -> Path:
@@ -182,4 +186,6 @@ def load_settings() -> Settings:
         demo_scale=float(_env("DEMO_SCALE", "1.0")),
         demo_start=date.fromisoformat(_env("DEMO_START", "2026-01-01")),
         demo_end=date.fromisoformat(_env("DEMO_END", "2026-03-31")),
+        date_floor=date.fromisoformat(_env("DATE_FLOOR", "2000-01-01")),
+        quarantine_max_spend=float(_env("QUARANTINE_MAX_SPEND", "100")),
     )

@@ -93,6 +93,7 @@ def extract(
         window,
         settings.landing_dir,
         settings.quarantine_max_share,
+        settings.date_floor,
     )
     counts = {
         item.spec.entity: {
@@ -125,7 +126,18 @@ def load_raw(
     window = window_for(interval_start, interval_end, extract_start, settings)
     counts = load_interval(settings.warehouse_path, settings.landing_dir, window)
     result = {
-        c.table: {"extracted": c.extracted, "loaded": c.loaded, "quarantined": c.quarantined}
+        c.table: {
+            "extracted": c.extracted,
+            "loaded": c.loaded,
+            "quarantined": c.quarantined,
+            # rows superseded by a later row with the same key in this delivery
+            "duplicates": c.duplicates,
+            **(
+                {"quarantined_value": str(c.quarantined_value)}
+                if c.quarantined_value is not None
+                else {}
+            ),
+        }
         for c in counts
     }
     log.info("loaded interval=%s into raw: %s", window.key, result)
@@ -166,11 +178,17 @@ def quality_gate(
         settings.anomaly_baseline_days,
         accept_anomalies,
     )
+    from smarketing.quality.quarantine import quarantine_checks
+
+    raw_checks = quarantine_checks(
+        settings.warehouse_path, settings.landing_dir, window, settings.quarantine_max_spend
+    )
     result = run_gate(
         settings.warehouse_path,
         settings.expectations_dir,
         settings.reports_dir,
         safe_run_id(run_id),
+        raw_checks,
     )
     log.info(
         "quality gate: %d checks, success=%s, %d warnings, report %s",
