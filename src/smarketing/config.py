@@ -21,6 +21,8 @@ Airflow Connections (see README, "Connections").
 | SMARKETING_RETRY_DELAY_SECONDS | ``60`` | first retry delay; doubles each retry |
 | SMARKETING_DUCKDB_POOL | ``duckdb_warehouse`` | 1-slot Airflow pool serialising DuckDB writers |
 | SMARKETING_QUARANTINE_MAX_SHARE | ``0.01`` | share of malformed records an entity may have |
+| SMARKETING_QUARANTINE_MAX_SPEND | ``100`` | quarantined ad spend per entity that blocks the gate |
+| SMARKETING_DATE_FLOOR | ``2000-01-01`` | dates before it (or after the run) are quarantined |
 | SMARKETING_HTTP_MAX_ATTEMPTS | ``5`` | tries per vendor API request (429/5xx/timeouts) |
 | SMARKETING_HTTP_BACKOFF_SECONDS | ``1`` | first backoff; doubles, capped at 60 s |
 | SMARKETING_HTTP_TIMEOUT_SECONDS | ``60`` | read timeout of each request (connect: 10 s) |

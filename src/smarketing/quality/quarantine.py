@@ -63,7 +63,9 @@ def _value_checks(con, quarantine: str, interval: str, max_spend: float, specs) 
             continue
         rows = con.execute(
             f"""select record, field, reason, value,
-                   json_valid(raw) and raw ->> '$.properties.dealstage' = ? as won
+                   case when json_valid(raw)
+                        then json_extract_string(raw, '$.properties.dealstage') = ?
+                        else false end as won
             from {quarantine} where source = ? and entity = ? and _interval = ?
             order by record""",
             [WON_STAGE, spec.source, spec.entity, interval],
