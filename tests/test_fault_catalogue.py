@@ -191,10 +191,6 @@ def impossible_contact_dates(demo: Path) -> None:  # a CRM import wrote 1900-01-
     _rewrite(demo / "crm" / "contacts.jsonl", change)
 
 
-def duplicated_ga4_file(demo: Path) -> None:
-    shutil.copy(_day_events(demo), demo / "web" / "events_20260214_resent.jsonl")
-
-
 def renamed_source_column(demo: Path) -> None:
     def change(i: int, r: dict) -> dict:
         r["amount_spent"] = r.pop("spend")
@@ -529,7 +525,9 @@ def test_backfill_of_an_earlier_day_never_moves_a_published_figure_back(
 def quarantined_won_deal(demo: Path) -> str:
     ids = _deals_changed_in_fault_window(demo)
     rows = [json.loads(x) for x in (demo / "crm" / "deals.jsonl").read_text().splitlines()]
-    won = sorted(r["id"] for r in rows if r["id"] in ids and r["properties"]["dealstage"] == "closedwon")
+    won = sorted(
+        r["id"] for r in rows if r["id"] in ids and r["properties"]["dealstage"] == "closedwon"
+    )
     assert won, "the tiny demo has no deal won in the fault window"
     target = won[0]
     _rewrite(

@@ -85,8 +85,10 @@ def type_problems(
     for field, kind in spec.types:
         value = get_path(record, field)
         latest = None if field in spec.future_ok else run_time
-        if value is not None and value != "" and (
-            problem := type_problem(kind, value, floor, latest)
+        if (
+            value is not None
+            and value != ""
+            and (problem := type_problem(kind, value, floor, latest))
         ):
             return field, problem
     return None
@@ -201,9 +203,7 @@ def land_source(
 ) -> list[Landed]:
     """Extract and land every entity of one source for the window."""
     return [
-        land_entity(
-            reader, spec, window, landing_dir, max_quarantine_share, date_floor, run_time
-        )
+        land_entity(reader, spec, window, landing_dir, max_quarantine_share, date_floor, run_time)
         for spec in entities_of(source)
     ]
 

@@ -133,7 +133,10 @@ def load_raw(
             # rows superseded by a later row with the same key in this delivery
             "duplicates": c.duplicates,
             **(
-                {"quarantined_value": str(c.quarantined_value)}
+                {
+                    "quarantined_value": str(c.quarantined_value),
+                    "quarantined_unvalued": c.quarantined_unvalued,
+                }
                 if c.quarantined_value is not None
                 else {}
             ),

@@ -196,8 +196,11 @@ def test_impossible_dates_are_quarantined_with_their_reason(tmp_path: Path) -> N
     reasons = [json.loads(x) for x in (landed.path / QUARANTINE_FILE).read_text().splitlines()]
     assert [(r["record"], r["field"], r["reason"]) for r in reasons] == [
         ("id=2", "updatedAt", "date before the floor 2000-01-01: '1900-01-01T00:00:00Z'"),
-        ("id=3", "updatedAt", "date after the run time 2026-02-15T03:00:00+00:00: "
-         "'2099-01-01T00:00:00Z'"),
+        (
+            "id=3",
+            "updatedAt",
+            "date after the run time 2026-02-15T03:00:00+00:00: '2099-01-01T00:00:00Z'",
+        ),
     ]
 
 

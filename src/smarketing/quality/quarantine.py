@@ -72,9 +72,8 @@ def _value_checks(con, quarantine: str, interval: str, max_spend: float, specs) 
         ).fetchall()
         total = sum((r[3] for r in rows if r[3] is not None), Decimal(0))
         unknown = [r for r in rows if r[3] is None]
-        summary = (
-            f"{len(rows)} quarantined, value {_money(total)}"
-            + (f" (+{len(unknown)} of unknown value)" if unknown else "")
+        summary = f"{len(rows)} quarantined, value {_money(total)}" + (
+            f" (+{len(unknown)} of unknown value)" if unknown else ""
         )
         if spec.entity == "deals":
             won = [r for r in rows if r[4]]
@@ -132,4 +131,3 @@ def _reconcile(con, loads: str, quarantine: str, landing_dir: Path, window: Data
             "landing manifest extracted = loaded + quarantined rows in raw._quarantine",
         )
     ]
-

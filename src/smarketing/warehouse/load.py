@@ -46,7 +46,8 @@ class LoadCount:
 
     ``duplicates``: rows of this delivery that another row of it with the same key
     superseded (kept in the versions table, not current). ``quarantined_value``: the money
-    the quarantined records carry (deal amounts, spend), None when the entity carries none.
+    the quarantined records carry (deal amounts, spend) as far as it can be read, None when the
+    entity carries none.
     """
 
     table: str
@@ -55,6 +56,7 @@ class LoadCount:
     quarantined: int
     duplicates: int = 0
     quarantined_value: Decimal | None = None
+    quarantined_unvalued: int = 0  # quarantined records whose money could not be read
 
 
 def _json_path(dotted: str) -> str:
@@ -141,9 +143,7 @@ def _create_tables(con: duckdb.DuckDBPyConnection, table: str) -> None:
     )
 
 
-def _stage_batch(
-    con: duckdb.DuckDBPyConnection, spec: EntitySpec, path: Path, landed: int
-) -> None:
+def _stage_batch(con: duckdb.DuckDBPyConnection, spec: EntitySpec, path: Path, landed: int) -> None:
     """The landed file as a temp table ``_batch``, each row with its key and line number."""
     columns = (
         f"{_id_expr(spec)} as record_id, {_day_expr(spec)} as record_date,"
@@ -163,9 +163,7 @@ def _stage_batch(
         )
 
 
-def _check_conflicts(
-    con: duckdb.DuckDBPyConnection, spec: EntitySpec, window: DataWindow
-) -> None:
+def _check_conflicts(con: duckdb.DuckDBPyConnection, spec: EntitySpec, window: DataWindow) -> None:
     """Two contents for one id and one modification time: no rule can pick one; stop."""
     if spec.strategy != "upsert":
         return
@@ -313,7 +311,7 @@ def load_interval(
         )
         for spec, folder, manifest in batches:
             path, landed = folder / RECORDS_FILE, int(manifest["records"])
-            quarantined, value = _load_quarantine(con, spec, folder, window)
+            quarantined, value, unvalued = _load_quarantine(con, spec, folder, window)
             extracted = int(manifest.get("extracted", landed))
             if landed + quarantined != extracted:
                 raise RuntimeError(
@@ -334,7 +332,7 @@ def load_interval(
             delivered = _delivered_at(manifest)
             _store_versions(con, f"{table}{VERSIONS_SUFFIX}", window, delivered)
             _resolve_current(con, spec, table, window, delivered)
-            count = LoadCount(table, extracted, landed, quarantined, staged - keys, value)
+            count = LoadCount(table, extracted, landed, quarantined, staged - keys, value, unvalued)
             con.execute(
                 f"delete from {LOADS_TABLE} where raw_table = ? and _interval = ?",
                 [spec.raw_table, window.key],
@@ -369,24 +367,28 @@ def load_interval(
 
 def _load_quarantine(
     con: duckdb.DuckDBPyConnection, spec: EntitySpec, folder: Path, window: DataWindow
-) -> tuple[int, Decimal | None]:
-    """Replace this interval's quarantined records of one entity; return count and value."""
+) -> tuple[int, Decimal | None, int]:
+    """Replace this interval's quarantined records of one entity.
+
+    Returns their count, the money they carry and how many carry money that cannot be read.
+    """
     where = "where source = ? and entity = ? and _interval = ?"
     key = [spec.source, spec.entity, window.key]
     con.execute(f"delete from {QUARANTINE_TABLE} {where}", key)
     path = folder / QUARANTINE_FILE
     if path.exists() and path.stat().st_size > 0:
+        value = _value_expr(spec, "(json ->> 'raw')")
         con.execute(
             f"""insert into {QUARANTINE_TABLE}
                 (source, entity, _interval, record, field, reason, raw, _loaded_at, value)
             select ?, ?, ?, json ->> 'record', json ->> 'field', json ->> 'reason',
-                   json ->> 'raw', (now() at time zone 'UTC'), {_value_expr(spec, "(json ->> 'raw')")}
+                   json ->> 'raw', (now() at time zone 'UTC'), {value}
             from read_ndjson_objects(?)""",
             [*key, path.as_posix()],
         )
-    count, value = con.execute(
-        f"select count(*), sum(value) from {QUARANTINE_TABLE} {where}", key
+    count, value, valued = con.execute(
+        f"select count(*), sum(value), count(value) from {QUARANTINE_TABLE} {where}", key
     ).fetchone()
     if spec.value_path is None:
-        return count, None
-    return count, Decimal(value or 0)
+        return count, None, 0
+    return count, Decimal(value if value is not None else "0.000000"), count - valued
