@@ -208,6 +208,8 @@ def quality_gate(
         "warnings": [w.line() for w in result.warnings],
         "report": str(result.report_path),
         "baseline_days": context["baseline_days"],
+        # quarantined value per entity and the extracted = loaded + quarantined reconciliation
+        "quarantine": {c.check: c.observed for c in raw_checks},
     }
 
 
