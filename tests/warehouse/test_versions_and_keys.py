@@ -219,3 +219,34 @@ def test_a_data_folder_with_a_quote_in_its_path_loads(tmp_path: Path) -> None:
     count = deliver(home, META, DAY_14, rows, share=1.0)
     assert (count.loaded, count.quarantined, count.quarantined_value) == (1, 1, Decimal("50"))
     assert raw(home, "select count(*) from raw.ppc__meta_insights") == [(1,)]
+
+
+def test_gate_checks_name_quarantined_money_and_reconcile_the_counts(tmp_path: Path) -> None:
+    from smarketing.quality.quarantine import quarantine_checks
+
+    rows = [meta("m1", "2026-02-14", "250.00", clicks="n/a"), meta("m2", "2026-02-14", "9.00")]
+    deliver(tmp_path, META, DAY_14, rows, share=1.0)
+    won = [deal(5, "900.00", "2099-01-01T00:00:00Z"), deal(6, "5.00", "2026-02-14T09:00:00Z")]
+    deliver(tmp_path, DEALS, DAY_14, won, share=1.0)
+    checks = quarantine_checks(
+        tmp_path / "wh.duckdb", tmp_path / "landing", DAY_14, 100.0, (DEALS, META)
+    )
+    by_name = {c.check: c for c in checks}
+    deals = by_name["crm.deals: no won deal is quarantined"]
+    assert not deals.success and deals.observed.startswith("1 quarantined, value 900.00; won: id=5")
+    spend = by_name["ppc.meta_insights: quarantined spend at most 100"]
+    assert (
+        not spend.success and "campaign_id=m1 date_start=2026-02-14 field=clicks" in spend.observed
+    )
+    assert "value 250.00" in spend.observed
+    recon = by_name["extracted = loaded + quarantined for every entity"]
+    assert recon.success and recon.observed == "2 entities reconcile"
+    # a loaded count that no longer matches the landing is caught
+    con = duckdb.connect(str(tmp_path / "wh.duckdb"))
+    con.execute("update raw._loads set loaded = loaded - 1 where raw_table = 'crm__deals'")
+    con.close()
+    checks = quarantine_checks(
+        tmp_path / "wh.duckdb", tmp_path / "landing", DAY_14, 100.0, (DEALS, META)
+    )
+    recon = next(c for c in checks if c.check.startswith("extracted"))
+    assert not recon.success and recon.observed.startswith("crm/deals: extracted 2 (landing)")

@@ -47,6 +47,22 @@ def quarantine_checks(
 
     con = connect(warehouse_path, read_only=True)
     try:
+        present = {
+            f"raw.{r[0]}"
+            for r in con.execute(
+                "select table_name from information_schema.tables where table_schema = 'raw'"
+            ).fetchall()
+        }
+        missing = sorted({LOADS_TABLE, QUARANTINE_TABLE} - present)
+        if missing:
+            return [
+                _check(
+                    "extracted = loaded + quarantined for every entity",
+                    False,
+                    f"{', '.join(missing)} missing from {warehouse_path}",
+                    "load_raw ran for the interval before the gate",
+                )
+            ]
         checks = [
             *_value_checks(con, QUARANTINE_TABLE, interval, max_spend, specs),
             *_reconcile(con, LOADS_TABLE, QUARANTINE_TABLE, landing_dir, window, specs),
