@@ -22,6 +22,8 @@ Airflow Connections (see README, "Connections").
 | SMARKETING_RETRY_DELAY_SECONDS | ``60`` | first retry delay; doubles each retry |
 | SMARKETING_DUCKDB_POOL | ``duckdb_warehouse`` | 1-slot Airflow pool serialising DuckDB writers |
 | SMARKETING_QUARANTINE_MAX_SHARE | ``0.01`` | share of malformed records an entity may have |
+| SMARKETING_QUARANTINE_MAX_SPEND | ``100`` | quarantined ad spend per entity that blocks the gate |
+| SMARKETING_DATE_FLOOR | ``2000-01-01`` | dates before it (or after the run) are quarantined |
 | SMARKETING_HTTP_MAX_ATTEMPTS | ``5`` | tries per vendor API request (429/5xx/timeouts) |
 | SMARKETING_HTTP_BACKOFF_SECONDS | ``1`` | first backoff; doubles, capped at 60 s |
 | SMARKETING_HTTP_TIMEOUT_SECONDS | ``60`` | read timeout of each request (connect: 10 s) |
@@ -116,6 +118,10 @@ class Settings:
     demo_scale: float
     demo_start: date
     demo_end: date
+    # dates before this floor (or after the run time) are quarantined, never published
+    date_floor: date = date(2000, 1, 1)
+    # quarantined ad spend (per entity, in the account's currency) above this blocks the gate
+    quarantine_max_spend: float = 100.0
 
     def snapshot(self) -> dict[str, str]:
         """The settings a run used, as text, for its run summary and version record.
@@ -236,4 +242,6 @@ def load_settings() -> Settings:
         demo_scale=float(_env("DEMO_SCALE", "1.0")),
         demo_start=date.fromisoformat(_env("DEMO_START", "2026-01-01")),
         demo_end=date.fromisoformat(_env("DEMO_END", "2026-03-31")),
+        date_floor=date.fromisoformat(_env("DATE_FLOOR", "2000-01-01")),
+        quarantine_max_spend=float(_env("QUARANTINE_MAX_SPEND", "100")),
     )

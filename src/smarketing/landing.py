@@ -12,7 +12,7 @@ import json
 import os
 import shutil
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from smarketing import redact
@@ -73,11 +73,24 @@ def validate(spec: EntitySpec, record: object, index: int) -> None:
             )
 
 
-def type_problems(spec: EntitySpec, record: dict) -> tuple[str, str] | None:
-    """(field, reason) of the first typed field that does not parse, else None."""
+DEFAULT_DATE_FLOOR = date(2000, 1, 1)
+
+
+def type_problems(
+    spec: EntitySpec,
+    record: dict,
+    floor: date | None = DEFAULT_DATE_FLOOR,
+    run_time: datetime | None = None,
+) -> tuple[str, str] | None:
+    """(field, reason) of the first typed field that does not parse or lies out of range."""
     for field, kind in spec.types:
         value = get_path(record, field)
-        if value is not None and value != "" and (problem := type_problem(kind, value)):
+        latest = None if field in spec.future_ok else run_time
+        if (
+            value is not None
+            and value != ""
+            and (problem := type_problem(kind, value, floor, latest))
+        ):
             return field, problem
     return None
 
@@ -88,13 +101,17 @@ def land_entity(
     window: DataWindow,
     landing_dir: Path,
     max_quarantine_share: float = 0.0,
+    date_floor: date | None = DEFAULT_DATE_FLOOR,
+    run_time: datetime | None = None,
 ) -> Landed:
     """Extract one entity for the window and land it atomically.
 
     Records missing a required field stop the extract (ExtractError). Records that cannot be
     parsed or whose typed fields do not parse are kept in quarantine.jsonl with the reason;
     if their share exceeds ``max_quarantine_share`` the extract fails after landing them.
+    Dates before ``date_floor`` or after ``run_time`` (default: now) are quarantined too.
     """
+    run_time = run_time or datetime.now(UTC)
     final = interval_dir(landing_dir, spec, window)
     final.parent.mkdir(parents=True, exist_ok=True)
     # a killed earlier attempt at this interval may have left its temporary folders
@@ -121,7 +138,7 @@ def land_entity(
                     }
                 else:
                     validate(spec, record, index)
-                    problem = type_problems(spec, record)
+                    problem = type_problems(spec, record, date_floor, run_time)
                     bad = None
                     if problem is not None:
                         bad = {
@@ -182,10 +199,12 @@ def land_source(
     window: DataWindow,
     landing_dir: Path,
     max_quarantine_share: float = 0.0,
+    date_floor: date | None = DEFAULT_DATE_FLOOR,
+    run_time: datetime | None = None,
 ) -> list[Landed]:
     """Extract and land every entity of one source for the window."""
     return [
-        land_entity(reader, spec, window, landing_dir, max_quarantine_share)
+        land_entity(reader, spec, window, landing_dir, max_quarantine_share, date_floor, run_time)
         for spec in entities_of(source)
     ]
 

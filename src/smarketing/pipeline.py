@@ -105,6 +105,7 @@ def extract(
         window,
         settings.landing_dir,
         settings.quarantine_max_share,
+        settings.date_floor,
     )
     counts = {
         item.spec.entity: {
@@ -169,7 +170,21 @@ def load_raw(
     window = window_for(interval_start, interval_end, extract_start, settings)
     counts = load_interval(settings.warehouse_path, settings.landing_dir, window)
     result = {
-        c.table: {"extracted": c.extracted, "loaded": c.loaded, "quarantined": c.quarantined}
+        c.table: {
+            "extracted": c.extracted,
+            "loaded": c.loaded,
+            "quarantined": c.quarantined,
+            # rows superseded by a later row with the same key in this delivery
+            "duplicates": c.duplicates,
+            **(
+                {
+                    "quarantined_value": str(c.quarantined_value),
+                    "quarantined_unvalued": c.quarantined_unvalued,
+                }
+                if c.quarantined_value is not None
+                else {}
+            ),
+        }
         for c in counts
     }
     log.info("loaded interval=%s into raw: %s", window.key, result)
@@ -212,11 +227,17 @@ def quality_gate(
         min_baseline=settings.anomaly_min_baseline,
         reporting_currency=settings.reporting_currency,
     )
+    from smarketing.quality.quarantine import quarantine_checks
+
+    raw_checks = quarantine_checks(
+        settings.warehouse_path, settings.landing_dir, window, settings.quarantine_max_spend
+    )
     result = run_gate(
         settings.warehouse_path,
         settings.expectations_dir,
         settings.reports_dir,
         safe_run_id(run_id),
+        raw_checks,
     )
     log.info(
         "quality gate %s: %s; report %s",
@@ -233,6 +254,8 @@ def quality_gate(
         "warnings": [w.line() for w in result.warnings],
         "report": str(result.report_path),
         "baseline_days": context["baseline_days"],
+        # quarantined value per entity and the extracted = loaded + quarantined reconciliation
+        "quarantine": {c.check: c.observed for c in raw_checks},
     }
 
 

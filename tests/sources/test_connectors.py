@@ -370,6 +370,9 @@ def test_malformed_records_are_quarantined_counted_and_loaded_nowhere_else(
         "extracted": 28,
         "loaded": 27,
         "quarantined": 1,
+        "duplicates": 0,
+        "quarantined_value": "0.000000",  # '12,50' cannot be read as money...
+        "quarantined_unvalued": 1,  # ...so it is counted as spend of unknown value
     }
     con = duckdb.connect(str(settings.warehouse_path), read_only=True)
     reasons = con.execute(

@@ -253,8 +253,17 @@ def _expected(config: Any) -> str:
     return f"{config.type}({_text(kwargs, 200)})"
 
 
-def run_gate(audit_db: Path, expectations_dir: Path, report_dir: Path, run_id: str) -> GateResult:
-    """Run the committed checkpoint on the audit marts and write the per-run report."""
+def run_gate(
+    audit_db: Path,
+    expectations_dir: Path,
+    report_dir: Path,
+    run_id: str,
+    extra_checks: list[CheckResult] | None = None,
+) -> GateResult:
+    """Run the committed checkpoint on the audit marts and write the per-run report.
+
+    ``extra_checks`` (checks on raw, e.g. quarantined money) join the report and the verdict.
+    """
     if not audit_db.exists():
         raise FileNotFoundError(f"audit database {audit_db} does not exist; run dbt build first")
     overrides = load_severity_overrides(expectations_dir)
@@ -290,6 +299,7 @@ def run_gate(audit_db: Path, expectations_dir: Path, report_dir: Path, run_id: s
                     expected=_expected(config),
                 )
             )
+    checks.extend(extra_checks or ())
     failures = [
         CheckFailure(c.suite, c.check, c.column, c.observed, c.expected)
         for c in checks

@@ -11,7 +11,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Literal
 
-LoadStrategy = Literal["upsert", "window"]
+LoadStrategy = Literal["upsert", "append", "window"]
 FieldKind = Literal["int", "decimal", "date", "yyyymmdd", "timestamp"]
 
 
@@ -19,9 +19,14 @@ FieldKind = Literal["int", "decimal", "date", "yyyymmdd", "timestamp"]
 class EntitySpec:
     """One entity of one source.
 
-    ``upsert`` entities are mutable objects (CRM contacts): the latest version per id wins.
-    ``window`` entities are immutable facts partitioned by day (GA4 events, ad stats): a
-    re-run of an interval replaces exactly the days of its window.
+    ``upsert`` entities are mutable objects (CRM contacts): every version received is kept and
+    the one with the newest ``updated_path`` wins (ties: the latest delivery), whatever order
+    intervals are loaded in.
+    ``append`` entities are immutable facts keyed by ``key_paths`` (e-mail activity, clicks,
+    GA4 events): a later delivery never deletes what an earlier one brought; the same key
+    delivered twice is kept once (the latest delivery wins).
+    ``window`` entities are restated figures by day (ad stats): each day holds the rows of the
+    latest delivery that covered it, one per ``key_paths`` (the natural grain).
     """
 
     source: str
@@ -36,6 +41,13 @@ class EntitySpec:
     types: tuple[tuple[str, FieldKind], ...] = ()
     # fields that name a record in errors when it has no id (e.g. campaign and day)
     label_paths: tuple[str, ...] = ()
+    # the natural key of facts (append / window); None values are part of the key
+    key_paths: tuple[str, ...] = ()
+    # typed date fields that may lie after the run time (an open deal's expected close date)
+    future_ok: tuple[str, ...] = ()
+    # the money a quarantined record carries, and its scale (Google's micros: 0.000001)
+    value_path: str | None = None
+    value_scale: str = "1"
 
     @property
     def raw_table(self) -> str:
@@ -83,6 +95,8 @@ ENTITIES: tuple[EntitySpec, ...] = (
             ("properties.createdate", "timestamp"),
             ("properties.closedate", "timestamp"),
         ),
+        future_ok=("properties.closedate",),
+        value_path="properties.amount",
     ),
     EntitySpec(
         "crm",
@@ -111,6 +125,8 @@ ENTITIES: tuple[EntitySpec, ...] = (
             "updatedAt",
             required=("id", "updatedAt", "properties.hs_timestamp"),
             types=(("updatedAt", "timestamp"), ("properties.hs_timestamp", "timestamp")),
+            # a meeting (or a planned call) may be logged ahead of when it happens
+            future_ok=("properties.hs_timestamp",),
         )
         for engagement in ("calls", "emails", "meetings")
     ),
@@ -128,7 +144,7 @@ ENTITIES: tuple[EntitySpec, ...] = (
     EntitySpec(
         "email",
         "email_activity",
-        "window",
+        "append",
         None,
         "timestamp",
         "iso",
@@ -136,6 +152,8 @@ ENTITIES: tuple[EntitySpec, ...] = (
         required=("campaign_id", "email_address", "action", "timestamp"),
         types=(("timestamp", "timestamp"),),
         label_paths=("campaign_id", "email_id", "timestamp"),
+        # two clicks on two links in the same second are two activities: the url is keyed too
+        key_paths=("campaign_id", "email_address", "action", "timestamp", "url"),
     ),
     EntitySpec(
         "ppc",
@@ -153,13 +171,16 @@ ENTITIES: tuple[EntitySpec, ...] = (
             ("metrics.impressions", "int"),
         ),
         label_paths=("campaign.id", "adGroup.id", "segments.date"),
+        key_paths=("customer.id", "campaign.id", "adGroup.id", "segments.date"),
+        value_path="metrics.costMicros",
+        value_scale="0.000001",
     ),
     EntitySpec(
         # the click_view report: one row per ad click with its Google click id, so that a
         # session auto-tagged with only a gclid (no UTM values) still joins its campaign
         "ppc",
         "google_ads_clicks",
-        "window",
+        "append",
         None,
         "segments.date",
         "iso",
@@ -167,6 +188,7 @@ ENTITIES: tuple[EntitySpec, ...] = (
         required=("clickView.gclid", "segments.date", "campaign.id"),
         types=(("segments.date", "date"),),
         label_paths=("clickView.gclid", "segments.date"),
+        key_paths=("clickView.gclid",),
     ),
     EntitySpec(
         "ppc",
@@ -184,11 +206,13 @@ ENTITIES: tuple[EntitySpec, ...] = (
             ("impressions", "int"),
         ),
         label_paths=("campaign_id", "date_start"),
+        key_paths=("account_id", "campaign_id", "date_start"),
+        value_path="spend",
     ),
     EntitySpec(
         "web",
         "events",
-        "window",
+        "append",
         None,
         "event_date",
         "yyyymmdd",
@@ -196,6 +220,15 @@ ENTITIES: tuple[EntitySpec, ...] = (
         required=("event_date", "event_timestamp", "event_name", "user_pseudo_id"),
         types=(("event_date", "yyyymmdd"), ("event_timestamp", "int")),
         label_paths=("user_pseudo_id", "event_timestamp", "event_name"),
+        # GA4 has no event id: an event is its visitor, moment, name and place in the bundle;
+        # it belongs to its own event_date, whichever day's file delivered it
+        key_paths=(
+            "user_pseudo_id",
+            "event_timestamp",
+            "event_name",
+            "event_bundle_sequence_id",
+            "batch_event_index",
+        ),
     ),
 )
 
@@ -220,8 +253,17 @@ def get_path(record: dict, dotted: str) -> object:
     return value
 
 
-def type_problem(kind: FieldKind, value: object) -> str | None:
-    """Why ``value`` is not a valid ``kind``, or None when it is."""
+def type_problem(
+    kind: FieldKind,
+    value: object,
+    floor: date | None = None,
+    latest: datetime | None = None,
+) -> str | None:
+    """Why ``value`` is not a valid ``kind``, or None when it is.
+
+    Dates and timestamps before ``floor`` or after ``latest`` (the run time) are impossible
+    (a 1900-01-01 placeholder, a clock in the year 3000) and rejected like unparseable ones.
+    """
     text = str(value).strip()
     try:
         if kind == "int":
@@ -236,15 +278,29 @@ def type_problem(kind: FieldKind, value: object) -> str | None:
             if not Decimal(text).is_finite():
                 return f"not a finite decimal: {text[:40]!r}"
         elif kind == "date":
-            date.fromisoformat(text)
+            return _out_of_range(date.fromisoformat(text), None, text, floor, latest)
         elif kind == "yyyymmdd":
             if len(text) != 8 or not text.isdigit():
                 return f"not a YYYYMMDD date: {text[:40]!r}"
-            date(int(text[:4]), int(text[4:6]), int(text[6:]))
+            day = date(int(text[:4]), int(text[4:6]), int(text[6:]))
+            return _out_of_range(day, None, text, floor, latest)
         elif kind == "timestamp":
             ts = datetime.fromisoformat(text.replace("Z", "+00:00"))
             if ts.tzinfo is None:
                 return f"timestamp without time zone: {text[:40]!r}"
+            return _out_of_range(ts.date(), ts, text, floor, latest)
     except (ValueError, InvalidOperation):
         return f"not a valid {kind}: {text[:40]!r}"
+    return None
+
+
+def _out_of_range(
+    day: date, moment: datetime | None, text: str, floor: date | None, latest: datetime | None
+) -> str | None:
+    if floor is not None and day < floor:
+        return f"date before the floor {floor.isoformat()}: {text[:40]!r}"
+    if latest is not None:
+        too_late = moment > latest if moment is not None else day > latest.date()
+        if too_late:
+            return f"date after the run time {latest.isoformat(timespec='seconds')}: {text[:40]!r}"
     return None
