@@ -73,15 +73,20 @@ def test_a_second_run_is_refused_and_told_who_holds_the_lock_since_when(tmp_path
 def test_deterministic_failures_fail_fast_and_network_errors_stay_retryable() -> None:
     from airflow.sdk.exceptions import AirflowFailException
 
+    from smarketing.pseudonyms import MissingPseudonymKey
     from smarketing.quality.gate import QualityGateFailed
     from smarketing.sources.base import ExtractError
-    from smarketing.sources.http import SourceHttpError
+    from smarketing.sources.http import SourceHttpError, SourceResponseError
     from smarketing.transform import DbtBuildFailed
+    from smarketing.warehouse.load import ConflictingVersions
 
     for error in (
         QualityGateFailed("quality gate failed: 1 of 9 checks blocked publication"),
         DbtBuildFailed("dbt build failed: 1 test failed"),
         ExtractError("crm", "deals", "#3", "amount", "required field missing"),
+        SourceResponseError("crm", "/crm/v3/objects/contacts/search", "paging does not advance"),
+        ConflictingVersions("crm/deals id=7: two contents for one updatedAt"),
+        MissingPseudonymKey("no pseudonym key"),
     ):
         with pytest.raises(AirflowFailException) as caught, fail_fast():
             raise error

@@ -13,11 +13,15 @@ from collections.abc import Iterator
 
 
 def deterministic_errors() -> tuple[type[BaseException], ...]:
+    from smarketing.fx import ExchangeRateFileError
     from smarketing.landing import QuarantineThresholdExceeded
+    from smarketing.pseudonyms import MissingPseudonymKey, PseudonymKeyChanged
     from smarketing.quality.gate import QualityGateFailed
     from smarketing.sources.base import ExtractError
     from smarketing.sources.credentials import MissingConnection
+    from smarketing.sources.http import SourceResponseError
     from smarketing.transform import DbtBuildFailed
+    from smarketing.warehouse.load import ConflictingVersions
     from smarketing.warehouse.publish import RollbackError
 
     return (
@@ -27,6 +31,12 @@ def deterministic_errors() -> tuple[type[BaseException], ...]:
         ExtractError,
         MissingConnection,
         RollbackError,
+        # a vendor's answer of the wrong shape or a paging loop: the same on every try
+        SourceResponseError,
+        ConflictingVersions,
+        MissingPseudonymKey,
+        PseudonymKeyChanged,
+        ExchangeRateFileError,
     )
 
 

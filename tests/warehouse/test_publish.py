@@ -325,3 +325,21 @@ def test_rollback_run_rollback_returns_to_the_version_the_first_rollback_restore
     assert rollback(pub, run3) == run3 and _run_id(pub) == "run-3"
     assert live_version(pub) == run3
     assert not next(v for v in kept_versions(pub) if v.path == run3).withdrawn
+
+
+def test_publish_and_rollback_work_in_a_folder_with_quotes_in_its_path(tmp_path: Path) -> None:
+    """ATTACH takes no bound parameters: a quote in a path must not break (or inject) SQL."""
+    home = tmp_path / "Q3 'final' \"data\""
+    home.mkdir()
+    wh, pub = home / "wh'.duckdb", home / "pub'" / "marts.duckdb"
+    _warehouse(wh, 100)
+    publish(wh, pub, "run-1", "2026-01-10")
+    _warehouse(wh, 200)
+    publish(wh, pub, "run-2", "2026-01-11")
+    con = duckdb.connect(str(pub), read_only=True)
+    assert con.execute("select sum(won_revenue) from mart_channel_daily").fetchone()[0] == 2000
+    con.close()
+    rollback(pub)
+    con = duckdb.connect(str(pub), read_only=True)
+    assert con.execute("select sum(won_revenue) from mart_channel_daily").fetchone()[0] == 1000
+    con.close()

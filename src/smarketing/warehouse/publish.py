@@ -50,6 +50,11 @@ def _share_with_readers(building: Path, published_path: Path) -> None:
     share_published_dir(published_path)
 
 
+def _sql_literal(path: Path) -> str:
+    """A path as a SQL string literal (ATTACH takes no bound parameters): quotes doubled."""
+    return "'" + path.as_posix().replace("'", "''") + "'"
+
+
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -112,12 +117,14 @@ def publish(
     # An in-memory session reads the warehouse read-only and writes only the new file.
     con = duckdb.connect()
     try:
-        con.execute(f"attach '{warehouse_path.as_posix()}' as wh (read_only)")
+        con.execute(f"attach {_sql_literal(warehouse_path)} as wh (read_only)")
         con.execute("use wh")
         names = tables if tables is not None else audit_tables(con)
         if not names:
             raise RuntimeError(f"nothing to publish: schema {AUDIT_SCHEMA!r} has no tables")
-        con.execute(f"attach '{building.as_posix()}' as pub (storage_version '{STORAGE_VERSION}')")
+        con.execute(
+            f"attach {_sql_literal(building)} as pub (storage_version '{STORAGE_VERSION}')"
+        )
         counts: dict[str, int] = {}
         for name in names:
             con.execute(
