@@ -23,6 +23,11 @@ def on_failure(context) -> None:
     notify_failure(context)
 
 
+def _run_after(dag_run) -> datetime | None:
+    """When the run was asked to run: decides the day of a manual run without data interval."""
+    return getattr(dag_run, "run_after", None) or getattr(dag_run, "logical_date", None)
+
+
 PUBLISHED_MARTS = Asset(name="smarketing_published_marts", uri=SETTINGS.published_path.as_uri())
 
 DOC_MD = """
@@ -89,23 +94,36 @@ change to their logic); snapshots keep their history.
 def smarketing_nightly():
     def make_extract(source: str):
         @task(task_id=f"extract_{source}")
-        def extract_source(data_interval_start=None, data_interval_end=None, params=None) -> dict:
+        def extract_source(
+            data_interval_start=None, data_interval_end=None, params=None, dag_run=None
+        ) -> dict:
             from smarketing import pipeline
 
             return pipeline.extract(
-                source, data_interval_start, data_interval_end, (params or {}).get("extract_start")
+                source,
+                data_interval_start,
+                data_interval_end,
+                (params or {}).get("extract_start"),
+                run_after=_run_after(dag_run),
             )
 
         return extract_source()
 
     @task(pool=SETTINGS.duckdb_pool)
     def load_raw(
-        extracted: list[dict], data_interval_start=None, data_interval_end=None, params=None
+        extracted: list[dict],
+        data_interval_start=None,
+        data_interval_end=None,
+        params=None,
+        dag_run=None,
     ) -> dict:
         from smarketing import pipeline
 
         return pipeline.load_raw(
-            data_interval_start, data_interval_end, (params or {}).get("extract_start")
+            data_interval_start,
+            data_interval_end,
+            (params or {}).get("extract_start"),
+            run_after=_run_after(dag_run),
         )
 
     @task(pool=SETTINGS.duckdb_pool)
@@ -116,7 +134,12 @@ def smarketing_nightly():
 
     @task(pool=SETTINGS.duckdb_pool, retries=0)
     def quality_gate(
-        built: dict, run_id=None, data_interval_start=None, data_interval_end=None, params=None
+        built: dict,
+        run_id=None,
+        data_interval_start=None,
+        data_interval_end=None,
+        params=None,
+        dag_run=None,
     ) -> dict:
         from smarketing import pipeline
 
@@ -126,6 +149,7 @@ def smarketing_nightly():
             data_interval_start,
             data_interval_end,
             bool((params or {}).get("accept_anomalies")),
+            run_after=_run_after(dag_run),
         )
 
     @task(pool=SETTINGS.duckdb_pool, outlets=[PUBLISHED_MARTS])

@@ -104,6 +104,10 @@ class Settings:
     demo_scale: float
     demo_start: date
     demo_end: date
+    # HubSpot: the account's company currency (a deal without deal_currency_code is in it,
+    # as HubSpot itself treats it) and the CRM search API's per-account request rate
+    hubspot_company_currency: str = "USD"
+    hubspot_search_per_second: float = 4.0
 
     @property
     def dbt_project_dir(self) -> Path:
@@ -182,4 +186,8 @@ def load_settings() -> Settings:
         demo_scale=float(_env("DEMO_SCALE", "1.0")),
         demo_start=date.fromisoformat(_env("DEMO_START", "2026-01-01")),
         demo_end=date.fromisoformat(_env("DEMO_END", "2026-03-31")),
+        hubspot_company_currency=_env("HUBSPOT_COMPANY_CURRENCY", "USD").strip().upper(),
+        hubspot_search_per_second=_positive(
+            float(_env("HUBSPOT_SEARCH_PER_SECOND", "4")), "HUBSPOT_SEARCH_PER_SECOND"
+        ),
     )

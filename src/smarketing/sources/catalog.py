@@ -11,8 +11,11 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Literal
 
+from smarketing.sources.timestamps import vendor_timestamp_problem
+
 LoadStrategy = Literal["upsert", "window"]
-FieldKind = Literal["int", "decimal", "date", "yyyymmdd", "timestamp"]
+# crm_timestamp: every form HubSpot sends (ISO with/without ms, date only, epoch ms)
+FieldKind = Literal["int", "decimal", "date", "yyyymmdd", "timestamp", "crm_timestamp"]
 
 
 @dataclass(frozen=True)
@@ -54,12 +57,12 @@ ENTITIES: tuple[EntitySpec, ...] = (
         required=("id", "updatedAt", "properties.createdate"),
         types=(
             ("updatedAt", "timestamp"),
-            ("properties.createdate", "timestamp"),
-            ("properties.hs_lifecyclestage_lead_date", "timestamp"),
-            ("properties.hs_lifecyclestage_marketingqualifiedlead_date", "timestamp"),
-            ("properties.hs_lifecyclestage_salesqualifiedlead_date", "timestamp"),
-            ("properties.hs_lifecyclestage_opportunity_date", "timestamp"),
-            ("properties.hs_lifecyclestage_customer_date", "timestamp"),
+            ("properties.createdate", "crm_timestamp"),
+            ("properties.hs_lifecyclestage_lead_date", "crm_timestamp"),
+            ("properties.hs_lifecyclestage_marketingqualifiedlead_date", "crm_timestamp"),
+            ("properties.hs_lifecyclestage_salesqualifiedlead_date", "crm_timestamp"),
+            ("properties.hs_lifecyclestage_opportunity_date", "crm_timestamp"),
+            ("properties.hs_lifecyclestage_customer_date", "crm_timestamp"),
         ),
     ),
     EntitySpec(
@@ -70,18 +73,13 @@ ENTITIES: tuple[EntitySpec, ...] = (
         None,
         "",
         "updatedAt",
-        required=(
-            "id",
-            "updatedAt",
-            "properties.amount",
-            "properties.dealstage",
-            "properties.createdate",
-        ),
+        # no amount: an open deal not priced yet (pipeline of unknown value), never a failure
+        required=("id", "updatedAt", "properties.dealstage", "properties.createdate"),
         types=(
             ("updatedAt", "timestamp"),
             ("properties.amount", "decimal"),
-            ("properties.createdate", "timestamp"),
-            ("properties.closedate", "timestamp"),
+            ("properties.createdate", "crm_timestamp"),
+            ("properties.closedate", "crm_timestamp"),
         ),
     ),
     EntitySpec(
@@ -95,7 +93,7 @@ ENTITIES: tuple[EntitySpec, ...] = (
         required=("id", "updatedAt", "properties.name"),
         types=(
             ("updatedAt", "timestamp"),
-            ("properties.createdate", "timestamp"),
+            ("properties.createdate", "crm_timestamp"),
             ("properties.numberofemployees", "int"),
         ),
     ),
@@ -110,7 +108,7 @@ ENTITIES: tuple[EntitySpec, ...] = (
             "",
             "updatedAt",
             required=("id", "updatedAt", "properties.hs_timestamp"),
-            types=(("updatedAt", "timestamp"), ("properties.hs_timestamp", "timestamp")),
+            types=(("updatedAt", "timestamp"), ("properties.hs_timestamp", "crm_timestamp")),
         )
         for engagement in ("calls", "emails", "meetings")
     ),
@@ -241,6 +239,8 @@ def type_problem(kind: FieldKind, value: object) -> str | None:
             if len(text) != 8 or not text.isdigit():
                 return f"not a YYYYMMDD date: {text[:40]!r}"
             date(int(text[:4]), int(text[4:6]), int(text[6:]))
+        elif kind == "crm_timestamp":
+            return vendor_timestamp_problem(value)
         elif kind == "timestamp":
             ts = datetime.fromisoformat(text.replace("Z", "+00:00"))
             if ts.tzinfo is None:
