@@ -17,6 +17,7 @@ import pytest
 from smarketing import pipeline
 from smarketing.config import Settings
 from smarketing.intervals import resolve_window
+from smarketing.sources.catalog import SOURCES
 from tests.conftest import PROJECT_DIR
 
 
@@ -44,7 +45,7 @@ def test_no_interval_and_no_run_after_takes_yesterday_from_now() -> None:
 
 
 def test_dag_extract_task_without_interval_lands_the_resolved_day(
-    settings: Settings, caplog: pytest.LogCaptureFixture
+    settings: Settings, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture
 ) -> None:
     """The DAG's own task callable, as Airflow 3 calls it for a manual run (no interval)."""
     from airflow.dag_processing.dagbag import DagBag
@@ -52,21 +53,23 @@ def test_dag_extract_task_without_interval_lands_the_resolved_day(
     bag = DagBag(dag_folder=str(PROJECT_DIR / "dags"))
     dag = bag.dags["smarketing_nightly"]
     run = SimpleNamespace(run_after=datetime(2026, 1, 11, 9, 15, tzinfo=UTC), logical_date=None)
+    none = {"data_interval_start": None, "data_interval_end": None, "params": {}, "dag_run": run}
     with caplog.at_level(logging.INFO):
-        out = dag.get_task("extract_crm").python_callable(
-            data_interval_start=None, data_interval_end=None, params={}, dag_run=run
-        )
-        loaded = dag.get_task("load_raw").python_callable(
-            [out], data_interval_start=None, data_interval_end=None, params={}, dag_run=run
-        )
-    assert out["interval"] == loaded["interval"] == "2026-01-10"
-    assert "resolved to the last complete day 2026-01-10" in caplog.text
+        extracted = [
+            dag.get_task(f"extract_{source}").python_callable(**none) for source in SOURCES
+        ]
+        loaded = dag.get_task("load_raw").python_callable(extracted, **none)
+    out = extracted[SOURCES.index("crm")]
+    assert {e["interval"] for e in extracted} == {loaded["interval"]} == {"2026-01-10"}
+    # Airflow's log setup may route the record to stdout instead of the caplog handler
+    said = caplog.text + capsys.readouterr().out
+    assert "resolved to the last complete day 2026-01-10" in said
     landed = settings.landing_dir / "crm" / "contacts" / "interval=2026-01-10" / "records.jsonl"
     rows = [json.loads(x) for x in landed.read_text().splitlines()]
     # lookback 2 days: contacts changed on Jan 8..10 only
     assert rows and {r["updatedAt"][:10] for r in rows} <= {"2026-01-08", "2026-01-09", "2026-01-10"}
     assert out["records"]["contacts"]["landed"] == len(rows)
-    assert loaded["loaded"]["crm__contacts"]["loaded"] == len(rows)
+    assert loaded["loaded"]["raw.crm__contacts"]["loaded"] == len(rows)
 
 
 def test_pipeline_extract_accepts_no_interval(settings: Settings) -> None:
