@@ -15,7 +15,8 @@ deals as (
 
     select 'deal' as kind, deal_id as row_id, currency_code
     from {{ ref('int_crm__deals') }}
-    where amount_reporting is null
+    -- an unpriced open deal (no amount) has nothing to convert
+    where amount is not null and amount_reporting is null
 
 ),
 
