@@ -124,12 +124,36 @@ def test_leads_without_a_visit_take_the_crms_original_source(warehouse) -> None:
     )
     at = lambda s: datetime.fromisoformat(s)  # noqa: E731
     assert [r[:1] + r[2:] for r in got] == [
-        ("201", "paid_search", "paid_search:(none)", "crm", "paid_search", None, at("2026-01-05 10:00")),
-        ("202", "organic_search", "organic_search:(none)", "crm", "organic_search", None, at("2026-01-06 00:00")),
+        (
+            "201",
+            "paid_search",
+            "paid_search:(none)",
+            "crm",
+            "paid_search",
+            None,
+            at("2026-01-05 10:00"),
+        ),
+        (
+            "202",
+            "organic_search",
+            "organic_search:(none)",
+            "crm",
+            "organic_search",
+            None,
+            at("2026-01-06 00:00"),
+        ),
         ("203", "offline", "offline:(none)", "none", None, None, at("2026-01-07 10:00")),
         ("204", "other", "other:(none)", "crm", "other", None, at("2026-01-08 10:00")),
         ("205", "referral", "referral:(none)", "web", "direct", False, at("2026-01-09 09:02")),
-        ("206", "organic_search", "organic_search:(none)", "web", "organic_search", True, at("2026-01-09 11:02")),
+        (
+            "206",
+            "organic_search",
+            "organic_search:(none)",
+            "web",
+            "organic_search",
+            True,
+            at("2026-01-09 11:02"),
+        ),
     ]
     keys = {r[0]: r[1] for r in got}
     assert keys["202"] == "hubspot:202"  # no e-mail: still a person, keyed by the CRM id

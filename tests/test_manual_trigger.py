@@ -67,7 +67,11 @@ def test_dag_extract_task_without_interval_lands_the_resolved_day(
     landed = settings.landing_dir / "crm" / "contacts" / "interval=2026-01-10" / "records.jsonl"
     rows = [json.loads(x) for x in landed.read_text().splitlines()]
     # lookback 2 days: contacts changed on Jan 8..10 only
-    assert rows and {r["updatedAt"][:10] for r in rows} <= {"2026-01-08", "2026-01-09", "2026-01-10"}
+    assert rows and {r["updatedAt"][:10] for r in rows} <= {
+        "2026-01-08",
+        "2026-01-09",
+        "2026-01-10",
+    }
     assert out["records"]["contacts"]["landed"] == len(rows)
     assert loaded["loaded"]["raw.crm__contacts"]["loaded"] == len(rows)
 

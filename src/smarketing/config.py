@@ -32,8 +32,8 @@ Airflow Connections (see README, "Connections").
 | SMARKETING_ALERT_WEBHOOK_URL | (none) | failed runs are POSTed here as JSON |
 | SMARKETING_ALERT_EMAIL | (none) | …and/or e-mailed here (SMTP: SMARKETING_SMTP_HOST) |
 | SMARKETING_REPORTING_CURRENCY | ``USD`` | currency every amount is reported in |
-| SMARKETING_HUBSPOT_COMPANY_CURRENCY | ``USD`` | HubSpot account's company currency: a deal without ``deal_currency_code`` is in it |
-| SMARKETING_HUBSPOT_SEARCH_PER_SECOND | ``4`` | CRM search requests per second (HubSpot allows ~5 per account) |
+| SMARKETING_HUBSPOT_COMPANY_CURRENCY | ``USD`` | currency of a HubSpot deal without a currency |
+| SMARKETING_HUBSPOT_SEARCH_PER_SECOND | ``4`` | HubSpot CRM search requests/s (~5 allowed) |
 | SMARKETING_SLA_HOURS | ``24`` | hours within which sales should first touch an MQL |
 | SMARKETING_ATTRIBUTION_LOOKBACK_DAYS | ``90`` | touches this long before an opportunity count |
 | SMARKETING_ATTRIBUTION_HALF_LIFE_DAYS | ``7`` | half-life of the time-decay attribution model |

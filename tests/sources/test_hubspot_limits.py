@@ -78,7 +78,9 @@ def big_company(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _reader(server: DemoServer, per_second: float = 1000.0, **kw) -> HubSpotReader:
-    creds = Credentials(conn_id="smarketing_hubspot", host=server.url, password=DEMO_TOKENS["hubspot"])
+    creds = Credentials(
+        conn_id="smarketing_hubspot", host=server.url, password=DEMO_TOKENS["hubspot"]
+    )
     policy = RetryPolicy(max_attempts=8, backoff_seconds=0.3, max_backoff_seconds=1.0)
     return HubSpotReader(creds, policy, per_second, **kw)
 

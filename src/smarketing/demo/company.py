@@ -1001,7 +1001,9 @@ def ground_truth(world: World) -> dict:
         "companies": len(accounts),
         # open deals at the horizon, and those of them without an amount (unknown value)
         "open_deals": sum(1 for c in world.contacts if _is_open(c)),
-        "unpriced_open_deals": sum(1 for c in world.contacts if _is_open(c) and not _amount_known(c)),
+        "unpriced_open_deals": sum(
+            1 for c in world.contacts if _is_open(c) and not _amount_known(c)
+        ),
         # contacts the CRM knows without an e-mail address (people all the same)
         "contacts_without_email": sum(1 for c in world.contacts if not _has_email(c)),
     }

@@ -135,11 +135,13 @@ def _crm_day(expr: str) -> str:
 
 
 def _crm_ts(expr: str) -> str:
-    """A HubSpot datetime in any form it sends as naive UTC (the crm_timestamp macro's rule)."""
+    """A HubSpot datetime in any form it sends as naive UTC (the crm_timestamp macro's rule).
+
+    No regex braces: GX reads ``{…}`` in a query as a placeholder."""
     return (
-        f"(case when regexp_full_match(trim({expr}), '-?[0-9]{{1,15}}')"
+        f"(case when regexp_full_match(trim({expr}), '-?[0-9]+')"
         f" then epoch_ms(cast(trim({expr}) as bigint))"
-        f" when regexp_full_match(trim({expr}), '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}')"
+        f" when regexp_full_match(trim({expr}), '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]')"
         f" then cast(cast(trim({expr}) as date) as timestamp)"
         f" else cast(trim({expr}) as timestamptz) at time zone 'UTC' end)"
     )
@@ -397,9 +399,7 @@ FCT_DEALS = Suite(
             "lead_deal_number",
         ),
         _unique("deal_id"),
-        *_not_null(
-            "deal_id", "deal_status", "is_priced", "opportunity_at", "source_channel"
-        ),
+        *_not_null("deal_id", "deal_status", "is_priced", "opportunity_at", "source_channel"),
         _rows(
             "a deal without amount is open (a closed deal is always priced)",
             "select deal_id from {batch} where (deal_amount is null or amount_reporting is null)"
