@@ -20,6 +20,7 @@ milliseconds, without milliseconds and as plain dates.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -32,7 +33,7 @@ from smarketing.config import Settings
 from smarketing.intervals import resolve_window
 from smarketing.landing import land_source
 from smarketing.sources.catalog import SOURCES, EntitySpec
-from smarketing.transform import run_dbt
+from smarketing.transform import dbt_env, run_dbt
 from smarketing.warehouse.load import load_interval
 from tests.test_marts_edge_cases import contact, deal, query, session, settings_in
 
@@ -236,3 +237,15 @@ def test_unpriced_open_deals_are_counted_not_valued(warehouse) -> None:
         " where attribution_model = 'linear' group by 1 order by 1",
     )
     assert ("911",) not in [r[:1] for r in credited]
+
+
+def test_company_currency_is_a_setting_that_reaches_staging(settings: Settings) -> None:
+    """A deal without currency is in the account's company currency: a setting, not code."""
+    custom = dataclasses.replace(settings, hubspot_company_currency="EUR")
+    assert dbt_env(custom)["SMARKETING_HUBSPOT_COMPANY_CURRENCY"] == "EUR"
+    assert run_dbt(custom, "compile", "--select", "stg_hubspot__deals").success
+    compiled = (
+        settings.data_dir / "dbt" / "target" / "compiled" / "smarketing" / "models" / "staging"
+    )
+    sql = (compiled / "hubspot" / "stg_hubspot__deals.sql").read_text()
+    assert "upper('EUR')" in sql
