@@ -121,6 +121,24 @@ def test_published_numbers_equal_ground_truth(env: dict[str, str], truth: dict) 
         for lid, t in sorted(truth["leads"].items())
     ]
     assert leads == want
+    # HubSpot's real shapes in the demo: open deals without amount counted, never valued;
+    # people without e-mail keyed by their CRM id; deals in three currencies
+    shapes = con.execute(
+        "select count(*) filter (where deal_status = 'open'),"
+        " count(*) filter (where deal_status = 'open' and not is_priced),"
+        " count(distinct deal_currency) from fct_deals"
+    ).fetchone()
+    totals = truth["totals"]
+    assert shapes == (totals["open_deals"], totals["unpriced_open_deals"], 3)
+    assert totals["unpriced_open_deals"] > 0
+    unpriced = con.execute(
+        "select sum(unpriced_opportunities_created) from mart_revenue_summary"
+    ).fetchone()
+    assert unpriced == (totals["unpriced_open_deals"],)
+    keyed_by_id = con.execute(
+        "select count(*) from fct_lead_funnel where person_key like 'hubspot:%'"
+    ).fetchone()
+    assert keyed_by_id == (totals["contacts_without_email"],) and keyed_by_id[0] > 0
     # every attribution model credits exactly the won revenue of the ground truth
     per_model = con.execute(
         "select attribution_model, sum(attributed_amount) from fct_attribution"
