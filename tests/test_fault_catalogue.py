@@ -173,14 +173,6 @@ def future_dated_events(demo: Path) -> None:  # one visitor's clock says year 30
     )
 
 
-def null_lead_emails(demo: Path) -> None:
-    def change(i: int, r: dict) -> dict:
-        r["properties"].pop("email", None)
-        return r
-
-    _rewrite(demo / "crm" / "contacts.jsonl", change)
-
-
 def duplicated_ga4_file(demo: Path) -> None:
     shutil.copy(_day_events(demo), demo / "web" / "events_20260214_resent.jsonl")
 
@@ -269,13 +261,8 @@ FAULTS = [
         "QualityGateFailed",
         ["no day lies in the future"],
     ),
-    (
-        "null e-mails on leads",
-        null_lead_emails,
-        None,
-        "DbtBuildFailed",
-        ["not_null_int_crm__leads_person_key"],
-    ),
+    # contacts without e-mail are no longer a fault: they are people keyed by their CRM id
+    # (issue 11; tests/test_crm_sources_and_shapes.py and the e2e ground truth cover them)
     (
         "duplicated GA4 file",
         duplicated_ga4_file,
