@@ -23,6 +23,11 @@ def on_failure(context) -> None:
     notify_failure(context)
 
 
+def _run_after(dag_run) -> datetime | None:
+    """When the run was asked to run: decides the day of a manual run without data interval."""
+    return getattr(dag_run, "run_after", None) or getattr(dag_run, "logical_date", None)
+
+
 # The asset's identity never depends on a path: SMARKETING_PUBLISHED_PATH or the data folder
 # may move without the metadata DB holding a stale URI (each event's extra carries the path).
 PUBLISHED_MARTS = Asset(name="smarketing_marts", uri="x-smarketing://published-marts")
@@ -94,7 +99,9 @@ change to their logic); snapshots keep their history.
 def smarketing_nightly():
     def make_extract(source: str):
         @task(task_id=f"extract_{source}")
-        def extract_source(data_interval_start=None, data_interval_end=None, params=None) -> dict:
+        def extract_source(
+            data_interval_start=None, data_interval_end=None, params=None, dag_run=None
+        ) -> dict:
             from smarketing import pipeline
             from smarketing.failfast import fail_fast
 
@@ -104,6 +111,7 @@ def smarketing_nightly():
                     data_interval_start,
                     data_interval_end,
                     (params or {}).get("extract_start"),
+                    run_after=_run_after(dag_run),
                 )
 
         return extract_source()
@@ -115,13 +123,17 @@ def smarketing_nightly():
         data_interval_start=None,
         data_interval_end=None,
         params=None,
+        dag_run=None,
     ) -> dict:
         from smarketing import pipeline
         from smarketing.failfast import fail_fast
 
         with pipeline.step_lock("load_raw", run_id), fail_fast():
             return pipeline.load_raw(
-                data_interval_start, data_interval_end, (params or {}).get("extract_start")
+                data_interval_start,
+                data_interval_end,
+                (params or {}).get("extract_start"),
+                run_after=_run_after(dag_run),
             )
 
     @task(pool=SETTINGS.duckdb_pool)
@@ -134,7 +146,12 @@ def smarketing_nightly():
 
     @task(pool=SETTINGS.duckdb_pool, retries=0)
     def quality_gate(
-        built: dict, run_id=None, data_interval_start=None, data_interval_end=None, params=None
+        built: dict,
+        run_id=None,
+        data_interval_start=None,
+        data_interval_end=None,
+        params=None,
+        dag_run=None,
     ) -> dict:
         from smarketing import pipeline
         from smarketing.failfast import fail_fast
@@ -146,6 +163,7 @@ def smarketing_nightly():
                 data_interval_start,
                 data_interval_end,
                 bool((params or {}).get("accept_anomalies")),
+                run_after=_run_after(dag_run),
             )
 
     @task(pool=SETTINGS.duckdb_pool, outlets=[PUBLISHED_MARTS])

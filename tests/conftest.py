@@ -60,6 +60,8 @@ def settings(
     for key, value in demo_connections(demo_server.url, tiny_demo).items():
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("SMARKETING_HTTP_BACKOFF_SECONDS", "0")
+    # the demo server does not limit the search rate unless a test asks it to
+    monkeypatch.setenv("SMARKETING_HUBSPOT_SEARCH_PER_SECOND", "1000")
     monkeypatch.setenv("SMARKETING_PROJECT_DIR", str(PROJECT_DIR))
     monkeypatch.setenv("SMARKETING_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("SMARKETING_DEMO_DIR", str(tiny_demo))

@@ -23,6 +23,7 @@ import pytest
 
 from smarketing.demo.fx import daily_rates, to_usd_cents
 from smarketing.demo.server import DemoServer, demo_connections
+from smarketing.pseudonyms import demo_key, pseudonym
 from tests.conftest import PROJECT_DIR
 
 pytestmark = pytest.mark.slow
@@ -131,6 +132,30 @@ def test_published_numbers_equal_ground_truth(env: dict[str, str], truth: dict) 
         for lid, t in sorted(truth["leads"].items())
     ]
     assert leads == want
+    # HubSpot's real shapes in the demo: open deals without amount counted, never valued;
+    # people without e-mail keyed by their CRM id; deals in three currencies
+    shapes = con.execute(
+        "select count(*) filter (where deal_status = 'open'),"
+        " count(*) filter (where deal_status = 'open' and not is_priced),"
+        " count(distinct deal_currency) from fct_deals"
+    ).fetchone()
+    totals = truth["totals"]
+    assert shapes == (totals["open_deals"], totals["unpriced_open_deals"], 3)
+    assert totals["unpriced_open_deals"] > 0
+    unpriced = con.execute(
+        "select sum(unpriced_opportunities_created) from mart_revenue_summary"
+    ).fetchone()
+    assert unpriced == (totals["unpriced_open_deals"],)
+    # a contact without e-mail is a person identified by its CRM id: its published key is the
+    # keyed hash of `hubspot:<id>` under the demo's pseudonym key
+    key = demo_key(Path(env["SMARKETING_DEMO_DIR"]))
+    keyed_by_id = sum(
+        person_key == pseudonym(key, f"hubspot:{lead_id}")
+        for lead_id, person_key in con.execute(
+            "select lead_id, person_key from fct_lead_funnel"
+        ).fetchall()
+    )
+    assert keyed_by_id == totals["contacts_without_email"] and keyed_by_id > 0
     # every attribution model credits exactly the won revenue of the ground truth
     per_model = con.execute(
         "select attribution_model, sum(attributed_amount) from fct_attribution"

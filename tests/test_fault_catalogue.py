@@ -173,14 +173,6 @@ def future_dated_events(demo: Path) -> None:  # one visitor's clock says year 30
     )
 
 
-def null_lead_emails(demo: Path) -> None:
-    def change(i: int, r: dict) -> dict:
-        r["properties"].pop("email", None)
-        return r
-
-    _rewrite(demo / "crm" / "contacts.jsonl", change)
-
-
 def impossible_contact_dates(demo: Path) -> None:  # a CRM import wrote 1900-01-01 as "unknown"
     def change(i: int, r: dict) -> dict:
         props = r["properties"]
@@ -276,13 +268,8 @@ FAULTS = [
         "QualityGateFailed",
         ["no day lies in the future"],
     ),
-    (
-        "null e-mails on leads",
-        null_lead_emails,
-        None,
-        "DbtBuildFailed",
-        ["not_null_int_crm__leads_person_key"],
-    ),
+    # contacts without e-mail are no longer a fault: they are people keyed by their CRM id
+    # (issue 11; tests/test_crm_sources_and_shapes.py and the e2e ground truth cover them)
     (
         "impossible contact dates",
         impossible_contact_dates,

@@ -47,14 +47,21 @@ def test_lands_every_entity_with_manifest(tiny_demo: Path, tmp_path: Path) -> No
 
 
 def test_missing_required_field_names_source_entity_record_and_field(tmp_path: Path) -> None:
-    reader = ListReader([_deal(1), _deal(2, amount=None), _deal(3)])
+    reader = ListReader([_deal(1), _deal(2, dealstage=None), _deal(3)])
     with pytest.raises(ExtractError) as err:
         land_entity(reader, DEALS, WINDOW, tmp_path)
     assert str(err.value) == (
-        "source=crm entity=deals record=id=2 field=properties.amount: required field is missing"
+        "source=crm entity=deals record=id=2 field=properties.dealstage: required field is missing"
     )
     # nothing landed, nothing half-written left behind
     assert list((tmp_path / "crm" / "deals").iterdir()) == []
+
+
+def test_open_deal_without_amount_lands_as_unpriced_pipeline(tmp_path: Path) -> None:
+    """HubSpot allows a deal without amount: pipeline of unknown value, not a failed extract."""
+    reader = ListReader([_deal(1), _deal(2, amount=None, dealstage="appointmentscheduled")])
+    landed = land_entity(reader, DEALS, WINDOW, tmp_path)
+    assert (landed.extracted, landed.records, landed.quarantined) == (2, 2, 0)
 
 
 def test_failed_relanding_keeps_the_previous_landing(tmp_path: Path) -> None:

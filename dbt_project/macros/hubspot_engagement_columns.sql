@@ -4,7 +4,7 @@
 {% macro hubspot_engagement_columns() -%}
         record_id as engagement_id,
         payload ->> '$.properties.hubspot_owner_id' as owner_id,
-        {{ utc_timestamp("payload ->> '$.properties.hs_timestamp'") }} as occurred_at,
+        {{ crm_timestamp("payload ->> '$.properties.hs_timestamp'") }} as occurred_at,
         list_transform(
             from_json(payload -> '$.associations.contacts.results', '[{"id": "VARCHAR"}]'),
             lambda association: association.id

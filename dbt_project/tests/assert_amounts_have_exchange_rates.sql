@@ -23,7 +23,7 @@ deals as (
     select 'deals' as rows_of, currency_code,
         cast(coalesce(closed_at, created_at) as date) as day, 1 as rows_affected
     from {{ ref('int_crm__deals') }}
-    -- a deal without an amount has no value to convert
+    -- an unpriced open deal (no amount) has nothing to convert
     where amount is not null and amount_reporting is null
 
 ),

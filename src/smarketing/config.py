@@ -39,6 +39,8 @@ Airflow Connections (see README, "Connections").
 | SMARKETING_REPORTING_CURRENCY | ``USD`` | currency every amount is reported in |
 | SMARKETING_FX_RATES_PATH | (none) | own rates, CSV rate_date,currency_code,units_per_eur |
 | SMARKETING_FX_MAX_CARRY_DAYS | ``7`` | days a rate carries over days without one (weekends) |
+| SMARKETING_HUBSPOT_COMPANY_CURRENCY | ``USD`` | currency of a HubSpot deal without a currency |
+| SMARKETING_HUBSPOT_SEARCH_PER_SECOND | ``4`` | HubSpot CRM search requests/s (~5 allowed) |
 | SMARKETING_SLA_HOURS | ``24`` | hours within which sales should first touch an MQL |
 | SMARKETING_ATTRIBUTION_LOOKBACK_DAYS | ``90`` | touches this long before an opportunity count |
 | SMARKETING_ATTRIBUTION_HALF_LIFE_DAYS | ``7`` | half-life of the time-decay attribution model |
@@ -118,6 +120,10 @@ class Settings:
     demo_scale: float
     demo_start: date
     demo_end: date
+    # HubSpot: the account's company currency (a deal without deal_currency_code is in it,
+    # as HubSpot itself treats it) and the CRM search API's per-account request rate
+    hubspot_company_currency: str = "USD"
+    hubspot_search_per_second: float = 4.0
     # dates before this floor (or after the run time) are quarantined, never published
     date_floor: date = date(2000, 1, 1)
     # quarantined ad spend (per entity, in the account's currency) above this blocks the gate
@@ -244,4 +250,8 @@ def load_settings() -> Settings:
         demo_end=date.fromisoformat(_env("DEMO_END", "2026-03-31")),
         date_floor=date.fromisoformat(_env("DATE_FLOOR", "2000-01-01")),
         quarantine_max_spend=float(_env("QUARANTINE_MAX_SPEND", "100")),
+        hubspot_company_currency=_env("HUBSPOT_COMPANY_CURRENCY", "USD").strip().upper(),
+        hubspot_search_per_second=_positive(
+            float(_env("HUBSPOT_SEARCH_PER_SECOND", "4")), "HUBSPOT_SEARCH_PER_SECOND"
+        ),
     )

@@ -7,8 +7,11 @@ adds a lookback before it so that late updates (CRM edits, late GA4 files) are p
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+
+log = logging.getLogger(__name__)
 
 
 def _floor_day(ts: datetime) -> datetime:
@@ -46,16 +49,43 @@ class DataWindow:
         return self.end
 
 
+def manual_interval(
+    run_after: str | date | datetime | None, now: datetime | None = None
+) -> tuple[datetime, datetime]:
+    """The last complete UTC day before ``run_after`` (else now): a run without a data interval.
+
+    Airflow 3 gives a manual run triggered without a logical date no data interval
+    (``data_interval_start`` is None); such a run is about the last complete day as of when
+    it was asked to run. ``run_after`` is the same for every task of the run, so all of its
+    tasks resolve the same day even if they run on either side of midnight.
+    """
+    moment = _parse(run_after) if run_after not in (None, "") else (now or datetime.now(UTC))
+    end = _floor_day(moment)
+    start = end - timedelta(days=1)
+    log.info(
+        "run has no data interval (manual trigger without logical date): resolved to the last"
+        " complete day %s (run_after=%s)",
+        start.date(),
+        moment.isoformat(),
+    )
+    return start, end
+
+
 def resolve_window(
-    interval_start: str | date | datetime,
-    interval_end: str | date | datetime,
+    interval_start: str | date | datetime | None,
+    interval_end: str | date | datetime | None,
     lookback_days: int,
     extract_start: str | date | datetime | None = None,
+    run_after: str | date | datetime | None = None,
 ) -> DataWindow:
     """Whole UTC days covered by an Airflow data interval, plus the extract window.
 
-    A zero-length interval (manual trigger) means the day before its end.
+    A zero-length interval (manual trigger) means the day before its end. No interval at all
+    (Airflow 3 manual trigger without a logical date) means the last complete day before
+    ``run_after`` (see ``manual_interval``).
     """
+    if interval_start in (None, "") or interval_end in (None, ""):
+        interval_start, interval_end = manual_interval(run_after)
     start = _floor_day(_parse(interval_start))
     end = _floor_day(_parse(interval_end))
     if end <= start:

@@ -37,12 +37,16 @@ def safe_run_id(run_id: str) -> str:
 
 
 def window_for(
-    interval_start: Moment,
-    interval_end: Moment,
+    interval_start: Moment | None,
+    interval_end: Moment | None,
     extract_start: Moment | None,
     settings: Settings,
+    run_after: Moment | None = None,
 ) -> DataWindow:
-    return resolve_window(interval_start, interval_end, settings.lookback_days, extract_start)
+    """The run's window; a run without data interval (manual trigger) takes the last full day."""
+    return resolve_window(
+        interval_start, interval_end, settings.lookback_days, extract_start, run_after
+    )
 
 
 def reader_for(source: str, settings: Settings):
@@ -60,7 +64,9 @@ def reader_for(source: str, settings: Settings):
     if source == "crm":
         from smarketing.sources.hubspot import HubSpotReader
 
-        return HubSpotReader(get_credentials("smarketing_hubspot"), policy)
+        return HubSpotReader(
+            get_credentials("smarketing_hubspot"), policy, settings.hubspot_search_per_second
+        )
     if source == "email":
         from smarketing.sources.mailchimp import MailchimpReader
 
@@ -89,16 +95,17 @@ def reader_for(source: str, settings: Settings):
 
 def extract(
     source: str,
-    interval_start: Moment,
-    interval_end: Moment,
+    interval_start: Moment | None,
+    interval_end: Moment | None,
     extract_start: Moment | None = None,
     settings: Settings | None = None,
+    run_after: Moment | None = None,
 ) -> dict:
     """Extract one source for the interval into the landing zone."""
     from smarketing.landing import land_source
 
-    settings = _prepared(settings)
-    window = window_for(interval_start, interval_end, extract_start, settings)
+    settings = _prepared(settings, run_after)
+    window = window_for(interval_start, interval_end, extract_start, settings, run_after)
     landed = land_source(
         reader_for(source, settings),
         source,
@@ -158,16 +165,17 @@ def settings_report(settings: Settings) -> dict:
 
 
 def load_raw(
-    interval_start: Moment,
-    interval_end: Moment,
+    interval_start: Moment | None,
+    interval_end: Moment | None,
     extract_start: Moment | None = None,
     settings: Settings | None = None,
+    run_after: Moment | None = None,
 ) -> dict:
     """Load the interval's landed files into the raw schema (one transaction)."""
     from smarketing.warehouse.load import load_interval
 
-    settings = _prepared(settings)
-    window = window_for(interval_start, interval_end, extract_start, settings)
+    settings = _prepared(settings, run_after)
+    window = window_for(interval_start, interval_end, extract_start, settings, run_after)
     counts = load_interval(settings.warehouse_path, settings.landing_dir, window)
     result = {
         c.table: {
@@ -206,17 +214,18 @@ def transform(settings: Settings | None = None, full_refresh: bool = False) -> d
 
 def quality_gate(
     run_id: str,
-    interval_start: Moment,
-    interval_end: Moment,
+    interval_start: Moment | None,
+    interval_end: Moment | None,
     accept_anomalies: bool = False,
     settings: Settings | None = None,
+    run_after: Moment | None = None,
 ) -> dict:
     """Validate the audit marts; raise QualityGateFailed (nothing is published) on failure."""
     from smarketing.quality.gate import assert_gate_passes, run_gate
     from smarketing.quality.run_context import write_run_context
 
-    settings = _prepared(settings)
-    window = window_for(interval_start, interval_end, None, settings)
+    settings = _prepared(settings, run_after)
+    window = window_for(interval_start, interval_end, None, settings, run_after)
     context = write_run_context(
         settings.warehouse_path,
         settings.published_path,
@@ -226,6 +235,7 @@ def quality_gate(
         accept_anomalies,
         min_baseline=settings.anomaly_min_baseline,
         reporting_currency=settings.reporting_currency,
+        hubspot_company_currency=settings.hubspot_company_currency,
     )
     from smarketing.quality.quarantine import quarantine_checks
 

@@ -55,6 +55,7 @@ def dbt_env(settings: Settings) -> dict[str, str]:
     return {
         "SMARKETING_WAREHOUSE_PATH": str(settings.warehouse_path),
         "SMARKETING_REPORTING_CURRENCY": settings.reporting_currency,
+        "SMARKETING_HUBSPOT_COMPANY_CURRENCY": settings.hubspot_company_currency,
         "SMARKETING_SLA_HOURS": str(settings.sla_hours),
         "SMARKETING_ATTRIBUTION_LOOKBACK_DAYS": str(settings.attribution_lookback_days),
         "SMARKETING_ATTRIBUTION_HALF_LIFE_DAYS": str(settings.attribution_half_life_days),

@@ -10,8 +10,18 @@ from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from smarketing.demo.company import GOOGLE_CAMPAIGNS, _iso, generate, ground_truth, write_world
+from smarketing.demo.company import (
+    GOOGLE_CAMPAIGNS,
+    HUBSPOT_SOURCES,
+    _iso,
+    generate,
+    ground_truth,
+    write_world,
+)
 from smarketing.demo.fx import daily_rates, to_usd_cents
+from smarketing.sources.timestamps import parse_vendor_timestamp
+
+CLOSED = ("closedwon", "closedlost")
 
 CRM_FILES = (
     "companies.jsonl",
@@ -163,7 +173,7 @@ def test_ground_truth_totals_reconcile_with_the_world() -> None:
         == sum(in_usd)
         == truth["totals"]["won_revenue_cents"]
     )
-    # USD deals keep their amount; euro deals are converted at the day's rate
+    # USD deals keep their amount; euro and pound deals are converted at the day's rate
     for c, usd in zip(won, in_usd, strict=True):
         if c.currency == "USD":
             assert usd == c.amount_cents
@@ -172,7 +182,8 @@ def test_ground_truth_totals_reconcile_with_the_world() -> None:
             # ECB: units per euro; a euro is worth units_per_eur(USD) dollars
             rate = rates.units_per_eur("USD", day) / rates.units_per_eur("EUR", day)
             assert abs(usd - c.amount_cents * rate) <= Decimal("0.5") and usd != c.amount_cents
-    assert {c.currency for c in world.contacts if c.deal_id} == {"USD", "EUR"}
+    assert {c.currency for c in world.contacts if c.deal_id} == {"USD", "EUR", "GBP"}
+    assert {c.currency for c in won} == {"USD", "EUR", "GBP"}
     assert truth["totals"]["won_deals"] == len(won) > 0
     # nothing happens after the horizon
     assert all(c.won_at < world.horizon for c in won)
@@ -294,7 +305,10 @@ def test_colleagues_join_deals_as_second_contact_primary_first(tmp_path: Path) -
     for r in contacts:
         company = companies[r["properties"]["associatedcompanyid"]]
         assert company["properties"]["name"] == r["properties"]["company"]
-        assert company["properties"]["createdate"] <= r["properties"]["createdate"]
+        # every other company's createdate is a plain date (HubSpot's date form)
+        assert parse_vendor_timestamp(company["properties"]["createdate"]) <= (
+            parse_vendor_timestamp(r["properties"]["createdate"])
+        )
     first_lead = min(_iso(c.lead_at) for c in world.contacts if c.company_id == "300001")
     assert companies["300001"]["properties"]["createdate"] == first_lead
 
@@ -379,3 +393,43 @@ def test_ground_truth_in_another_reporting_currency() -> None:
         expected += int((Decimal(c.amount_cents) * factor).quantize(Decimal(1), "ROUND_HALF_UP"))
     # the pound is worth more than the dollar and the euro: fewer pounds than dollars
     assert gbp["totals"]["won_revenue_cents"] == expected < usd["totals"]["won_revenue_cents"]
+
+
+def test_hubspot_wire_variety_keeps_the_ground_truth(tmp_path: Path) -> None:
+    """The CRM files carry what real accounts send, decided by record id (no new draws):
+    every timestamp form, contacts without e-mail, unpriced open deals, deals without a
+    currency, three currencies, and HubSpot's original source of every contact."""
+    world = generate(9, 0.3, date(2026, 1, 1), date(2026, 2, 28))
+    truth = write_world(world, tmp_path)
+    contacts = _jsonl(tmp_path / "crm" / "contacts.jsonl")
+    deals = _jsonl(tmp_path / "crm" / "deals.jsonl")
+    companies = _jsonl(tmp_path / "crm" / "companies.jsonl")
+    created = [r["properties"]["createdate"] for r in contacts]
+    # ISO with ms (24 chars), without (20), epoch ms (13); a date (10) on companies
+    assert {len(v) for v in created} == {24, 20, 13}
+    assert {len(r["properties"]["createdate"]) for r in companies} == {24, 10}
+    by_id = {c.contact_id: c for c in world.contacts}
+    for r in contacts:  # every form reads back as the world's own time
+        c = by_id[r["id"]]
+        assert parse_vendor_timestamp(r["properties"]["createdate"]) == c.lead_at
+        assert r["properties"]["hs_analytics_source"] == HUBSPOT_SOURCES[c.channel]
+    latest = {r["id"]: r for r in contacts}
+    no_email = [i for i, r in latest.items() if r["properties"]["email"] is None]
+    assert len(no_email) == truth["totals"]["contacts_without_email"] > 0
+    assert all(by_id[i].primary_id is not None for i in no_email)  # colleagues only
+    final = {d["id"]: d for d in deals}
+    open_deals = [d for d in final.values() if d["properties"]["dealstage"] not in CLOSED]
+    unpriced = [d for d in open_deals if d["properties"]["amount"] is None]
+    assert len(open_deals) == truth["totals"]["open_deals"]
+    assert len(unpriced) == truth["totals"]["unpriced_open_deals"] > 0
+    # a closed deal always carries its amount; the truth's amount is what the CRM knows
+    assert all(d["properties"]["amount"] for d in final.values() if d not in open_deals)
+    for d in unpriced:
+        lead = next(v for v in truth["leads"].values() if v["deal_id"] == d["id"])
+        assert lead["amount_cents"] is None
+    currencies = Counter(d["properties"]["deal_currency_code"] for d in final.values())
+    assert set(currencies) == {"USD", "EUR", "GBP", None} and currencies[None] > 0
+    for d in final.values():
+        if d["properties"]["deal_currency_code"] is None:  # the company currency
+            c = next(c for c in world.contacts if c.deal_id == d["id"])
+            assert c.currency == "USD"

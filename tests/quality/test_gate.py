@@ -138,7 +138,7 @@ def build_audit(path: Path) -> Path:
                      ('time_decay')) t(m)""")
     con.execute("""create table audit._run_context as select
         date '2026-01-09' as interval_start, date '2026-01-10' as interval_end,
-        'USD' as reporting_currency,
+        'USD' as reporting_currency, 'USD' as hubspot_company_currency,
         0.75::double as anomaly_threshold, 1::double as anomaly_min_baseline,
         false as accept_anomalies, 0.5::double as baseline_leads,
         7.0::double as baseline_spend, 2.5::double as baseline_sessions,
@@ -156,7 +156,10 @@ def _new_marts(con: duckdb.DuckDBPyConnection) -> None:
         alter table audit.fct_lead_funnel add column current_stage varchar;
         alter table audit.fct_lead_funnel add column is_recycled boolean default false;
         alter table audit.fct_lead_funnel add column first_touch_campaign_key varchar;
-        alter table audit.fct_lead_funnel add column first_sales_touch_at timestamp;""")
+        alter table audit.fct_lead_funnel add column first_sales_touch_at timestamp;
+        alter table audit.fct_lead_funnel add column channel_source varchar default 'web';
+        alter table audit.fct_lead_funnel add column crm_channel varchar;
+        alter table audit.fct_lead_funnel add column crm_source_agrees boolean;""")
     for name in (
         "visitor_to_lead",
         "lead_to_mql",
@@ -178,7 +181,7 @@ def _new_marts(con: duckdb.DuckDBPyConnection) -> None:
         owner_id, case when won_at is null then 'closedlost' else 'closedwon' end as deal_stage,
         case when won_at is null then 'lost' else 'won' end as deal_status,
         1 as buying_group_contacts, deal_amount, deal_currency,
-        deal_amount_reporting as amount_reporting, opportunity_at,
+        deal_amount_reporting as amount_reporting, true as is_priced, opportunity_at,
         coalesce(won_at, lost_at) as closed_at, won_at, lost_at, 5.0 as sales_cycle_days,
         first_touch_channel as source_channel, first_touch_campaign as source_campaign,
         first_touch_campaign_key as source_campaign_key, 1 as lead_deal_number
@@ -239,7 +242,8 @@ def _new_marts(con: duckdb.DuckDBPyConnection) -> None:
         where mql_at is not null group by 1, 2) as d""")
     con.execute("""create table audit.mart_revenue_summary as select
         date '2026-01-01' as month, 1500.00 as bookings, 1 as won_deals, 1 as lost_deals,
-        2 as opportunities_created, 2400.00 as pipeline_created, 0.5 as win_rate,
+        2 as opportunities_created, 2400.00 as pipeline_created,
+        0 as unpriced_opportunities_created, 0.5 as win_rate,
         1500.00 as average_deal_size, 5.0 as avg_sales_cycle_days,
         5.0 as median_sales_cycle_days""")
     con.execute("""create table audit.mart_account_journey as select
@@ -249,7 +253,8 @@ def _new_marts(con: duckdb.DuckDBPyConnection) -> None:
         min(lead_at) as first_lead_at, 0 as marketing_touches, 0 as sales_touches,
         null::timestamp as first_marketing_touch_at, min(first_sales_touch_at)
             as first_sales_touch_at, null::timestamp as last_touch_at,
-        count(deal_id) as deals, 0 as open_deals, count(won_at) as won_deals,
+        count(deal_id) as deals, 0 as open_deals, 0 as unpriced_open_deals,
+        count(won_at) as won_deals,
         count(lost_at) as lost_deals, 0.00 as open_pipeline,
         coalesce(sum(deal_amount_reporting) filter (where won_at is not null), 0) as won_revenue,
         min(won_at) as first_won_at from audit.fct_lead_funnel group by 1""")

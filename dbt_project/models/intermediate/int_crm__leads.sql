@@ -3,16 +3,22 @@
     contact --(GA client id captured by the form)--> anonymous web visitor (first visit gives
     the first-touch channel and campaign); contact --(associatedcompanyid)--> company. The
     person's identity is the normalised e-mail (it joins Mailchimp activity and stays in the
-    warehouse); the published person key is its keyed hash (person_pseudonym, HMAC-SHA-256).
-    A contact that is only a subscriber (no lead or later stage date) is not a lead. A contact
-    without a visit keeps channel `offline`; one without a company stays here with
-    a null company_id (never dropped).
+    warehouse); a contact without an e-mail is a person all the same, identified by its CRM id
+    (`hubspot:<id>`). The published person key is the identity's keyed hash (person_pseudonym,
+    HMAC-SHA-256). A contact that is only a subscriber (no lead or later stage date) is not a
+    lead.
+
+    Channel: the web first touch when the lead has a visit, else HubSpot's original source
+    (hs_analytics_source and its drill-down, crm_source_mapping seed), else `offline`.
+    channel_source says which decided (`web`, `crm`, `none`); crm_channel is the CRM's own
+    answer, kept beside the web one so the marts can report how often they agree. One
+    without a company stays here with a null company_id (never dropped).
 
     Stage dates: each stage is dated when it was first reached. A stage HubSpot skipped (a
     lead that went straight to SQL) is dated at the next stage reached, so the funnel never
     has more people at a later stage than at an earlier one. A lead sent back to an earlier
     stage keeps the dates it reached (is_recycled tells it went back). -#}
-{%- set identity = normalised_email('email') %}
+{%- set identity = "coalesce(" ~ normalised_email('email') ~ ", 'hubspot:' || contact_id)" %}
 with
 
 contacts as (
@@ -39,6 +45,12 @@ sales_touches as (
 
 ),
 
+crm_sources as (
+
+    select * from {{ ref('crm_source_mapping') }}
+
+),
+
 first_deals as (
 
     select * from deals where deal_number = 1
@@ -49,9 +61,11 @@ leads as (
 
     select
         contact_id,
-        -- identity: normalised e-mail; only its keyed hash is published (no PII leaves)
+        -- identity: normalised e-mail, else the CRM id; only its keyed hash is published
         {{ identity }} as person_identity,
         {{ person_pseudonym(identity) }} as person_key,
+        analytics_source,
+        analytics_source_data_1,
         ga_client_id,
         company_id,
         owner_id,
@@ -132,6 +146,27 @@ first_sales_touches as (
 
 ),
 
+-- the CRM's original source as a channel: an exact drill-down row wins over `*`
+crm_channels as (
+
+    select
+        stage_dates.contact_id,
+        arg_min(
+            crm_sources.channel,
+            crm_sources.hs_analytics_source_data_1 = '*'
+        ) as channel
+    from stage_dates
+    inner join crm_sources
+        on stage_dates.analytics_source = upper(crm_sources.hs_analytics_source)
+        and (
+            crm_sources.hs_analytics_source_data_1 = '*'
+            or upper(stage_dates.analytics_source_data_1)
+            = upper(crm_sources.hs_analytics_source_data_1)
+        )
+    group by stage_dates.contact_id
+
+),
+
 stitched as (
 
     select
@@ -140,18 +175,39 @@ stitched as (
             as is_recycled,
         visitors.first_session_key,
         visitors.first_visit_at as visitor_at,
-        -- a lead with no web visit came through an offline/sales source
-        coalesce(visitors.first_channel, 'offline') as first_touch_channel,
+        -- web first touch, else the CRM's original source, else offline
+        coalesce(visitors.first_channel, crm_channels.channel, 'offline') as first_touch_channel,
         visitors.first_campaign as first_touch_campaign,
-        coalesce(visitors.first_campaign_key, 'offline:(none)') as first_touch_campaign_key,
+        coalesce(
+            visitors.first_campaign_key,
+            {{ campaign_key("coalesce(crm_channels.channel, 'offline')", 'null') }}
+        ) as first_touch_campaign_key,
+        case
+            when visitors.first_channel is not null then 'web'
+            when crm_channels.channel is not null then 'crm'
+            else 'none'
+        end as channel_source,
+        crm_channels.channel as crm_channel,
+        -- do the CRM's source and the stitched web first touch name the same channel?
+        -- (null when either is missing)
+        crm_channels.channel = visitors.first_channel as crm_source_agrees,
         first_sales_touches.first_sales_touch_at
 
     from stage_dates
     left join visitors
         on stage_dates.ga_client_id = visitors.user_pseudo_id
+    left join crm_channels
+        on stage_dates.contact_id = crm_channels.contact_id
     left join first_sales_touches
         on stage_dates.contact_id = first_sales_touches.contact_id
 
+),
+
+final as (
+
+    select stitched.* exclude (analytics_source, analytics_source_data_1)
+    from stitched
+
 )
 
-select * from stitched
+select * from final

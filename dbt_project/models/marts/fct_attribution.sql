@@ -67,6 +67,8 @@ attributable_deals as (
     left join leads
         on deals.contact_id = leads.contact_id
     where deals.lost_at is null
+        -- an open deal without amount has no value to attribute yet (unpriced pipeline)
+        and deals.amount_reporting is not null
 
 ),
 

@@ -14,7 +14,9 @@ created as (
     select
         cast(date_trunc('month', opportunity_at) as date) as month,
         count(*) as opportunities_created,
-        sum(amount_reporting) as pipeline_created
+        sum(amount_reporting) as pipeline_created,
+        -- deals without an amount: pipeline of unknown value, counted, never valued at zero
+        count(*) filter (where not is_priced) as unpriced_opportunities_created
     from deals
     group by all
 
@@ -52,6 +54,8 @@ final as (
         cast(coalesce(closed.lost_deals, 0) as bigint) as lost_deals,
         cast(coalesce(created.opportunities_created, 0) as bigint) as opportunities_created,
         cast(coalesce(created.pipeline_created, 0) as decimal(18, 2)) as pipeline_created,
+        cast(coalesce(created.unpriced_opportunities_created, 0) as bigint)
+            as unpriced_opportunities_created,
         cast(closed.won_deals / nullif(closed.won_deals + closed.lost_deals, 0) as double)
             as win_rate,
         cast(closed.bookings / nullif(closed.won_deals, 0) as decimal(18, 2)) as average_deal_size,

@@ -90,6 +90,63 @@ def _iso(ts: datetime) -> str:
     return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
+# HubSpot's wire variety, decided by record id (never by a random draw, so every per-day
+# draw and every figure of the ground truth stay as they were):
+# * timestamps come as ISO with milliseconds, ISO without them, epoch milliseconds, and a
+#   date property as a plain date;
+# * some contacts have no e-mail (a colleague known by phone only);
+# * an open deal may have no amount yet (sales fills it in when it closes);
+# * a deal in the account's company currency (USD) may have no deal_currency_code;
+# * deals come in three currencies (USD, EUR, GBP).
+HUBSPOT_SOURCES = {  # channel -> hs_analytics_source (HubSpot's original source values)
+    "paid_search": "PAID_SEARCH",
+    "paid_social": "PAID_SOCIAL",
+    "email": "EMAIL_MARKETING",
+    "organic_search": "ORGANIC_SEARCH",
+    "referral": "REFERRALS",
+    "direct": "DIRECT_TRAFFIC",
+    "offline": "OFFLINE",
+}
+
+
+def _hs_time(ts: datetime, key: int) -> str:
+    """One timestamp in one of the forms HubSpot sends, chosen by a record's number."""
+    form = key % 4
+    if form == 1:
+        return str(int(ts.timestamp() * 1000))  # epoch milliseconds
+    if form == 2 and ts.microsecond == 0:
+        return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")  # without milliseconds
+    return _iso(ts)
+
+
+def _seq(c: Contact) -> int:
+    return int(c.contact_id) % 100_000
+
+
+def _has_email(c: Contact) -> bool:
+    """Colleagues (never sent a newsletter) are sometimes known by phone only."""
+    return c.primary_id is None or _seq(c) % 3 != 0
+
+
+def _priced_while_open(c: Contact) -> bool:
+    """Every fifth open deal has no amount until it closes: pipeline of unknown value."""
+    return _seq(c) % 5 != 2
+
+
+def _amount_known(c: Contact) -> bool:
+    """The deal's amount is on the CRM at the world's horizon (closed, or priced while open)."""
+    return c.won_at is not None or c.lost_at is not None or _priced_while_open(c)
+
+
+def _is_open(c: Contact) -> bool:
+    return c.deal_id is not None and c.won_at is None and c.lost_at is None
+
+
+def _currency_on_the_wire(c: Contact) -> str | None:
+    """Some deals in the company currency (USD) leave deal_currency_code empty."""
+    return None if c.currency == "USD" and _seq(c) % 4 == 1 else c.currency
+
+
 @dataclass
 class Session:
     """One website session of a visitor, as the world knows it."""
@@ -418,8 +475,8 @@ def _contact(
                 contact.opportunity_at = opp
                 contact.deal_id = str(900_000 + seq)
                 contact.amount_cents = amount_cents
-                # European customers are billed in euros: a second currency to convert
-                contact.currency = "EUR" if seq % 8 == 3 else "USD"
+                # European customers are billed in euros, British ones in pounds
+                contact.currency = {3: "EUR", 5: "GBP"}.get(seq % 8, "USD")
                 close = later(opp)
                 if close is not None and rolls[3] < P_WON:
                     contact.won_at = close
@@ -611,20 +668,21 @@ def _contact_state(c: Contact, as_of: datetime) -> dict:
     ]
     reached = [(s, ts) for s, ts in stages if ts is not None and ts <= as_of]
     props = {
-        "email": c.email,
+        "email": c.email if _has_email(c) else None,
         "firstname": c.firstname,
         "lastname": c.lastname,
         "company": c.company,
         "associatedcompanyid": c.company_id,
         "hubspot_owner_id": c.owner_id,
         "ga_client_id": c.ga_client_id,
-        "hs_analytics_source": "OFFLINE" if c.ga_client_id is None else "ORGANIC_SEARCH",
-        "createdate": _iso(c.lead_at),
+        # HubSpot's original source: the channel of the first visit, else offline
+        "hs_analytics_source": HUBSPOT_SOURCES[c.channel],
+        "createdate": _hs_time(c.lead_at, _seq(c)),
         "lifecyclestage": reached[-1][0],
         "lastmodifieddate": _iso(reached[-1][1]),
     }
     for stage, ts in reached:
-        props[f"hs_lifecyclestage_{stage}_date"] = _iso(ts)
+        props[f"hs_lifecyclestage_{stage}_date"] = _hs_time(ts, _seq(c) + 1)
     return {
         "id": c.contact_id,
         "properties": props,
@@ -645,17 +703,18 @@ def _deal_state(c: Contact, as_of: datetime) -> dict:
         stage, modified, closedate = "closedwon", c.won_at, c.won_at
     elif c.lost_at and c.lost_at <= as_of:
         stage, modified, closedate = "closedlost", c.lost_at, c.lost_at
+    priced = closedate is not None or _priced_while_open(c)
     return {
         "id": c.deal_id,
         "properties": {
             "dealname": f"{c.company} - Acme Analytics",
-            "amount": f"{c.amount_cents // 100}.{c.amount_cents % 100:02d}",
-            "deal_currency_code": c.currency,
+            "amount": f"{c.amount_cents // 100}.{c.amount_cents % 100:02d}" if priced else None,
+            "deal_currency_code": _currency_on_the_wire(c),
             "dealstage": stage,
             "pipeline": "default",
             "hubspot_owner_id": c.owner_id,
-            "createdate": _iso(c.opportunity_at),
-            "closedate": _iso(closedate) if closedate else None,
+            "createdate": _hs_time(c.opportunity_at, _seq(c) + 2),
+            "closedate": _hs_time(closedate, _seq(c) + 3) if closedate else None,
             "hs_lastmodifieddate": _iso(modified),
         },
         "associations": _contact_associations("deal", contacts),
@@ -705,6 +764,8 @@ def _companies(world: World) -> list[dict]:
             continue
         created = _iso(first_lead[cid])
         industry, employees = INDUSTRIES[index]
+        # a date property as HubSpot sends one: the plain day (every other company)
+        first_day = first_lead[cid].date().isoformat() if index % 2 else created
         out.append(
             {
                 "id": cid,
@@ -713,7 +774,7 @@ def _companies(world: World) -> list[dict]:
                     "domain": f"{name}.example",
                     "industry": industry,
                     "numberofemployees": str(employees),
-                    "createdate": created,
+                    "createdate": first_day,
                     "hs_lastmodifieddate": created,
                 },
                 "createdAt": created,
@@ -924,7 +985,8 @@ def ground_truth(world: World, reporting_currency: str = "USD") -> dict:
                 )
             },
             "deal_id": c.deal_id,
-            "amount_cents": c.amount_cents,
+            # as the CRM knows it at the horizon: an open deal may not be priced yet
+            "amount_cents": c.amount_cents if c.deal_id and _amount_known(c) else None,
             "currency": c.currency if c.deal_id else None,
             "company_id": c.company_id,
             # a colleague who joined another contact's deal (its buying group), else None
@@ -946,6 +1008,13 @@ def ground_truth(world: World, reporting_currency: str = "USD") -> dict:
         "spend_cents": sum(r["spend_cents"] for r in rows),
         "sales_touches": len(world.sales_touches),
         "companies": len(accounts),
+        # open deals at the horizon, and those of them without an amount (unknown value)
+        "open_deals": sum(1 for c in world.contacts if _is_open(c)),
+        "unpriced_open_deals": sum(
+            1 for c in world.contacts if _is_open(c) and not _amount_known(c)
+        ),
+        # contacts the CRM knows without an e-mail address (people all the same)
+        "contacts_without_email": sum(1 for c in world.contacts if not _has_email(c)),
     }
     return {
         "start": world.start.isoformat(),

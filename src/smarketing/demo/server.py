@@ -15,6 +15,15 @@ real vendors. It serves the files ``smarketing demo generate`` wrote:
   filter (without one it is answered 400 ``EXPECTED_FILTER_ON_A_SINGLE_DAY``, as Google does).
 * Meta Marketing: ``GET /v19.0/act_{id}/insights`` (``time_range``, cursor paging).
 
+HubSpot's limits are enforced as HubSpot does: a search pages through at most 10,000
+results (a request beyond is answered 400 with HubSpot's ``VALIDATION_ERROR`` body) and, when
+the server is started with ``hubspot_search_per_second``, more search requests than that in
+one second are answered 429 with HubSpot's ``RATE_LIMIT`` body.
+
+Files are parsed once and kept while they are unchanged (size and mtime), and a search's
+result list is kept for its following pages: a page costs a slice, not a re-read, so extract
+time measures the connectors.
+
 The demo world is a simulation: an object search answers as if it ran at the end of its
 time filter (the state the object had then). Faults can be injected per path for tests:
 ``server.faults.add("/3.0/campaigns", [429, 500])`` makes the next two matching requests fail.
@@ -26,8 +35,10 @@ import base64
 import json
 import re
 import threading
-from collections import defaultdict, deque
-from collections.abc import Iterable
+import time
+import uuid
+from collections import OrderedDict, defaultdict, deque
+from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -36,7 +47,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from smarketing.pseudonyms import demo_key
-from smarketing.sources.catalog import ENTITIES
+from smarketing.sources.catalog import ENTITIES, EntitySpec
 from smarketing.sources.demo_files import DemoFileReader, parse_ts
 
 DEMO_TOKENS = {
@@ -72,6 +83,77 @@ class GoogleAdsRequestError(ValueError):
                 ],
             }
         }
+
+
+HUBSPOT_SEARCH_CAP = 10_000
+
+
+class HubSpotError(ValueError):
+    """A request HubSpot refuses, answered with its JSON error body."""
+
+    def __init__(self, status: int, category: str, message: str, **extra: str):
+        super().__init__(message)
+        self.status = status
+        self.body = {
+            "status": "error",
+            "message": message,
+            "correlationId": str(uuid.uuid4()),
+            "category": category,
+            **extra,
+        }
+
+
+class RateLimiter:
+    """At most ``per_second`` calls in any one-second window (HubSpot's search limit)."""
+
+    def __init__(self, per_second: float | None):
+        self.per_second = per_second
+        self._calls: deque[float] = deque()
+        self._lock = threading.Lock()
+        self.refused = 0
+
+    def allow(self) -> bool:
+        if not self.per_second:
+            return True
+        with self._lock:
+            now = time.monotonic()
+            while self._calls and now - self._calls[0] >= 1.0:
+                self._calls.popleft()
+            if len(self._calls) >= self.per_second:
+                self.refused += 1
+                return False
+            self._calls.append(now)
+            return True
+
+
+class CachedFileReader(DemoFileReader):
+    """The demo reader with each file parsed once while it is unchanged (size, mtime)."""
+
+    def __init__(self, demo_dir: Path):
+        super().__init__(demo_dir)
+        self._parsed: dict[Path, tuple[tuple[int, int], list[dict]]] = {}
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def signature(path: Path) -> tuple[int, int] | None:
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            return None
+        return (st.st_size, st.st_mtime_ns)
+
+    def _lines(self, path: Path, spec: EntitySpec) -> Iterator[dict]:
+        sig = self.signature(path)
+        if sig is None:
+            return iter(())
+        with self._lock:
+            cached = self._parsed.get(path)
+        if cached is None or cached[0] != sig:
+            rows = list(super()._lines(path, spec))
+            with self._lock:
+                self._parsed[path] = (sig, rows)
+            cached = (sig, rows)
+        return iter(cached[1])
 
 
 class Faults:
@@ -110,12 +192,24 @@ class DemoApi:
 
     def __init__(self, demo_dir: Path, page_size: int = 100):
         self.demo_dir = demo_dir
-        self.reader = DemoFileReader(demo_dir)
+        self.reader = CachedFileReader(demo_dir)
         self.page_size = page_size
+        self.search_cap = HUBSPOT_SEARCH_CAP
+        # a search's sorted results, kept for its next pages (small LRU)
+        self._searches: OrderedDict[tuple, list[dict]] = OrderedDict()
+        self._lock = threading.Lock()
 
     # ---------------------------------------------------------------- HubSpot
     def hubspot_search(self, obj: str, body: dict) -> dict:
         spec = SPECS[f"crm__{obj}"]
+        offset, limit = int(body.get("after") or 0), min(int(body.get("limit", 10)), 200)
+        if offset + min(limit, self.page_size) > self.search_cap:
+            raise HubSpotError(
+                400,
+                "VALIDATION_ERROR",
+                f"Search results are limited to {self.search_cap} total results; paging"
+                f" beyond (after={offset}, limit={limit}) is not supported. Narrow the filters.",
+            )
         start, end = datetime(1970, 1, 1, tzinfo=UTC), datetime(9999, 1, 1, tzinfo=UTC)
         for group in body.get("filterGroups", []):
             for f in group.get("filters", []):
@@ -123,11 +217,22 @@ class DemoApi:
                     start = _from_ms(f["value"])
                 elif f.get("operator") == "LT":
                     end = _from_ms(f["value"])
-        rows = sorted(self.reader.read(spec, start, end), key=lambda r: (r["updatedAt"], r["id"]))
-        results = []
-        for row in rows:
-            results.append({k: v for k, v in row.items() if k != "associations"})
-        return self._cursor_page(results, body.get("after"), min(body.get("limit", 10), 200))
+        path = self.demo_dir / "crm" / f"{obj}.jsonl"
+        key = (obj, start, end, CachedFileReader.signature(path))
+        with self._lock:
+            results = self._searches.get(key)
+            if results is not None:
+                self._searches.move_to_end(key)
+        if results is None:
+            rows = sorted(
+                self.reader.read(spec, start, end), key=lambda r: (r["updatedAt"], r["id"])
+            )
+            results = [{k: v for k, v in row.items() if k != "associations"} for row in rows]
+            with self._lock:
+                self._searches[key] = results
+                while len(self._searches) > 16:
+                    self._searches.popitem(last=False)
+        return self._cursor_page(results, body.get("after"), limit)
 
     def _cursor_page(self, results: list[dict], after: str | None, limit: int) -> dict:
         offset = int(after or 0)
@@ -144,9 +249,7 @@ class DemoApi:
         wanted = {str(i["id"]) for i in body.get("inputs", [])}
         latest: dict[str, dict] = {}
         path = self.demo_dir / "crm" / f"{obj}.jsonl"
-        lines = path.read_text().splitlines() if path.exists() else []
-        for line in lines:
-            record = json.loads(line)
+        for record in self.reader._lines(path, SPECS[f"crm__{obj}"]):
             if record["id"] in wanted:
                 latest[record["id"]] = record
         results = []
@@ -172,11 +275,12 @@ class DemoApi:
     def mailchimp_campaigns(self, query: dict[str, str]) -> dict:
         since = parse_ts(query.get("since_send_time", "1970-01-01T00:00:00Z"))
         before = parse_ts(query.get("before_send_time", "9999-01-01T00:00:00Z"))
+        path = self.demo_dir / "email" / "campaigns.jsonl"
         rows = [
-            json.loads(x)
-            for x in (self.demo_dir / "email" / "campaigns.jsonl").read_text().splitlines()
+            r
+            for r in self.reader._lines(path, SPECS["email__campaigns"])
+            if since <= parse_ts(r["send_time"]) < before
         ]
-        rows = [r for r in rows if since <= parse_ts(r["send_time"]) < before]
         rows.sort(key=lambda r: (r["send_time"], r.get("id", "")))
         return self._offset_page("campaigns", rows, query)
 
@@ -189,8 +293,7 @@ class DemoApi:
         since = parse_ts(query.get("since", "1970-01-01T00:00:00Z"))
         members: dict[str, dict] = {}
         path = self.demo_dir / "email" / "email_activity.jsonl"
-        for line in path.read_text().splitlines():
-            act = json.loads(line)
+        for act in self.reader._lines(path, SPECS["email__email_activity"]):
             if act.get("campaign_id") != campaign_id or parse_ts(act["timestamp"]) < since:
                 continue
             member = members.setdefault(
@@ -344,6 +447,14 @@ class _Handler(BaseHTTPRequestHandler):
         api = self.server.api
         try:
             if method == "POST" and (m := re.fullmatch(r"/crm/v3/objects/(\w+)/search", path)):
+                if not self.server.hubspot_search_limit.allow():
+                    raise HubSpotError(
+                        429,
+                        "RATE_LIMITS",
+                        "You have reached your secondly limit.",
+                        errorType="RATE_LIMIT",
+                        policyName="SECONDLY",
+                    )
                 self._send(200, api.hubspot_search(m.group(1), self._body()))
             elif method == "POST" and (
                 m := re.fullmatch(r"/crm/v4/associations/(\w+)/contacts/batch/read", path)
@@ -380,6 +491,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(404, {"message": f"no such endpoint: {method} {path}"})
         except GoogleAdsRequestError as exc:
             self._send(400, exc.body)
+        except HubSpotError as exc:
+            self._send(exc.status, exc.body)
         except (KeyError, ValueError) as exc:
             self._send(400, {"message": f"bad request: {exc}"})
 
@@ -395,9 +508,16 @@ class DemoServer(ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self, demo_dir: Path, port: int = 0, page_size: int = 100):
+    def __init__(
+        self,
+        demo_dir: Path,
+        port: int = 0,
+        page_size: int = 100,
+        hubspot_search_per_second: float | None = None,
+    ):
         super().__init__(("127.0.0.1", port), _Handler)
         self.api = DemoApi(demo_dir, page_size)
+        self.hubspot_search_limit = RateLimiter(hubspot_search_per_second)
         self.faults = Faults()
         self.requests: list[str] = []
         self._thread: threading.Thread | None = None

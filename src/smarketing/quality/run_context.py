@@ -22,6 +22,7 @@ COLUMNS = (
     ("interval_start", "date"),
     ("interval_end", "date"),
     ("reporting_currency", "varchar"),
+    ("hubspot_company_currency", "varchar"),
     ("anomaly_threshold", "double"),
     ("anomaly_min_baseline", "double"),
     ("accept_anomalies", "boolean"),
@@ -76,12 +77,14 @@ def write_run_context(
     accept_anomalies: bool,
     min_baseline: float = 10.0,
     reporting_currency: str = "USD",
+    hubspot_company_currency: str = "USD",
 ) -> dict:
     """(Re)write audit._run_context for this run; return its values."""
     values = {
         "interval_start": window.start.date(),
         "interval_end": window.end.date(),
         "reporting_currency": reporting_currency,
+        "hubspot_company_currency": hubspot_company_currency,
         "anomaly_threshold": float(threshold),
         "anomaly_min_baseline": float(min_baseline),
         "accept_anomalies": bool(accept_anomalies),

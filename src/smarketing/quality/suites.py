@@ -136,17 +136,41 @@ def _between_0_and_1(*columns: str) -> list[Check]:
 
 WON_REVENUE = "select coalesce(sum(won_revenue), 0) from mart_channel_daily"
 # won deals in the CRM, converted from the raw payloads (the sales grain, recomputed)
+CONTACT_CREATED = "payload ->> '$.properties.createdate'"
+
+
+def _crm_day(expr: str) -> str:
+    """UTC day of a HubSpot datetime in any form it sends (ISO, date only, epoch ms)."""
+    return f"cast({_crm_ts(expr)} as date)"
+
+
+def _crm_ts(expr: str) -> str:
+    """A HubSpot datetime in any form it sends as naive UTC (the crm_timestamp macro's rule).
+
+    No regex braces: GX reads ``{…}`` in a query as a placeholder."""
+    return (
+        f"(case when regexp_full_match(trim({expr}), '-?[0-9]+')"
+        f" then epoch_ms(cast(trim({expr}) as bigint))"
+        f" when regexp_full_match(trim({expr}), '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]')"
+        f" then cast(cast(trim({expr}) as date) as timestamp)"
+        f" else cast(trim({expr}) as timestamptz) at time zone 'UTC' end)"
+    )
+
+
 CRM_WON_REVENUE = _converted_raw_sum(
     "raw.crm__deals",
     "payload ->> '$.properties.amount'",
-    "payload ->> '$.properties.deal_currency_code'",
-    "cast(cast(payload ->> '$.properties.closedate' as timestamptz) at time zone 'UTC' as date)",
+    # no currency on the deal: the account's company currency, as HubSpot treats it
+    "coalesce(nullif(trim(payload ->> '$.properties.deal_currency_code'), ''),"
+    " (select hubspot_company_currency from _run_context))",
+    _crm_day("payload ->> '$.properties.closedate'"),
     "payload ->> '$.properties.dealstage' = 'closedwon'",
 )
 
 
 def _utc(prop: str) -> str:
-    return f"(cast(payload ->> '$.properties.{prop}' as timestamptz) at time zone 'UTC')"
+    """A HubSpot contact property as naive UTC, in every timestamp form HubSpot sends."""
+    return _crm_ts(f"payload ->> '$.properties.{prop}'")
 
 
 # The CRM's leads recomputed from raw contacts, counted as the marts count them: not archived,
@@ -185,6 +209,9 @@ FCT_LEAD_FUNNEL = Suite(
             "first_touch_channel",
             "first_touch_campaign",
             "first_touch_campaign_key",
+            "channel_source",
+            "crm_channel",
+            "crm_source_agrees",
             "visitor_at",
             "lead_at",
             "mql_at",
@@ -386,6 +413,7 @@ FCT_DEALS = Suite(
             "deal_amount",
             "deal_currency",
             "amount_reporting",
+            "is_priced",
             "opportunity_at",
             "closed_at",
             "won_at",
@@ -397,8 +425,11 @@ FCT_DEALS = Suite(
             "lead_deal_number",
         ),
         _unique("deal_id"),
-        *_not_null(
-            "deal_id", "deal_status", "amount_reporting", "opportunity_at", "source_channel"
+        *_not_null("deal_id", "deal_status", "is_priced", "opportunity_at", "source_channel"),
+        _rows(
+            "a deal without amount is open (a closed deal is always priced)",
+            "select deal_id from {batch} where (deal_amount is null or amount_reporting is null)"
+            " and deal_status <> 'open'",
         ),
         Check(
             "deal_status is won, lost or open",
@@ -656,6 +687,7 @@ MART_REVENUE_SUMMARY = Suite(
             "lost_deals",
             "opportunities_created",
             "pipeline_created",
+            "unpriced_opportunities_created",
             "win_rate",
             "average_deal_size",
             "avg_sales_cycle_days",
@@ -696,6 +728,7 @@ MART_ACCOUNT_JOURNEY = Suite(
             "last_touch_at",
             "deals",
             "open_deals",
+            "unpriced_open_deals",
             "won_deals",
             "lost_deals",
             "open_pipeline",

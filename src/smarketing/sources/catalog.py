@@ -11,8 +11,11 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Literal
 
+from smarketing.sources.timestamps import parse_vendor_timestamp, vendor_timestamp_problem
+
 LoadStrategy = Literal["upsert", "append", "window"]
-FieldKind = Literal["int", "decimal", "date", "yyyymmdd", "timestamp"]
+# crm_timestamp: every form HubSpot sends (ISO with/without ms, date only, epoch ms)
+FieldKind = Literal["int", "decimal", "date", "yyyymmdd", "timestamp", "crm_timestamp"]
 
 
 @dataclass(frozen=True)
@@ -66,12 +69,12 @@ ENTITIES: tuple[EntitySpec, ...] = (
         required=("id", "updatedAt", "properties.createdate"),
         types=(
             ("updatedAt", "timestamp"),
-            ("properties.createdate", "timestamp"),
-            ("properties.hs_lifecyclestage_lead_date", "timestamp"),
-            ("properties.hs_lifecyclestage_marketingqualifiedlead_date", "timestamp"),
-            ("properties.hs_lifecyclestage_salesqualifiedlead_date", "timestamp"),
-            ("properties.hs_lifecyclestage_opportunity_date", "timestamp"),
-            ("properties.hs_lifecyclestage_customer_date", "timestamp"),
+            ("properties.createdate", "crm_timestamp"),
+            ("properties.hs_lifecyclestage_lead_date", "crm_timestamp"),
+            ("properties.hs_lifecyclestage_marketingqualifiedlead_date", "crm_timestamp"),
+            ("properties.hs_lifecyclestage_salesqualifiedlead_date", "crm_timestamp"),
+            ("properties.hs_lifecyclestage_opportunity_date", "crm_timestamp"),
+            ("properties.hs_lifecyclestage_customer_date", "crm_timestamp"),
         ),
     ),
     EntitySpec(
@@ -82,18 +85,13 @@ ENTITIES: tuple[EntitySpec, ...] = (
         None,
         "",
         "updatedAt",
-        required=(
-            "id",
-            "updatedAt",
-            "properties.amount",
-            "properties.dealstage",
-            "properties.createdate",
-        ),
+        # no amount: an open deal not priced yet (pipeline of unknown value), never a failure
+        required=("id", "updatedAt", "properties.dealstage", "properties.createdate"),
         types=(
             ("updatedAt", "timestamp"),
             ("properties.amount", "decimal"),
-            ("properties.createdate", "timestamp"),
-            ("properties.closedate", "timestamp"),
+            ("properties.createdate", "crm_timestamp"),
+            ("properties.closedate", "crm_timestamp"),
         ),
         future_ok=("properties.closedate",),
         value_path="properties.amount",
@@ -109,7 +107,7 @@ ENTITIES: tuple[EntitySpec, ...] = (
         required=("id", "updatedAt", "properties.name"),
         types=(
             ("updatedAt", "timestamp"),
-            ("properties.createdate", "timestamp"),
+            ("properties.createdate", "crm_timestamp"),
             ("properties.numberofemployees", "int"),
         ),
     ),
@@ -124,7 +122,7 @@ ENTITIES: tuple[EntitySpec, ...] = (
             "",
             "updatedAt",
             required=("id", "updatedAt", "properties.hs_timestamp"),
-            types=(("updatedAt", "timestamp"), ("properties.hs_timestamp", "timestamp")),
+            types=(("updatedAt", "timestamp"), ("properties.hs_timestamp", "crm_timestamp")),
             # a meeting (or a planned call) may be logged ahead of when it happens
             future_ok=("properties.hs_timestamp",),
         )
@@ -284,6 +282,11 @@ def type_problem(
                 return f"not a YYYYMMDD date: {text[:40]!r}"
             day = date(int(text[:4]), int(text[4:6]), int(text[6:]))
             return _out_of_range(day, None, text, floor, latest)
+        elif kind == "crm_timestamp":
+            if problem := vendor_timestamp_problem(value):
+                return problem
+            ts = parse_vendor_timestamp(value)
+            return _out_of_range(ts.date(), ts, text, floor, latest)
         elif kind == "timestamp":
             ts = datetime.fromisoformat(text.replace("Z", "+00:00"))
             if ts.tzinfo is None:

@@ -4,17 +4,31 @@ Uses the CRM search API (filter on the last-modified property, cursor paging thr
 ``paging.next.after``) and the v4 associations batch read for the contacts of deals, calls,
 e-mails and meetings. Incremental by design: a run asks only for objects modified inside its
 extract window. Engagement bodies (e-mail text, call notes) are never requested: personal data.
+
+HubSpot's search has two limits a first load of a real account meets:
+
+* at most 10,000 results per query: paging past them is answered 400. A window whose
+  ``total`` exceeds the cap is split in two halves by time, recursively, until every part
+  fits; so any number of records loads, in ``ceil(n / 10,000)`` or a few more queries.
+* about five search requests per second per account (429 with HubSpot's JSON error
+  beyond it): the reader spaces its search requests (``search_per_second``) and the shared
+  client retries a 429 after ``Retry-After`` or its backoff.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import datetime
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
 
 from smarketing.sources.catalog import EntitySpec
 from smarketing.sources.credentials import Credentials
 from smarketing.sources.http import JsonHttpClient, RetryPolicy
 from smarketing.sources.paging import PageGuard, expect_list
+
+log = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://api.hubapi.com"
 MODIFIED_PROPERTY = {
@@ -37,6 +51,8 @@ PROPERTIES = {
         "hubspot_owner_id",
         "ga_client_id",
         "hs_analytics_source",
+        "hs_analytics_source_data_1",
+        "hs_analytics_source_data_2",
         "createdate",
         "lastmodifieddate",
         "lifecyclestage",
@@ -86,18 +102,56 @@ PROPERTIES = {
 # objects whose contacts come from the v4 associations batch read, and the association
 # label the connector gives them (HubSpot's singular object name)
 WITH_CONTACTS = {"deals": "deal", "calls": "call", "emails": "email", "meetings": "meeting"}
-PAGE_SIZE = 100  # the search API's maximum
+PAGE_SIZE = 200  # the search API's maximum page (raised from 100 in 2024)
+SEARCH_CAP = 10_000  # results one search query can page through; beyond: HTTP 400
 ASSOCIATION_BATCH = 100
+_SMALLEST_WINDOW = timedelta(milliseconds=1)  # HubSpot filters on epoch milliseconds
 
 
 def _ms(ts: datetime) -> str:
     return str(int(ts.timestamp() * 1000))
 
 
+class SearchTooDense(RuntimeError):
+    """More than the search cap changed within one millisecond: no time split can help."""
+
+
+class Throttle:
+    """Spaces calls at least ``1 / per_second`` apart (HubSpot's per-account search rate)."""
+
+    def __init__(
+        self,
+        per_second: float,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        self.interval = 1.0 / per_second if per_second > 0 else 0.0
+        self._clock, self._sleep = clock, sleep
+        self._next = 0.0
+        self._lock = threading.Lock()
+        self.waited = 0.0  # seconds spent waiting, for run summaries and tests
+
+    def wait(self) -> None:
+        with self._lock:
+            now = self._clock()
+            if now < self._next:
+                self._sleep(self._next - now)
+                self.waited += self._next - now
+                now = self._next
+            self._next = now + self.interval
+
+
 class HubSpotReader:
     """Reads the ``crm`` source's entities from a HubSpot account (or the demo server)."""
 
-    def __init__(self, creds: Credentials, policy: RetryPolicy | None = None):
+    def __init__(
+        self,
+        creds: Credentials,
+        policy: RetryPolicy | None = None,
+        search_per_second: float = 4.0,
+        page_size: int = PAGE_SIZE,
+        search_cap: int = SEARCH_CAP,
+    ):
         creds.require("password")
         self.client = JsonHttpClient(
             "crm",
@@ -105,10 +159,64 @@ class HubSpotReader:
             {"Authorization": f"Bearer {creds.password}"},
             policy,
         )
+        self.throttle = Throttle(search_per_second)
+        self.page_size = page_size
+        self.search_cap = search_cap
+        self.splits = 0  # windows split because they held more than the cap
+
+    def _search_page(self, obj: str, body: dict) -> dict:
+        self.throttle.wait()
+        return self.client.request("POST", f"/crm/v3/objects/{obj}/search", json_body=body)
 
     def search(self, obj: str, start: datetime, end: datetime) -> Iterator[dict]:
+        """Every ``obj`` modified in [start, end): windows over the cap are split by time."""
         prop = MODIFIED_PROPERTY[obj]
-        body: dict = {
+        body = self._search_body(obj, prop, start, end)
+        first = self._search_page(obj, body)
+        # a 200 of [] or {"results": null} fails here naming the endpoint, before "total" is read
+        expect_list(first, "results", "crm", f"POST /crm/v3/objects/{obj}/search")
+        total = int(first.get("total") or 0)
+        if total > self.search_cap:
+            if end - start <= _SMALLEST_WINDOW:
+                raise SearchTooDense(
+                    f"source=crm entity={obj}: {total} records modified within one millisecond"
+                    f" at {start.isoformat()} exceed HubSpot's search cap of {self.search_cap}"
+                )
+            middle = start + (end - start) / 2
+            middle = datetime.fromtimestamp(int(_ms(middle)) / 1000, middle.tzinfo)
+            if not start < middle < end:
+                raise SearchTooDense(
+                    f"source=crm entity={obj}: {total} records in [{start.isoformat()},"
+                    f" {end.isoformat()}) exceed HubSpot's search cap of {self.search_cap}"
+                )
+            self.splits += 1
+            log.info(
+                "source=crm entity=%s: %d results in [%s, %s) exceed the search cap %d;"
+                " splitting at %s",
+                obj,
+                total,
+                start.isoformat(),
+                end.isoformat(),
+                self.search_cap,
+                middle.isoformat(),
+            )
+            yield from self.search(obj, start, middle)
+            yield from self.search(obj, middle, end)
+            return
+        # one guard per (sub-)window: a cursor such as "200" legitimately recurs in the next one
+        guard = PageGuard(self.client, f"POST /crm/v3/objects/{obj}/search")
+        page = first
+        while True:
+            yield from guard.items(page, "results")
+            after = ((page.get("paging") or {}).get("next") or {}).get("after")
+            if not after:
+                return
+            guard.advance(after)
+            body["after"] = after
+            page = self._search_page(obj, body)
+
+    def _search_body(self, obj: str, prop: str, start: datetime, end: datetime) -> dict:
+        return {
             "filterGroups": [
                 {
                     "filters": [
@@ -119,17 +227,8 @@ class HubSpotReader:
             ],
             "sorts": [{"propertyName": prop, "direction": "ASCENDING"}],
             "properties": PROPERTIES[obj],
-            "limit": PAGE_SIZE,
+            "limit": self.page_size,
         }
-        guard = PageGuard(self.client, f"POST /crm/v3/objects/{obj}/search")
-        while True:
-            page = self.client.request("POST", f"/crm/v3/objects/{obj}/search", json_body=body)
-            yield from guard.items(page, "results")
-            after = ((page.get("paging") or {}).get("next") or {}).get("after")
-            if not after:
-                return
-            guard.advance(after)
-            body["after"] = after
 
     def associated_contacts(self, obj: str, ids: list[str]) -> dict[str, list[str]]:
         """Contact ids associated with each ``obj`` record (v4 batch read, 100 per call)."""

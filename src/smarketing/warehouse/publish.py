@@ -122,9 +122,7 @@ def publish(
         names = tables if tables is not None else audit_tables(con)
         if not names:
             raise RuntimeError(f"nothing to publish: schema {AUDIT_SCHEMA!r} has no tables")
-        con.execute(
-            f"attach {_sql_literal(building)} as pub (storage_version '{STORAGE_VERSION}')"
-        )
+        con.execute(f"attach {_sql_literal(building)} as pub (storage_version '{STORAGE_VERSION}')")
         counts: dict[str, int] = {}
         for name in names:
             con.execute(

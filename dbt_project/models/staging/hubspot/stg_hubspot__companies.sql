@@ -14,7 +14,7 @@ renamed as (
         lower(payload ->> '$.properties.domain') as domain,
         payload ->> '$.properties.industry' as industry,
         cast(payload ->> '$.properties.numberofemployees' as integer) as employees,
-        {{ utc_timestamp("payload ->> '$.properties.createdate'") }} as created_at,
+        {{ crm_timestamp("payload ->> '$.properties.createdate'") }} as created_at,
         updated_at,
         cast(payload ->> '$.archived' as boolean) as is_archived
 

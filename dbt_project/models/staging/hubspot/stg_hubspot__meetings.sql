@@ -12,8 +12,8 @@ renamed as (
         {{ hubspot_engagement_columns() }},
         payload ->> '$.properties.hs_meeting_title' as title,
         payload ->> '$.properties.hs_meeting_outcome' as outcome,
-        {{ utc_timestamp("payload ->> '$.properties.hs_meeting_start_time'") }} as starts_at,
-        {{ utc_timestamp("payload ->> '$.properties.hs_meeting_end_time'") }} as ends_at
+        {{ crm_timestamp("payload ->> '$.properties.hs_meeting_start_time'") }} as starts_at,
+        {{ crm_timestamp("payload ->> '$.properties.hs_meeting_end_time'") }} as ends_at
 
     from source
 
