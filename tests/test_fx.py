@@ -142,3 +142,38 @@ def test_malformed_rate_file_names_file_line_and_field(
     with pytest.raises(ExchangeRateFileError, match=message) as err:
         read_override(own)
     assert str(own) in str(err.value)
+
+
+def test_rates_past_the_shipped_file_only_when_opted_in(tmp_path: Path) -> None:
+    """The package lags the ECB: past its last day the build fails (default) unless the
+    operator lets the file's last rate serve for SMARKETING_FX_MAX_STALE_DAYS days; a currency
+    the ECB stopped publishing before the file's end never gains days from it."""
+    published = read_ecb()
+    end = max(max(days) for days in published.values())
+    strict, lenient = DailyRates(published), DailyRates(published, max_stale_days=30)
+    assert strict.file_end == end == lenient.file_end
+    last_usd = published["USD"][end]
+    later = end + timedelta(days=20)
+    assert strict.units_per_eur("USD", later) is None
+    assert lenient.units_per_eur("USD", later) == last_usd
+    assert lenient.units_per_eur("USD", end + timedelta(days=31)) is None
+    rub_end = max(published["RUB"])  # no longer published: only the ordinary carry applies
+    assert rub_end < end and lenient.units_per_eur("RUB", rub_end + timedelta(days=8)) is None
+    # the table dbt reads follows the same rule, day by day
+    db = tmp_path / "w.duckdb"
+    write_daily_rates(db, max_stale_days=30)
+    con = duckdb.connect(str(db), read_only=True)
+    usd = dict(
+        con.execute(
+            "select rate_date, units_per_eur from raw.fx__daily_rates"
+            " where currency_code = 'USD' and rate_date > ?",
+            [end],
+        ).fetchall()
+    )
+    rub_last = con.execute(
+        "select max(rate_date) from raw.fx__daily_rates where currency_code = 'RUB'"
+    ).fetchone()[0]
+    con.close()
+    assert sorted(usd) == [end + timedelta(days=i) for i in range(1, 31)]
+    assert set(usd.values()) == {last_usd}
+    assert rub_last == rub_end + timedelta(days=7)

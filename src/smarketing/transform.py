@@ -152,8 +152,17 @@ def run_dbt(settings: Settings, command: str = "build", *extra: str) -> DbtSumma
 
         settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
         write_daily_rates(
-            settings.warehouse_path, settings.fx_rates_path, settings.fx_max_carry_days
+            settings.warehouse_path,
+            settings.fx_rates_path,
+            settings.fx_max_carry_days,
+            settings.fx_max_stale_days,
         )
+        if settings.fx_max_stale_days:
+            log.warning(
+                "exchange rates: up to %d days after the shipped ECB history ends use its last"
+                " rate (SMARKETING_FX_MAX_STALE_DAYS); amounts of those days are approximate",
+                settings.fx_max_stale_days,
+            )
     with _environment({**dbt_env(settings), pseudonyms.DBT_ENV: key.secret}):
         try:
             result = dbtRunner().invoke(dbt_args(settings, command, *extra))

@@ -14,10 +14,17 @@ from functools import cache
 from smarketing.fx import DailyRates
 
 
-@cache
 def daily_rates() -> DailyRates:
-    """The ECB's rates with the default carry-over (no user override in the demo)."""
-    return DailyRates.load()
+    """The ECB's rates with the run's carry-over settings (no user override in the demo)."""
+    from smarketing.config import load_settings
+
+    settings = load_settings()
+    return _rates(settings.fx_max_carry_days, settings.fx_max_stale_days)
+
+
+@cache
+def _rates(max_carry_days: int, max_stale_days: int) -> DailyRates:
+    return DailyRates.load(max_carry_days=max_carry_days, max_stale_days=max_stale_days)
 
 
 def to_reporting_cents(
