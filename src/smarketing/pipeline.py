@@ -104,7 +104,7 @@ def extract(
     """Extract one source for the interval into the landing zone."""
     from smarketing.landing import land_source
 
-    settings = _prepared(settings, run_after)
+    settings = _prepared(settings)
     window = window_for(interval_start, interval_end, extract_start, settings, run_after)
     landed = land_source(
         reader_for(source, settings),
@@ -174,7 +174,7 @@ def load_raw(
     """Load the interval's landed files into the raw schema (one transaction)."""
     from smarketing.warehouse.load import load_interval
 
-    settings = _prepared(settings, run_after)
+    settings = _prepared(settings)
     window = window_for(interval_start, interval_end, extract_start, settings, run_after)
     counts = load_interval(settings.warehouse_path, settings.landing_dir, window)
     result = {
@@ -224,7 +224,7 @@ def quality_gate(
     from smarketing.quality.gate import assert_gate_passes, run_gate
     from smarketing.quality.run_context import write_run_context
 
-    settings = _prepared(settings, run_after)
+    settings = _prepared(settings)
     window = window_for(interval_start, interval_end, None, settings, run_after)
     context = write_run_context(
         settings.warehouse_path,
