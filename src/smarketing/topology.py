@@ -30,31 +30,17 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from smarketing.envvars import temporary_environment
+
 DAG_ID = "smarketing_nightly"
 ADMIN_USER = "admin"
 # stopped in this order: workers before what they report to, databases last
 COMPONENTS = ("celery-worker", "triggerer", "scheduler", "dag-processor", "api-server")
-
-
-@contextlib.contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
-    """Set environment variables for the block (the settings the demo's truth is made with)."""
-    before = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for k, v in before.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 class TopologyError(RuntimeError):
@@ -430,7 +416,7 @@ class Topology:
             world = generate(self.demo_seed, self.demo_scale, self.demo_start, self.demo_end)
             # the truth converts money with the rates the Airflow processes will use
             stale = {"SMARKETING_FX_MAX_STALE_DAYS": str(self.fx_max_stale_days)}
-            with _environment(stale):
+            with temporary_environment(stale):
                 write_world(world, demo)
         self.demo_server = DemoServer(demo).start()
 

@@ -10,14 +10,12 @@ under the data folder, never into the repository.
 from __future__ import annotations
 
 import logging
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from smarketing import pseudonyms
 from smarketing.config import Settings
+from smarketing.envvars import temporary_environment
 
 log = logging.getLogger(__name__)
 
@@ -62,22 +60,6 @@ def dbt_env(settings: Settings) -> dict[str, str]:
         "SMARKETING_INCREMENTAL_LOOKBACK_DAYS": str(settings.incremental_lookback_days),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
-
-
-@contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
-    """Set variables for dbt's profile only while dbt runs: the settings read the same names,
-    so a leaked value would redirect every later step of this process."""
-    saved = {key: os.environ.get(key) for key in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def _release_duckdb() -> None:
@@ -163,7 +145,7 @@ def run_dbt(settings: Settings, command: str = "build", *extra: str) -> DbtSumma
                 " rate (SMARKETING_FX_MAX_STALE_DAYS); amounts of those days are approximate",
                 settings.fx_max_stale_days,
             )
-    with _environment({**dbt_env(settings), pseudonyms.DBT_ENV: key.secret}):
+    with temporary_environment({**dbt_env(settings), pseudonyms.DBT_ENV: key.secret}):
         try:
             result = dbtRunner().invoke(dbt_args(settings, command, *extra))
         finally:
