@@ -179,8 +179,9 @@ def test_ground_truth_totals_reconcile_with_the_world() -> None:
             assert usd == c.amount_cents
         else:
             day = c.won_at.date()
-            # ECB: units per euro; a euro is worth units_per_eur(USD) dollars
-            rate = rates.units_per_eur("USD", day) / rates.units_per_eur("EUR", day)
+            # ECB: units per euro; one unit of the deal's currency is worth
+            # units_per_eur(USD) / units_per_eur(currency) dollars
+            rate = rates.units_per_eur("USD", day) / rates.units_per_eur(c.currency, day)
             assert abs(usd - c.amount_cents * rate) <= Decimal("0.5") and usd != c.amount_cents
     assert {c.currency for c in world.contacts if c.deal_id} == {"USD", "EUR", "GBP"}
     assert {c.currency for c in won} == {"USD", "EUR", "GBP"}
