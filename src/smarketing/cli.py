@@ -172,6 +172,20 @@ def _rollback(args: argparse.Namespace) -> int:
         print(f"rollback refused: {exc}", file=sys.stderr)
         return 1
     print(f"restored {restored.name} to {settings.published_path}")
+    from smarketing.pipeline import serve_version_to_postgres
+    from smarketing.warehouse.serve_postgres import PostgresServingError
+
+    try:
+        served = serve_version_to_postgres(restored, settings)
+    except PostgresServingError as exc:
+        print(
+            f"the DuckDB file is rolled back, but PostgreSQL still serves the withdrawn version:"
+            f" {exc}; run `smarketing rollback --to {restored.name}` again once it is reachable",
+            file=sys.stderr,
+        )
+        return 1
+    if served:
+        print(f"PostgreSQL {served} serves {restored.name} too")
     return 0
 
 

@@ -20,6 +20,7 @@ def deterministic_errors() -> tuple[type[BaseException], ...]:
     from smarketing.sources.base import ExtractError
     from smarketing.sources.credentials import MissingConnection
     from smarketing.sources.http import SourceResponseError
+    from smarketing.sources.hubspot import SearchTooDense
     from smarketing.transform import DbtBuildFailed
     from smarketing.warehouse.load import ConflictingVersions
     from smarketing.warehouse.publish import RollbackError
@@ -37,6 +38,7 @@ def deterministic_errors() -> tuple[type[BaseException], ...]:
         MissingPseudonymKey,
         PseudonymKeyChanged,
         ExchangeRateFileError,
+        SearchTooDense,
     )
 
 

@@ -274,6 +274,7 @@ def publish(
 ) -> dict:
     """Swap the audited marts into the published database atomically; keep the version."""
     from smarketing.warehouse import serve_postgres
+    from smarketing.warehouse.publish import live_version, prune_versions
     from smarketing.warehouse.publish import publish as publish_db
 
     settings = _prepared(settings)
@@ -289,6 +290,8 @@ def publish(
             interval,
             settings.dbt_project_dir,
         )
+    # what PostgreSQL still serves if its swap fails: the DuckDB file goes back to exactly it
+    previous = live_version(settings.published_path)
     had_published = settings.published_path.exists()
     try:
         result = publish_db(
@@ -297,7 +300,8 @@ def publish(
             run_id,
             interval,
             validation={"success": True, **(gate or {})},
-            keep_versions=settings.publish_keep_versions,
+            # with PostgreSQL, prune only once both stores serve the new version
+            keep_versions=settings.publish_keep_versions if postgres is None else 1_000_000,
             settings=changes["settings"],
         )
     except BaseException:
@@ -308,8 +312,9 @@ def publish(
         try:
             serve_postgres.swap(postgres)
         except serve_postgres.PostgresServingError:
-            _restore_previous_duckdb(settings.published_path, had_published)
+            _restore_previous_duckdb(settings.published_path, had_published, previous)
             raise
+        prune_versions(settings.published_path, settings.publish_keep_versions)
     log.info("published %s: %s (version %s)", result.path, result.tables, result.version)
     settings.reports_dir.mkdir(parents=True, exist_ok=True)
     (settings.reports_dir / LAST_SETTINGS_FILE).write_text(
@@ -327,6 +332,39 @@ def publish(
     } | changes
 
 
+def serve_version_to_postgres(version: Path, settings: Settings | None = None) -> str | None:
+    """After a rollback: PostgreSQL serves the restored version too, so BI tools on either
+    store never keep the withdrawn numbers. Reads the kept copy (never the published file a
+    reader may hold); returns the target's label, or None when PostgreSQL serving is off."""
+    import duckdb
+
+    from smarketing.warehouse import serve_postgres
+
+    settings = _prepared(settings)
+    target = serve_postgres.configured_target(settings.bi_role)
+    if target is None:
+        return None
+    con = duckdb.connect(str(version), read_only=True)
+    try:
+        run_id, interval = con.execute("select run_id, data_interval from _publish_info").fetchone()
+        tables = [
+            name
+            for (name,) in con.execute(
+                "select table_name from information_schema.tables"
+                " where table_schema = 'main' and not starts_with(table_name, '_')"
+                " order by table_name"
+            ).fetchall()
+        ]
+    finally:
+        con.close()
+    serve_postgres.load_staging(
+        target, version, tables, run_id, interval, settings.dbt_project_dir, source_schema="main"
+    )
+    serve_postgres.swap(target)
+    log.info("PostgreSQL %s now serves %s (run %s)", target.label, version.name, run_id)
+    return target.label
+
+
 def _audit_tables(settings: Settings) -> list[str]:
     import duckdb
 
@@ -339,12 +377,14 @@ def _audit_tables(settings: Settings) -> list[str]:
         con.close()
 
 
-def _restore_previous_duckdb(published_path: Path, had_published: bool) -> None:
-    """PostgreSQL kept the previous version: put the DuckDB file back in step with it."""
+def _restore_previous_duckdb(
+    published_path: Path, had_published: bool, previous: Path | None
+) -> None:
+    """PostgreSQL kept the previous version: put the DuckDB file back to exactly that one."""
     from smarketing.warehouse.publish import rollback
 
     if had_published:
-        restored = rollback(published_path)
+        restored = rollback(published_path, to=previous)
         log.error("PostgreSQL swap failed: DuckDB file restored to %s", restored.name)
     else:
         published_path.unlink(missing_ok=True)

@@ -272,7 +272,9 @@ def test_good_marts_pass_every_check_and_touch_no_tracked_file(tmp_path: Path) -
     before = tracked_digest()
     result = run_gate(build_audit(tmp_path / "a.duckdb"), EXPECTATIONS, tmp_path, "good")
     assert (result.success, result.checks_run, result.failures) == (True, N_CHECKS, [])
-    assert N_CHECKS == 143
+    # 142 before, plus "no published value looks like an e-mail address" and
+    # "a deal without an amount is an open deal"
+    assert N_CHECKS == 144
     # no e-mail activity and no CRM change in the interval: reported, severity warn
     assert sorted(w.check for w in result.warnings) == [
         "freshness: Mailchimp activity delivered data for the interval",
@@ -284,10 +286,10 @@ def test_good_marts_pass_every_check_and_touch_no_tracked_file(tmp_path: Path) -
     assert len(saved["checks"]) == N_CHECKS
     assert sum(not c["success"] for c in saved["checks"]) == len(result.warnings) == 2
     # one warning is a warning, not a failure: the same three numbers in report and JSON
-    counts = {"checks": 142, "blocked": 0, "warned": 2, "passed": 140}
+    counts = {"checks": 144, "blocked": 0, "warned": 2, "passed": 142}
     assert result.counts == saved["counts"] == counts
     report = (tmp_path / "good" / "validation.html").read_text()
-    assert "142 checks: 0 blocked, 2 warned, 140 passed." in report and "failed" not in report
+    assert "144 checks: 0 blocked, 2 warned, 142 passed." in report and "failed" not in report
 
 
 def test_crm_only_day_and_a_subscriber_do_not_block(tmp_path: Path) -> None:
@@ -649,3 +651,25 @@ def test_severity_file_downgrades_a_check_and_rejects_unknown_names(tmp_path: Pa
     )
     with pytest.raises(ValueError, match="no check named 'mart_channel_daily: spend is negativ'"):
         load_severity_overrides(ctx)
+
+
+def test_the_gate_reads_hubspot_timestamps_as_staging_does() -> None:
+    """Every form HubSpot sends, and a cleared property ("") as null, never a cast error that
+    would block every night until the contact changes."""
+    from datetime import datetime
+
+    from smarketing.quality.suites import _crm_ts
+
+    con = duckdb.connect()
+    cases = [
+        ("", None),
+        ("   ", None),
+        ("1767261600000", datetime(2026, 1, 1, 10)),
+        ("2026-01-01", datetime(2026, 1, 1)),
+        ("2026-01-01T10:00:00Z", datetime(2026, 1, 1, 10)),
+        ("2026-01-01T11:00:00.000+01:00", datetime(2026, 1, 1, 10)),
+    ]
+    for raw, expected in cases:
+        got = con.execute(f"select {_crm_ts('v')} from (select ?::varchar as v)", [raw]).fetchone()
+        assert got == (expected,), raw
+    con.close()

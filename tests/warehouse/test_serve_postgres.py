@@ -6,6 +6,7 @@ Every publish goes through ``pipeline.publish`` with the Airflow Connection
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import threading
@@ -287,6 +288,63 @@ def test_failed_swap_restores_the_previous_duckdb_file(
     assert pg_settings.published_path.read_bytes() == before
     target = serve_postgres.configured_target("smarketing_bi")
     assert serve_postgres.live_run_id(target) == "run-6"
+
+
+def test_failed_swap_with_one_kept_version_restores_exactly_what_postgres_serves(
+    pg_settings: Settings, postgres_server: PostgresServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Versions are pruned only once both stores serve the new one: with one version kept,
+    a failed PostgreSQL swap still finds the version PostgreSQL serves and restores it."""
+    settings = dataclasses.replace(pg_settings, publish_keep_versions=1)
+    _warehouse(settings.warehouse_path, 8)
+    pipeline.publish("run-8", "2026-01-08", {}, settings)
+    before = settings.published_path.read_bytes()
+    _warehouse(settings.warehouse_path, 9)
+    real_publish = publish_module.publish
+
+    def publish_then_lose_staging(*args, **kwargs):
+        result = real_publish(*args, **kwargs)
+        with psycopg.connect(_dsn(postgres_server, settings), autocommit=True) as admin:
+            admin.execute("drop schema marts__next cascade")
+        return result
+
+    monkeypatch.setattr(publish_module, "publish", publish_then_lose_staging)
+    with pytest.raises(serve_postgres.PostgresServingError, match="no marts__next"):
+        pipeline.publish("run-9", "2026-01-09", {}, settings)
+    assert settings.published_path.read_bytes() == before
+    assert serve_postgres.live_run_id(serve_postgres.configured_target("smarketing_bi")) == "run-8"
+    monkeypatch.setattr(publish_module, "publish", real_publish)
+    _warehouse(settings.warehouse_path, 10)
+    pipeline.publish("run-10", "2026-01-10", {}, settings)  # a good night prunes to one version
+    assert [v.record["run_id"] for v in publish_module.kept_versions(settings.published_path)] == [
+        "run-10"
+    ]
+
+
+def test_cli_rollback_puts_postgres_back_on_the_restored_version(
+    pg_settings: Settings, postgres_server: PostgresServer
+) -> None:
+    """BI tools on PostgreSQL never keep showing numbers an operator withdrew."""
+    from smarketing.cli import main
+
+    for version in (11, 12):
+        _warehouse(pg_settings.warehouse_path, version)
+        pipeline.publish(f"run-{version}", f"2026-01-{version}", {}, pg_settings)
+    target = serve_postgres.configured_target("smarketing_bi")
+    assert serve_postgres.live_run_id(target) == "run-12"
+    assert main(["rollback"]) == 0
+    assert serve_postgres.live_run_id(target) == "run-11"
+    with psycopg.connect(_dsn(postgres_server, pg_settings)) as pg:
+        spend, leads = pg.execute(
+            "select sum(spend), min(leads) from marts.mart_channel_daily"
+        ).fetchone()
+    duck = duckdb.connect(str(pg_settings.published_path), read_only=True)
+    assert (
+        (spend, leads)
+        == duck.execute("select sum(spend), min(leads) from mart_channel_daily").fetchone()
+        == (sum(Decimal(11_000 + i) + Decimal("0.25") for i in range(30)), 11)
+    )
+    duck.close()
 
 
 def test_serving_is_off_without_the_connection(

@@ -149,7 +149,8 @@ def _crm_ts(expr: str) -> str:
 
     No regex braces: GX reads ``{…}`` in a query as a placeholder."""
     return (
-        f"(case when regexp_full_match(trim({expr}), '-?[0-9]+')"
+        f"(case when nullif(trim({expr}), '') is null then null"
+        f" when regexp_full_match(trim({expr}), '-?[0-9]+')"
         f" then epoch_ms(cast(trim({expr}) as bigint))"
         f" when regexp_full_match(trim({expr}), '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]')"
         f" then cast(cast(trim({expr}) as date) as timestamp)"
@@ -159,7 +160,8 @@ def _crm_ts(expr: str) -> str:
 
 CRM_WON_REVENUE = _converted_raw_sum(
     "raw.crm__deals",
-    "payload ->> '$.properties.amount'",
+    # HubSpot's amount to the cent first, as stg_hubspot__deals reads it (10.005 -> 10.01)
+    "cast(nullif(trim(payload ->> '$.properties.amount'), '') as decimal(18, 2))",
     # no currency on the deal: the account's company currency, as HubSpot treats it
     "coalesce(nullif(trim(payload ->> '$.properties.deal_currency_code'), ''),"
     " (select hubspot_company_currency from _run_context))",

@@ -94,9 +94,13 @@ def get_credentials(conn_id: str) -> Credentials:
         return env
     try:
         from airflow.sdk import BaseHook
-
+        from airflow.sdk.exceptions import AirflowNotFoundException
+    except ImportError as exc:  # not inside Airflow
+        raise MissingConnection(f"connection {conn_id!r}: Airflow is not installed") from exc
+    try:
         conn = BaseHook.get_connection(conn_id)
-    except Exception as exc:  # not in Airflow, or not defined there
+    except AirflowNotFoundException as exc:  # not defined (deterministic: fails fast)
+        # other failures (an execution-API or secrets-backend timeout) stay retryable
         raise MissingConnection(
             f"connection {conn_id!r} is not defined; add it in Airflow or as "
             f"AIRFLOW_CONN_{conn_id.upper()} (fields: {', '.join(CONNECTIONS.get(conn_id, {}))})"

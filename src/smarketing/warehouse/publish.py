@@ -203,10 +203,13 @@ class KeptVersion:
 
 def _write_json(path: Path, value: dict) -> None:
     """Write a small JSON file atomically (a crash leaves the old one or the new one)."""
+    from smarketing.filemodes import share_published_file
+
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(json.dumps(value, indent=1, sort_keys=True, default=str))
     with tmp.open("rb+") as fh:
         os.fsync(fh.fileno())
+    share_published_file(tmp)  # version records are readable like the versions (0640)
     os.replace(tmp, path)
 
 

@@ -107,10 +107,15 @@ def configured_target(role: str, conn_id: str = CONN_ID) -> PgTarget | None:
     if fields is None:
         try:
             from airflow.sdk import BaseHook
-
-            conn = BaseHook.get_connection(conn_id)
-        except Exception:  # not defined, or not inside Airflow: serving is off
+            from airflow.sdk.exceptions import AirflowNotFoundException
+        except ImportError:  # not inside Airflow: serving is off
             return None
+        try:
+            conn = BaseHook.get_connection(conn_id)
+        except AirflowNotFoundException:  # not defined: serving is off
+            return None
+        # any other failure (the execution API or a secrets backend timing out) is raised:
+        # silently skipping PostgreSQL would leave BI on yesterday's marts with a green run
         fields = {
             "host": conn.host,
             "port": conn.port,
