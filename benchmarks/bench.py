@@ -332,6 +332,7 @@ def sweep(scales: list[float], repeat: int, days: int, keep: Path | None) -> dic
             finally:
                 apis_full.close()
             results[scale] = {"events": events, "figures": medians(runs)}
+            print(render(results, repeat, with_ratios=False), file=sys.stderr, flush=True)
             if keep is None:
                 shutil.rmtree(sdir, ignore_errors=True)
     finally:
@@ -362,7 +363,7 @@ def ratios(results: dict) -> dict[str, float]:
     }
 
 
-def render(results: dict, repeat: int) -> str:
+def render(results: dict, repeat: int, with_ratios: bool = True) -> str:
     scales = sorted(results)
     head = "| step | " + " | ".join(
         f"scale {s:g} ({results[s]['events']:,} events)" for s in scales
@@ -379,6 +380,8 @@ def render(results: dict, repeat: int) -> str:
             seconds, mb = results[s]["figures"][key]
             cells.append(f"{seconds:.1f} s, {mb:.0f} MB")
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    if not with_ratios:
+        return "\n".join(lines)
     r = ratios(results)
     lines += [
         "",
