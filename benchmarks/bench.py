@@ -65,6 +65,16 @@ STEPS = ("extract", "load_raw", "dbt", "gate", "publish")
 
 
 def _peak_mb() -> float:
+    """Peak resident memory of this process since its exec.
+
+    Linux's ``ru_maxrss`` survives fork + exec (a child of a big parent reports the parent's
+    peak), so read the high-water mark of this address space, ``VmHWM``, where there is one.
+    """
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024  # kB
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
 
