@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import math
+import os
 import re
 import subprocess
 import sys
@@ -140,3 +141,15 @@ def test_bare_sql_rebuilds_models_in_dag_order_and_runs_tests(tmp_path: Path) ->
     con = duckdb.connect(str(db), read_only=True)
     assert con.execute("select total from marts.total").fetchone()[0] == 30
     con.close()
+
+
+def test_step_peak_memory_is_the_steps_own_not_its_big_parents(tmp_path: Path) -> None:
+    """ru_maxrss survives fork + exec: a step spawned by a 400 MB parent must not report 400 MB."""
+    bench = _bench()
+    ballast = bytearray(400 * 1024 * 1024)
+    ballast[::4096] = b"x" * len(ballast[::4096])  # touch every page: resident, not just mapped
+    args = {"landing": str(tmp_path / "none"), "db": str(tmp_path / "bare.duckdb")}
+    got = bench.spawn_step("bare_load", args, dict(os.environ), tmp_path / "steps.log")
+    del ballast
+    assert got["result"] == {"rows": 0}
+    assert 10 < got["peak_mb"] < 300
