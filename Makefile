@@ -38,9 +38,10 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check src dags tests benchmarks
 
-## Benchmark: full dbt build vs the next one-day nightly build (prints figures).
+## Benchmark: per-step time and peak memory over a scale sweep, full load and next nightly,
+## against the bare-DuckDB floor; ends with one `ratios:` line. BENCH_ARGS="--scales 1 5 --repeat 3"
 bench: $(STAMP)
-	$(BIN)/python benchmarks/dbt_nightly.py $(BENCH_ARGS)
+	$(BIN)/python benchmarks/bench.py $(BENCH_ARGS)
 
 clean:
 	rm -rf data airflow_home topology artifacts dbt_project/target dbt_project/logs expectations/uncommitted
