@@ -36,6 +36,7 @@ import pytest
 import requests
 
 from smarketing.topology import DAG_ID, Topology, live_group_members, postgres_bindir
+from smarketing.warehouse.publish import kept_versions
 from tests.conftest import PROJECT_DIR
 
 pytestmark = [pytest.mark.slow, pytest.mark.topology, pytest.mark.timeout(1500)]
@@ -179,8 +180,8 @@ def test_two_scheduled_nights_publish_the_ground_truth(
     assert [r["state"] for r in runs] == ["success", "success"]
     assert [r["logical_date"][:10] for r in runs] == [FIRST_DAY.isoformat(), LAST_DAY.isoformat()]
     # each run published once, in order: the first night its day, the second night yesterday
-    versions = sorted((topology.published_path.parent / "versions").glob("*.json"))
-    records = [json.loads(v.read_text()) for v in versions]
+    versions = kept_versions(topology.published_path)  # by publish sequence
+    records = [v.record for v in versions]
     assert [(r["run_id"], r["data_interval"]) for r in records] == [
         (runs[0]["dag_run_id"], FIRST_DAY.isoformat()),
         (runs[1]["dag_run_id"], LAST_DAY.isoformat()),
@@ -209,7 +210,7 @@ def test_two_scheduled_nights_publish_the_ground_truth(
     assert sum(r[5] for r in got) == truth["totals"]["leads"] > 0
     assert info == (runs[1]["dag_run_id"], LAST_DAY.isoformat())
     # the first night's version held its days only: the second run added yesterday
-    con = duckdb.connect(str(versions[0].with_suffix(".duckdb")), read_only=True)
+    con = duckdb.connect(str(versions[0].path), read_only=True)
     (last_first,) = con.execute("select max(date_day) from mart_channel_daily").fetchone()
     con.close()
     assert last_first.isoformat() == FIRST_DAY.isoformat()
