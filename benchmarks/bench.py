@@ -139,10 +139,22 @@ def bare_sql(manifest_path: Path, db: Path, with_tests: bool) -> dict:
     table stays); ephemeral models are inlined by dbt already.
     """
     import duckdb
+    from duckdb.sqltypes import VARCHAR
+
+    from smarketing.pseudonyms import UDF_NAME, load_key, pseudonym
 
     manifest = json.loads(manifest_path.read_text())
     con = duckdb.connect(str(db))
     con.execute("set TimeZone = 'UTC'")
+    # the person-key function dbt's plugin registers (HMAC under the run's pseudonym key)
+    secret = load_key().secret
+    con.create_function(
+        UDF_NAME,
+        lambda identity: pseudonym(secret, identity),
+        [VARCHAR],
+        VARCHAR,
+        side_effects=False,
+    )
     counts = {"models": 0, "tests": 0, "snapshots": 0}
     try:
         for node in _dag_order(manifest):
