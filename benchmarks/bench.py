@@ -146,15 +146,16 @@ def bare_sql(manifest_path: Path, db: Path, with_tests: bool) -> dict:
     manifest = json.loads(manifest_path.read_text())
     con = duckdb.connect(str(db))
     con.execute("set TimeZone = 'UTC'")
-    # the person-key function dbt's plugin registers (HMAC under the run's pseudonym key)
-    secret = load_key().secret
-    con.create_function(
-        UDF_NAME,
-        lambda identity: pseudonym(secret, identity),
-        [VARCHAR],
-        VARCHAR,
-        side_effects=False,
-    )
+    if UDF_NAME in manifest_path.read_text():
+        # the person-key function dbt's plugin registers (HMAC under the run's pseudonym key)
+        secret = load_key().secret
+        con.create_function(
+            UDF_NAME,
+            lambda identity: pseudonym(secret, identity),
+            [VARCHAR],
+            VARCHAR,
+            side_effects=False,
+        )
     counts = {"models": 0, "tests": 0, "snapshots": 0}
     try:
         for node in _dag_order(manifest):
@@ -314,6 +315,8 @@ def bare_floor(work: Path, data: Path, env: dict, log: Path) -> dict[str, tuple]
 
 def sweep(scales: list[float], repeat: int, days: int, keep: Path | None) -> dict:
     """{scale: {"events": n, "figures": {key: (median s, median MB)}}}"""
+    from smarketing.pseudonyms import DEMO_KEY_FILE, demo_key
+
     first = LAST_DAY - timedelta(days=days - 1)
     root = Path(tempfile.mkdtemp(prefix="smarketing-bench-", dir=keep))
     results: dict[float, dict] = {}
@@ -324,6 +327,10 @@ def sweep(scales: list[float], repeat: int, days: int, keep: Path | None) -> dic
             t0 = time.perf_counter()
             events = write_demo(scale, first, LAST_DAY, demo_full)
             write_demo(scale, first, LAST_DAY + timedelta(days=1), demo_next)
+            # one company, one pseudonym key: the nightly must not look like a re-key
+            key = demo_key(demo_full)
+            (demo_next / DEMO_KEY_FILE).write_text(key)
+            (demo_next / DEMO_KEY_FILE).chmod(0o600)
             print(
                 f"scale {scale:g}: {events:,} GA4 events over {days} days"
                 f" (demo company written in {time.perf_counter() - t0:.0f} s)",
