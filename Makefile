@@ -32,8 +32,12 @@ topology: $(STAMP)
 	$(BIN)/smarketing topology --unpause $(TOPOLOGY_ARGS)
 
 ## Run the test suite.
+# Two workers (the machine's two cores); a file's tests stay on one worker (--dist loadfile), so
+# module fixtures (the fault catalogue's company, the topology) are built once. PYTEST_WORKERS=0
+# runs serially.
+PYTEST_WORKERS ?= 2
 test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src dags tests benchmarks
