@@ -265,6 +265,22 @@ def test_failed_postgres_load_keeps_both_previous_versions(
     assert serve_postgres.live_run_id(target) == "run-4"
 
 
+def _lose_staging_after_the_duckdb_swap(
+    monkeypatch: pytest.MonkeyPatch, server: PostgresServer, settings: Settings
+) -> None:
+    """The DuckDB file is swapped in; then the PostgreSQL staging schema disappears (an
+    operator's cleanup, a restore), so the PostgreSQL swap fails for real."""
+    real_publish = publish_module.publish
+
+    def publish_then_lose_staging(*args, **kwargs):
+        result = real_publish(*args, **kwargs)
+        with psycopg.connect(_dsn(server, settings), autocommit=True) as admin:
+            admin.execute("drop schema marts__next cascade")
+        return result
+
+    monkeypatch.setattr(publish_module, "publish", publish_then_lose_staging)
+
+
 def test_failed_swap_restores_the_previous_duckdb_file(
     pg_settings: Settings, postgres_server: PostgresServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -272,17 +288,7 @@ def test_failed_swap_restores_the_previous_duckdb_file(
     pipeline.publish("run-6", "2026-01-06", {}, pg_settings)
     before = pg_settings.published_path.read_bytes()
     _warehouse(pg_settings.warehouse_path, 7)
-    real_publish = publish_module.publish
-
-    def publish_then_lose_staging(*args, **kwargs):
-        # the DuckDB file is swapped in; then the PostgreSQL staging schema disappears
-        # (an operator's cleanup, a restore), so the PostgreSQL swap fails for real
-        result = real_publish(*args, **kwargs)
-        with psycopg.connect(_dsn(postgres_server, pg_settings), autocommit=True) as admin:
-            admin.execute("drop schema marts__next cascade")
-        return result
-
-    monkeypatch.setattr(publish_module, "publish", publish_then_lose_staging)
+    _lose_staging_after_the_duckdb_swap(monkeypatch, postgres_server, pg_settings)
     with pytest.raises(serve_postgres.PostgresServingError, match="no marts__next"):
         pipeline.publish("run-7", "2026-01-07", {}, pg_settings)
     assert pg_settings.published_path.read_bytes() == before
@@ -301,14 +307,7 @@ def test_failed_swap_with_one_kept_version_restores_exactly_what_postgres_serves
     before = settings.published_path.read_bytes()
     _warehouse(settings.warehouse_path, 9)
     real_publish = publish_module.publish
-
-    def publish_then_lose_staging(*args, **kwargs):
-        result = real_publish(*args, **kwargs)
-        with psycopg.connect(_dsn(postgres_server, settings), autocommit=True) as admin:
-            admin.execute("drop schema marts__next cascade")
-        return result
-
-    monkeypatch.setattr(publish_module, "publish", publish_then_lose_staging)
+    _lose_staging_after_the_duckdb_swap(monkeypatch, postgres_server, settings)
     with pytest.raises(serve_postgres.PostgresServingError, match="no marts__next"):
         pipeline.publish("run-9", "2026-01-09", {}, settings)
     assert settings.published_path.read_bytes() == before
