@@ -19,14 +19,14 @@ from smarketing.sources.catalog import ENTITIES
 from smarketing.sources.credentials import Credentials
 from smarketing.sources.hubspot import HubSpotReader
 
-CONTACTS = next(s for s in ENTITIES if s.raw_table == "crm__contacts")
+CONTACTS = next(s for s in ENTITIES if s.raw_table == "hubspot__contacts")
 N = 12_200
 
 
 def write_company(folder: Path) -> None:
     (folder / "crm").mkdir(parents=True)
     start = datetime(2026, 1, 5, tzinfo=UTC)
-    with (folder / "crm" / "contacts.jsonl").open("w") as fh:
+    with (folder / "hubspot" / "contacts.jsonl").open("w") as fh:
         for i in range(N):
             at = (start + timedelta(seconds=97 * i)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
             props = {"email": f"p{i}@example.com", "createdate": at, "lastmodifieddate": at}

@@ -1,4 +1,4 @@
-"""smarketing_nightly: four extracts -> raw -> dbt (audit) -> quality gate -> publish -> summary.
+"""smarketing_nightly: one extract per enabled vendor -> raw -> dbt (audit) -> quality gate -> publish -> summary.
 
 Wiring only: every step is a function of ``smarketing.pipeline`` imported inside its task, so
 parsing this file imports nothing heavier than the Airflow SDK and the settings module.
@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from airflow.sdk import Asset, CronDataIntervalTimetable, Param, dag, task
 
 from smarketing.config import load_settings
-from smarketing.sources.catalog import SOURCES
+from smarketing.vendors import enabled_vendors
 
 SETTINGS = load_settings()
 
@@ -38,8 +38,9 @@ DOC_MD = """
 Runs at `SMARKETING_SCHEDULE` (default 02:00 UTC) for the previous UTC day (the data interval
 floored to whole days), re-extracting `SMARKETING_LOOKBACK_DAYS` before it for late updates.
 
-1. `extract_crm`, `extract_email`, `extract_ppc`, `extract_web` (parallel) land raw payloads
-   per source / entity / interval under the landing zone.
+1. `extract_<vendor>` (parallel, one per vendor enabled in `smarketing.vendors`; switch one
+   off with `SMARKETING_DISABLED_VENDORS`) land raw payloads per vendor / entity / interval
+   under the landing zone.
 2. `load_raw` loads the interval into the `raw` schema (one transaction, idempotent).
 3. `dbt_build` builds staging → intermediate → marts in the `audit` schema; any failing model,
    unit test or data test stops the run.
@@ -204,7 +205,7 @@ def smarketing_nightly():
         notify_success("smarketing_nightly", run_id, report, text)
         return text
 
-    extracted = [make_extract(source) for source in SOURCES]
+    extracted = [make_extract(vendor.name) for vendor in enabled_vendors(SETTINGS)]
     loaded = load_raw(extracted)
     built = dbt_build(loaded)
     gate = quality_gate(built)

@@ -62,11 +62,11 @@ def _deals() -> list[dict]:
 
 
 COMPANY: dict[tuple[str, str], list[dict]] = {
-    ("web", "events"): [
+    ("ga4", "events"): [
         *session("v5", "2026-01-09 09:00", "news.example", "referral", form=True),
         *session("v6", "2026-01-09 11:00", "google", "organic", form=True),
     ],
-    ("crm", "contacts"): [
+    ("hubspot", "contacts"): [
         sourced(
             contact("201", "fay@a.example", "2026-01-05 10:00", "501", "opportunity"),
             "PAID_SEARCH",
@@ -94,7 +94,7 @@ COMPANY: dict[tuple[str, str], list[dict]] = {
             "ORGANIC_SEARCH",
         ),
     ],
-    ("crm", "deals"): _deals(),
+    ("hubspot", "deals"): _deals(),
 }
 
 

@@ -122,15 +122,15 @@ def test_echoed_credentials_reach_no_output_of_a_dag_run(tmp_path: Path, tiny_de
     assert SECRETS["hubspot"] in sent and quote_plus(SECRETS["google_refresh"]) in sent
     # the failure callback alerted once per failed extract, naming source, endpoint, status
     alerts = {a["task_id"]: a["error"] for a in Hook.received}
-    assert set(alerts) == {"extract_crm", "extract_email", "extract_ppc"}, output[-3000:]
-    assert alerts["extract_crm"].startswith(
-        "source=crm endpoint=POST /crm/v3/objects/contacts/search: HTTP 401: "
+    assert set(alerts) == {"extract_hubspot", "extract_mailchimp", "extract_ppc"}, output[-3000:]
+    assert alerts["extract_hubspot"].startswith(
+        "source=hubspot endpoint=POST /crm/v3/objects/contacts/search: HTTP 401: "
     )
-    assert alerts["extract_email"] == (
-        "source=email endpoint=GET /3.0/campaigns: HTTP 500 after 2 attempts"
+    assert alerts["extract_mailchimp"] == (
+        "source=mailchimp endpoint=GET /3.0/campaigns: HTTP 500 after 2 attempts"
     )
     assert alerts["extract_ppc"].startswith("source=ppc endpoint=POST /token: HTTP 400: ")
-    assert "***" in alerts["extract_crm"] and "***" in alerts["extract_ppc"]
+    assert "***" in alerts["extract_hubspot"] and "***" in alerts["extract_ppc"]
     assert "HTTP 401" in output and "request rejected" in output
     files = {
         str(p): p.read_bytes().decode("utf-8", "replace")

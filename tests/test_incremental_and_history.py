@@ -40,15 +40,15 @@ LATE_EVENT = {
     "event_timestamp": int(datetime.fromisoformat("2026-01-03 09:30+00:00").timestamp() * 1e6),
 }
 NIGHT_2: dict[tuple[str, str], list[dict]] = {
-    ("web", "events"): [
+    ("ga4", "events"): [
         *session("u2", "2026-01-03 09:00", "facebook", "paid_social", "prospecting"),
         LATE_EVENT,
         *session("u3", "2026-01-04 09:00", "google", "organic", form=True),
         *session("u4", "2026-02-01 11:00", None, None),
     ],
     # window entities re-deliver every record of the re-extracted days
-    ("email", "email_activity"): COMPANY[("email", "email_activity")],
-    ("crm", "deals"): [
+    ("mailchimp", "email_activity"): COMPANY[("mailchimp", "email_activity")],
+    ("hubspot", "deals"): [
         {
             **deal(
                 "901",
@@ -122,7 +122,7 @@ def test_the_deal_snapshot_keeps_the_history_raw_forgets(
         " where deal_id = '901' order by dbt_valid_from",
     )
     raw = query(
-        db, "select payload ->> '$.properties.amount' from raw.crm__deals where record_id = '901'"
+        db, "select payload ->> '$.properties.amount' from raw.hubspot__deals where record_id = '901'"
     )
     published = query(db, "select amount_reporting from audit.fct_deals where deal_id = '901'")
     assert raw == [("1200.00",)]

@@ -15,7 +15,7 @@ from smarketing.sources.base import ExtractError
 from smarketing.sources.catalog import ENTITIES, EntitySpec
 from smarketing.sources.demo_files import DemoFileReader
 
-DEALS = next(s for s in ENTITIES if s.raw_table == "crm__deals")
+DEALS = next(s for s in ENTITIES if s.raw_table == "hubspot__deals")
 WINDOW = resolve_window("2026-01-14", "2026-01-15", 0, extract_start="2026-01-01")
 
 
@@ -51,10 +51,10 @@ def test_missing_required_field_names_source_entity_record_and_field(tmp_path: P
     with pytest.raises(ExtractError) as err:
         land_entity(reader, DEALS, WINDOW, tmp_path)
     assert str(err.value) == (
-        "source=crm entity=deals record=id=2 field=properties.dealstage: required field is missing"
+        "source=hubspot entity=deals record=id=2 field=properties.dealstage: required field is missing"
     )
     # nothing landed, nothing half-written left behind
-    assert list((tmp_path / "crm" / "deals").iterdir()) == []
+    assert list((tmp_path / "hubspot" / "deals").iterdir()) == []
 
 
 def test_open_deal_without_amount_lands_as_unpriced_pipeline(tmp_path: Path) -> None:
@@ -72,7 +72,7 @@ def test_failed_relanding_keeps_the_previous_landing(tmp_path: Path) -> None:
     assert (first.path / RECORDS_FILE).read_bytes() == before
     again = land_entity(ListReader([_deal(5)]), DEALS, WINDOW, tmp_path)
     assert again.records == 1 and again.path == first.path
-    assert [p.name for p in (tmp_path / "crm" / "deals").iterdir()] == ["interval=2026-01-14"]
+    assert [p.name for p in (tmp_path / "hubspot" / "deals").iterdir()] == ["interval=2026-01-14"]
 
 
 def test_new_vendor_fields_are_kept_in_the_landed_payload(tmp_path: Path) -> None:
@@ -85,7 +85,7 @@ def test_new_vendor_fields_are_kept_in_the_landed_payload(tmp_path: Path) -> Non
 
 
 def test_a_killed_attempt_leaves_nothing_that_blocks_the_next(tmp_path: Path) -> None:
-    folder = tmp_path / "crm" / "deals"
+    folder = tmp_path / "hubspot" / "deals"
     (folder / ".tmp-2026-01-14-99999").mkdir(parents=True)  # killed mid-write
     (folder / ".tmp-2026-01-14-99999" / RECORDS_FILE).write_text('{"half": ')
     (folder / ".old-2026-01-14-99998").mkdir()  # killed between the two renames

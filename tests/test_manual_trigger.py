@@ -64,7 +64,7 @@ def test_dag_extract_task_without_interval_lands_the_resolved_day(
     # Airflow's log setup may route the record to stdout instead of the caplog handler
     said = caplog.text + capsys.readouterr().out
     assert "resolved to the last complete day 2026-01-10" in said
-    landed = settings.landing_dir / "crm" / "contacts" / "interval=2026-01-10" / "records.jsonl"
+    landed = settings.landing_dir / "hubspot" / "contacts" / "interval=2026-01-10" / "records.jsonl"
     rows = [json.loads(x) for x in landed.read_text().splitlines()]
     # lookback 2 days: contacts changed on Jan 8..10 only
     assert rows and {r["updatedAt"][:10] for r in rows} <= {
@@ -73,7 +73,7 @@ def test_dag_extract_task_without_interval_lands_the_resolved_day(
         "2026-01-10",
     }
     assert out["records"]["contacts"]["landed"] == len(rows)
-    assert loaded["loaded"]["raw.crm__contacts"]["loaded"] == len(rows)
+    assert loaded["loaded"]["raw.hubspot__contacts"]["loaded"] == len(rows)
 
 
 def test_pipeline_extract_accepts_no_interval(settings: Settings) -> None:

@@ -208,14 +208,14 @@ def click(email: str, at: str) -> dict:
 
 
 COMPANY: dict[tuple[str, str], list[dict]] = {
-    ("web", "events"): [
+    ("ga4", "events"): [
         *session("u1", "2025-10-01 10:00", "partner-blog.com", "referral"),
         # auto-tagged: the ad click brings only a gclid, no UTM values
         *session("u1", "2026-01-02 10:00", None, None, gclid="Cj0Kabc", form=True),
         *session("u2", "2026-01-03 09:00", "facebook", "paid_social", "prospecting"),
         *session("u3", "2026-01-04 09:00", "google", "organic", form=True),
     ],
-    ("crm", "contacts"): [
+    ("hubspot", "contacts"): [
         contact(
             "101",
             "  Ann.A@INITECH.example ",
@@ -273,7 +273,7 @@ COMPANY: dict[tuple[str, str], list[dict]] = {
             salesqualifiedlead="2026-01-09 00:00",
         ),
     ],
-    ("crm", "deals"): [
+    ("hubspot", "deals"): [
         deal(
             "901",
             ["102", "101"],
@@ -286,19 +286,19 @@ COMPANY: dict[tuple[str, str], list[dict]] = {
         deal("902", ["105"], "500.00", "EUR", "2026-01-09 12:00", "closedwon", "2026-01-25 12:00"),
         deal("903", ["103"], "300.00", "USD", "2026-01-08 00:00", "closedlost", "2026-01-12 00:00"),
     ],
-    ("crm", "companies"): [
+    ("hubspot", "companies"): [
         company("301", "Initech"),
         company("302", "Globex"),
         company("303", "Umbrella"),
     ],
-    ("crm", "calls"): [
+    ("hubspot", "calls"): [
         engagement("c1", "101", "501", "2026-01-03 12:00"),
         engagement("c2", "103", "502", "2026-01-05 08:30"),
         engagement("c3", "105", "501", "2026-01-08 06:00"),
     ],
-    ("crm", "emails"): [engagement("e1", "103", "502", "2026-01-06 09:00")],
-    ("crm", "meetings"): [engagement("m1", "102", "501", "2026-01-07 18:00")],
-    ("email", "campaigns"): [
+    ("hubspot", "emails"): [engagement("e1", "103", "502", "2026-01-06 09:00")],
+    ("hubspot", "meetings"): [engagement("m1", "102", "501", "2026-01-07 18:00")],
+    ("mailchimp", "campaigns"): [
         {
             "id": "nl1",
             "type": "regular",
@@ -309,11 +309,11 @@ COMPANY: dict[tuple[str, str], list[dict]] = {
             "recipients": {"list_id": "l1"},
         }
     ],
-    ("email", "email_activity"): [
+    ("mailchimp", "email_activity"): [
         click("ann.a@initech.example", "2026-01-06 16:00"),
         click("stranger@unknown.example", "2026-01-06 17:00"),
     ],
-    ("ppc", "google_ads"): [
+    ("google_ads", "campaign_stats"): [
         {
             "customer": {"id": "1", "currencyCode": "USD"},
             "campaign": {"id": "1001", "name": "Brand_Search"},
@@ -322,7 +322,7 @@ COMPANY: dict[tuple[str, str], list[dict]] = {
             "metrics": {"impressions": "10", "clicks": "1", "costMicros": "12340000"},
         }
     ],
-    ("ppc", "google_ads_clicks"): [
+    ("google_ads", "clicks"): [
         {
             "clickView": {"gclid": "Cj0Kabc", "adGroupAd": "customers/1/adGroupAds/100101~7"},
             "campaign": {"id": "1001", "name": "Brand_Search"},
@@ -330,7 +330,7 @@ COMPANY: dict[tuple[str, str], list[dict]] = {
             "segments": {"date": "2026-01-02"},
         }
     ],
-    ("ppc", "meta_insights"): [
+    ("meta_ads", "insights"): [
         {
             "account_id": "9",
             "account_currency": "EUR",

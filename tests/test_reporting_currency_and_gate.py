@@ -43,15 +43,15 @@ pytestmark = pytest.mark.slow
 
 LAST_DAY = "2026-01-31"
 COMPANY_31: dict[tuple[str, str], list[dict]] = copy.deepcopy(COMPANY)
-COMPANY_31[("web", "events")] += session("u4", "2026-01-31 09:00", "google", "organic")
-COMPANY_31[("crm", "contacts")] += [
+COMPANY_31[("ga4", "events")] += session("u4", "2026-01-31 09:00", "google", "organic")
+COMPANY_31[("hubspot", "contacts")] += [
     contact("106", "fay@subscriber.example", "2026-01-31 08:00", "501", "subscriber"),
     contact("107", "gus@late.example", "2025-12-01 08:00", "502", "lead", lead="2026-01-31 10:00"),
 ]
-COMPANY_31[("crm", "deals")] += [
+COMPANY_31[("hubspot", "deals")] += [
     deal("904", ["107"], "200.00", "GBP", "2026-01-31 10:00", "closedwon", "2026-01-31 12:00")
 ]
-COMPANY_31[("ppc", "google_ads")] += [
+COMPANY_31[("google_ads", "campaign_stats")] += [
     {
         "customer": {"id": "1", "currencyCode": "USD"},
         "campaign": {"id": "1001", "name": "Brand_Search"},
@@ -60,7 +60,7 @@ COMPANY_31[("ppc", "google_ads")] += [
         "metrics": {"impressions": "5", "clicks": "0", "costMicros": "5000000"},
     }
 ]
-COMPANY_31[("ppc", "meta_insights")] += [
+COMPANY_31[("meta_ads", "insights")] += [
     {
         "account_id": "9",
         "account_currency": "EUR",

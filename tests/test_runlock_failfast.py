@@ -83,9 +83,9 @@ def test_deterministic_failures_fail_fast_and_network_errors_stay_retryable() ->
     for error in (
         QualityGateFailed("quality gate failed: 1 of 9 checks blocked publication"),
         DbtBuildFailed("dbt build failed: 1 test failed"),
-        ExtractError("crm", "deals", "#3", "amount", "required field missing"),
-        SourceResponseError("crm", "/crm/v3/objects/contacts/search", "paging does not advance"),
-        ConflictingVersions("crm/deals id=7: two contents for one updatedAt"),
+        ExtractError("hubspot", "deals", "#3", "amount", "required field missing"),
+        SourceResponseError("hubspot", "/crm/v3/objects/contacts/search", "paging does not advance"),
+        ConflictingVersions("hubspot/deals id=7: two contents for one updatedAt"),
         MissingPseudonymKey("no pseudonym key"),
     ):
         with pytest.raises(AirflowFailException) as caught, fail_fast():
@@ -93,7 +93,7 @@ def test_deterministic_failures_fail_fast_and_network_errors_stay_retryable() ->
         assert str(caught.value).startswith(f"{type(error).__name__}: ")
         assert str(error) in str(caught.value) and caught.value.__cause__ is error
     for error in (
-        SourceHttpError("crm", "/crm/v3/objects/deals", "HTTP 503 after 5 attempts"),
+        SourceHttpError("hubspot", "/crm/v3/objects/deals", "HTTP 503 after 5 attempts"),
         RunLockBusy("held"),
         TimeoutError(),
     ):

@@ -46,10 +46,10 @@ FIRST_DAY = TODAY - timedelta(days=2)  # data day of the first scheduled run
 LAST_DAY = TODAY - timedelta(days=1)  # ... and of the second: yesterday
 ARTIFACTS = Path(os.environ.get("SMARKETING_ARTIFACTS_DIR", PROJECT_DIR / "artifacts"))
 TASKS = {
-    "extract_crm",
-    "extract_email",
+    "extract_hubspot",
+    "extract_mailchimp",
     "extract_ppc",
-    "extract_web",
+    "extract_ga4",
     "load_raw",
     "dbt_build",
     "quality_gate",

@@ -47,6 +47,7 @@ Airflow Connections (see README, "Connections").
 | SMARKETING_ATTRIBUTION_HALF_LIFE_DAYS | ``7`` | half-life of the time-decay attribution model |
 | SMARKETING_INCREMENTAL_LOOKBACK_DAYS | ``3`` | days incremental models re-process (late events) |
 | SMARKETING_BI_ROLE | ``smarketing_bi`` | read-only PostgreSQL role BI tools use (see README) |
+| SMARKETING_DISABLED_VENDORS | (none) | vendors (smarketing.vendors) not extracted, e.g. ``meta_ads`` |
 | SMARKETING_DEMO_SEED | ``42`` | seed of the deterministic demo company |
 | SMARKETING_DEMO_SCALE | ``1.0`` | size knob of the demo company (1.0 ≈ 200 visitors a day) |
 | SMARKETING_DEMO_START, _END | ``2026-01-01``, ``2026-03-31`` | demo company's date range |
@@ -59,6 +60,8 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import TypeVar
+
+from smarketing.vendors import parse_disabled
 
 ENV_PREFIX = "SMARKETING_"
 
@@ -131,6 +134,8 @@ class Settings:
     quarantine_max_spend: float = 100.0
     # opt-in: days after the shipped ECB history ends that its last rates may be used
     fx_max_stale_days: int = 0
+    # registry vendors (smarketing.vendors) switched off: no extract task, no union branch
+    disabled_vendors: tuple[str, ...] = ()
 
     def snapshot(self) -> dict[str, str]:
         """The settings a run used, as text, for its run summary and version record.
@@ -258,4 +263,5 @@ def load_settings() -> Settings:
         hubspot_search_per_second=_positive(
             float(_env("HUBSPOT_SEARCH_PER_SECOND", "4")), "HUBSPOT_SEARCH_PER_SECOND"
         ),
+        disabled_vendors=parse_disabled(_env("DISABLED_VENDORS", "")),
     )

@@ -50,9 +50,11 @@ def window_for(
 
 
 def reader_for(source: str, settings: Settings):
-    """The connector of one source, with credentials from its Airflow Connection."""
+    """The connector of one vendor (the registry's factory), with credentials from its
+    Airflow Connection."""
     from smarketing.sources.credentials import get_credentials
     from smarketing.sources.http import RetryPolicy
+    from smarketing.vendors import get_vendor
 
     policy = RetryPolicy(
         max_attempts=settings.http_max_attempts,
@@ -61,36 +63,8 @@ def reader_for(source: str, settings: Settings):
         deadline_seconds=settings.http_deadline_seconds,
         max_pages=settings.http_max_pages,
     )
-    if source == "crm":
-        from smarketing.sources.hubspot import HubSpotReader
-
-        return HubSpotReader(
-            get_credentials("smarketing_hubspot"), policy, settings.hubspot_search_per_second
-        )
-    if source == "email":
-        from smarketing.sources.mailchimp import MailchimpReader
-
-        return MailchimpReader(
-            get_credentials("smarketing_mailchimp"), policy, settings.mailchimp_activity_days
-        )
-    if source == "ppc":
-        from smarketing.sources.base import EntityRouter
-        from smarketing.sources.google_ads import GoogleAdsReader
-        from smarketing.sources.meta_ads import MetaAdsReader
-
-        google_ads = GoogleAdsReader(get_credentials("smarketing_google_ads"), policy)
-        return EntityRouter(
-            {
-                "google_ads": google_ads,
-                "google_ads_clicks": google_ads,  # click_view: one searchStream query per day
-                "meta_insights": MetaAdsReader(get_credentials("smarketing_meta_ads"), policy),
-            }
-        )
-    if source == "web":
-        from smarketing.sources.ga4 import Ga4ExportReader
-
-        return Ga4ExportReader(get_credentials("smarketing_ga4"))
-    raise KeyError(f"unknown source {source!r}")
+    vendor = get_vendor(source)
+    return vendor.build_connector(get_credentials(vendor.conn_id), policy, settings)
 
 
 def extract(
@@ -101,7 +75,7 @@ def extract(
     settings: Settings | None = None,
     run_after: Moment | None = None,
 ) -> dict:
-    """Extract one source for the interval into the landing zone."""
+    """Extract one vendor (smarketing.vendors) for the interval into the landing zone."""
     from smarketing.landing import land_source
 
     settings = _prepared(settings)
@@ -176,7 +150,11 @@ def load_raw(
 
     settings = _prepared(settings)
     window = window_for(interval_start, interval_end, extract_start, settings, run_after)
-    counts = load_interval(settings.warehouse_path, settings.landing_dir, window)
+    from smarketing.sources.catalog import enabled_entities
+
+    counts = load_interval(
+        settings.warehouse_path, settings.landing_dir, window, enabled_entities(settings)
+    )
     result = {
         c.table: {
             "extracted": c.extracted,
@@ -239,8 +217,14 @@ def quality_gate(
     )
     from smarketing.quality.quarantine import quarantine_checks
 
+    from smarketing.sources.catalog import enabled_entities
+
     raw_checks = quarantine_checks(
-        settings.warehouse_path, settings.landing_dir, window, settings.quarantine_max_spend
+        settings.warehouse_path,
+        settings.landing_dir,
+        window,
+        settings.quarantine_max_spend,
+        enabled_entities(settings),
     )
     result = run_gate(
         settings.warehouse_path,

@@ -32,6 +32,12 @@ class DbtSummary:
 
 
 def dbt_args(settings: Settings, command: str, *extra: str) -> list[str]:
+    """dbt's command line; ``--vars`` carries the enabled vendors of smarketing.vendors, so
+    the int_* models union exactly the vendors the DAG extracts."""
+    import json
+
+    from smarketing.vendors import dbt_vars
+
     dbt_dir = settings.data_dir / "dbt"
     return [
         *command.split(),  # e.g. "build" or "docs generate"
@@ -44,6 +50,8 @@ def dbt_args(settings: Settings, command: str, *extra: str) -> list[str]:
         "--log-path",
         str(dbt_dir / "logs"),
         "--no-use-colors",
+        "--vars",
+        json.dumps(dbt_vars(settings)),
         *extra,
     ]
 

@@ -92,13 +92,13 @@ def test_auto_tagged_paid_search_sessions_join_their_click_by_gclid(tmp_path: Pa
     assert [s for s in world.sessions if s.autotagged and s.channel != "paid_search"] == []
     assert 0 < len(tagged) < len(paid) and 0.1 < len(tagged) / len(paid) < 0.5
     assert truth["totals"]["autotagged_sessions"] == len(tagged)
-    clicks = _jsonl(tmp_path / "ppc" / "google_ads_clicks.jsonl")
+    clicks = _jsonl(tmp_path / "google_ads" / "clicks.jsonl")
     assert len(clicks) == len(paid)  # one click per paid search session
     assert clicks == sorted(clicks, key=lambda r: (r["segments"]["date"], r["clickView"]["gclid"]))
     by_gclid = Counter(r["clickView"]["gclid"] for r in clicks)
     click = {r["clickView"]["gclid"]: r for r in clicks}
     campaign_ids = {name: cid for cid, name in GOOGLE_CAMPAIGNS}
-    events = [r for p in sorted((tmp_path / "web").glob("events_*.jsonl")) for r in _jsonl(p)]
+    events = [r for p in sorted((tmp_path / "ga4").glob("events_*.jsonl")) for r in _jsonl(p)]
     first_event: dict[tuple[str, int], dict] = {}
     for row in events:
         session_id = row["event_params"][0]["value"]["int_value"]
@@ -209,8 +209,8 @@ def test_extending_the_range_keeps_every_earlier_crm_record(tmp_path: Path) -> N
     write_world(short, tmp_path / "short")
     write_world(long, tmp_path / "long")
     for name in CRM_FILES:
-        earlier = (tmp_path / "short" / "crm" / name).read_text().splitlines()
-        later = set((tmp_path / "long" / "crm" / name).read_text().splitlines())
+        earlier = (tmp_path / "short" / "hubspot" / name).read_text().splitlines()
+        later = set((tmp_path / "long" / "hubspot" / name).read_text().splitlines())
         assert earlier, name
         assert [line for line in earlier if line not in later] == [], name
     assert {(t.engagement_id, t.at) for t in short.sales_touches} <= {
@@ -230,7 +230,7 @@ def test_web_email_and_ad_files_are_the_per_day_draws_as_before(tmp_path: Path) 
     write_world(world, tmp_path)
     shutil.rmtree(tmp_path / "crm")
     (tmp_path / "ground_truth.json").unlink()
-    (tmp_path / "ppc" / "google_ads_clicks.jsonl").unlink()
+    (tmp_path / "google_ads" / "clicks.jsonl").unlink()
     assert _tree_digest(tmp_path) == NON_CRM_DIGEST
 
 
@@ -283,7 +283,7 @@ def test_colleagues_join_deals_as_second_contact_primary_first(tmp_path: Path) -
             f".c{int(primary.contact_id) - 100_000}@{col.company.lower()}.example"
         )
     deals: dict[str, list[dict]] = {}
-    for d in _jsonl(tmp_path / "crm" / "deals.jsonl"):
+    for d in _jsonl(tmp_path / "hubspot" / "deals.jsonl"):
         deals.setdefault(d["id"], []).append(d)
     primaries = {col.primary_id: col for col in colleagues}
     for c in world.contacts:
@@ -300,8 +300,8 @@ def test_colleagues_join_deals_as_second_contact_primary_first(tmp_path: Path) -
         assert versions[1]["updatedAt"] == versions[1]["properties"]["hs_lastmodifieddate"]
         assert versions[1]["updatedAt"] == _iso(col.lead_at)
     # contacts carry their company; every company with a contact is written once
-    contacts = _jsonl(tmp_path / "crm" / "contacts.jsonl")
-    companies = {r["id"]: r for r in _jsonl(tmp_path / "crm" / "companies.jsonl")}
+    contacts = _jsonl(tmp_path / "hubspot" / "contacts.jsonl")
+    companies = {r["id"]: r for r in _jsonl(tmp_path / "hubspot" / "companies.jsonl")}
     assert {r["properties"]["associatedcompanyid"] for r in contacts} == set(companies)
     for r in contacts:
         company = companies[r["properties"]["associatedcompanyid"]]
@@ -402,9 +402,9 @@ def test_hubspot_wire_variety_keeps_the_ground_truth(tmp_path: Path) -> None:
     currency, three currencies, and HubSpot's original source of every contact."""
     world = generate(9, 0.3, date(2026, 1, 1), date(2026, 2, 28))
     truth = write_world(world, tmp_path)
-    contacts = _jsonl(tmp_path / "crm" / "contacts.jsonl")
-    deals = _jsonl(tmp_path / "crm" / "deals.jsonl")
-    companies = _jsonl(tmp_path / "crm" / "companies.jsonl")
+    contacts = _jsonl(tmp_path / "hubspot" / "contacts.jsonl")
+    deals = _jsonl(tmp_path / "hubspot" / "deals.jsonl")
+    companies = _jsonl(tmp_path / "hubspot" / "companies.jsonl")
     created = [r["properties"]["createdate"] for r in contacts]
     # ISO with ms (24 chars), without (20), epoch ms (13); a date (10) on companies
     assert {len(v) for v in created} == {24, 20, 13}

@@ -34,18 +34,18 @@ DAILY_DDL = """create table audit.mart_channel_daily (
 
 
 RAW = {
-    "ppc__google_ads": [
+    "google_ads__campaign_stats": [
         (
             "2026-01-01",
             {"metrics": {"costMicros": "12500000"}, "customer": {"currencyCode": "USD"}},
         ),
         ("2026-01-09", {"metrics": {"costMicros": "7250000"}, "customer": {"currencyCode": "USD"}}),
     ],
-    "ppc__meta_insights": [("2026-01-09", {"spend": "0.00", "account_currency": "EUR"})],
-    "ppc__google_ads_clicks": [("2026-01-09", {"clickView": {"gclid": "g1"}})],
-    "web__events": [("2026-01-09", {"event_name": "page_view"})],
-    "email__email_activity": [],
-    "crm__deals": [
+    "meta_ads__insights": [("2026-01-09", {"spend": "0.00", "account_currency": "EUR"})],
+    "google_ads__clicks": [("2026-01-09", {"clickView": {"gclid": "g1"}})],
+    "ga4__events": [("2026-01-09", {"event_name": "page_view"})],
+    "mailchimp__email_activity": [],
+    "hubspot__deals": [
         (
             None,
             {
@@ -71,7 +71,7 @@ RAW = {
             },
         ),
     ],
-    "crm__contacts": [
+    "hubspot__contacts": [
         (None, {"properties": {"createdate": "2026-01-01T10:00:00Z"}}),
         (None, {"properties": {"createdate": "2026-01-02T11:00:00Z"}}),
         (None, {"properties": {"createdate": "2026-01-02T12:00:00Z"}}),
@@ -307,7 +307,7 @@ def test_crm_only_day_and_a_subscriber_do_not_block(tmp_path: Path) -> None:
         0 as revenue_w_shaped, 0 as revenue_time_decay, 'web' as platform,
         'offline' as channel_group""")
     con.execute(
-        "insert into raw.crm__contacts values ('9', null, '2026-01-09 08:00:00', ?)",
+        "insert into raw.hubspot__contacts values ('9', null, '2026-01-09 08:00:00', ?)",
         [
             json.dumps(
                 {
@@ -325,7 +325,7 @@ def test_crm_only_day_and_a_subscriber_do_not_block(tmp_path: Path) -> None:
     # the same subscriber with a lead date in the interval is a lead the marts lack: blocked
     con = duckdb.connect(str(db))
     con.execute(
-        "update raw.crm__contacts set payload = json_merge_patch(payload, ?) where record_id = '9'",
+        "update raw.hubspot__contacts set payload = json_merge_patch(payload, ?) where record_id = '9'",
         [json.dumps({"properties": {"hs_lifecyclestage_lead_date": "2026-01-09T09:00:00Z"}})],
     )
     con.close()
@@ -420,7 +420,7 @@ FAULTS = [
     ),
     (
         "spend differs from raw",
-        "update raw.ppc__meta_insights set payload ="
+        "update raw.meta_ads__insights set payload ="
         ' \'{"spend": "0.01", "account_currency": "USD"}\'',
         "mart_channel_daily",
         "spend reconciles with the ad platforms' raw rows",
@@ -429,7 +429,7 @@ FAULTS = [
     ),
     (
         "won deal missing from marts",
-        "update raw.crm__deals set payload = json_merge_patch("
+        "update raw.hubspot__deals set payload = json_merge_patch("
         'payload, \'{"properties": {"dealstage": "closedwon"}}\') where record_id = \'2\'',
         "mart_channel_daily",
         "won revenue (marketing grain) equals won deals in the CRM (sales grain)",
@@ -446,15 +446,15 @@ FAULTS = [
     ),
     (
         "missing source day",
-        "delete from raw.web__events",
+        "delete from raw.ga4__events",
         "_run_context",
         "freshness: GA4 delivered data for the interval",
         None,
-        '"source": "web__events"',
+        '"source": "ga4__events"',
     ),
     (
         "orphan opportunity",
-        "update raw.crm__deals set payload = json_merge_patch(payload,"
+        "update raw.hubspot__deals set payload = json_merge_patch(payload,"
         ' \'{"associations": {"contacts": {"results": []}}}\') where record_id = \'2\'',
         "_run_context",
         "every deal has a contact (no orphan opportunity)",
@@ -471,7 +471,7 @@ FAULTS = [
     ),
     (
         "interval leads differ from CRM",
-        "update raw.crm__contacts set payload ="
+        "update raw.hubspot__contacts set payload ="
         ' \'{"properties": {"createdate": "2026-01-09T10:00:00Z"}}\' where record_id = \'1\'',
         "_run_context",
         "leads of the interval equal the CRM's new leads of the interval",
@@ -522,7 +522,7 @@ FAULTS = [
     ),
     (
         "raw spend without an exchange rate",
-        "update raw.ppc__meta_insights set payload ="
+        "update raw.meta_ads__insights set payload ="
         ' \'{"spend": "0.00", "account_currency": "XYZ"}\'',
         "mart_channel_daily",
         "spend reconciles with the ad platforms' raw rows",
@@ -638,7 +638,7 @@ def test_severity_file_downgrades_a_check_and_rejects_unknown_names(tmp_path: Pa
     con.execute("update audit.mart_channel_performance set spend = -5 where clicks = 2")
     con.execute("update audit._run_context set accept_anomalies = true")
     con.execute(
-        'update raw.ppc__google_ads set payload = \'{"metrics": {"costMicros": "-5000000"},'
+        'update raw.google_ads__campaign_stats set payload = \'{"metrics": {"costMicros": "-5000000"},'
         ' "customer": {"currencyCode": "USD"}}\''
         " where record_id = '2'"
     )

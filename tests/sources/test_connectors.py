@@ -30,17 +30,17 @@ from smarketing.sources.http import SourceHttpError
 SPECS = {s.raw_table: s for s in ENTITIES}
 START, END = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 2, 15, tzinfo=UTC)
 ENDPOINTS = {
-    "crm__contacts": "/crm/v3/objects/contacts/search",
-    "crm__companies": "/crm/v3/objects/companies/search",
-    "crm__deals": "/crm/v3/objects/deals/search",
-    "crm__calls": "/crm/v3/objects/calls/search",
-    "crm__emails": "/crm/v3/objects/emails/search",
-    "crm__meetings": "/crm/v3/objects/meetings/search",
-    "email__campaigns": "/3.0/campaigns",
-    "email__email_activity": "/3.0/reports/",
-    "ppc__google_ads": "/v18/customers/",
-    "ppc__google_ads_clicks": "/v18/customers/",
-    "ppc__meta_insights": "/v19.0/",
+    "hubspot__contacts": "/crm/v3/objects/contacts/search",
+    "hubspot__companies": "/crm/v3/objects/companies/search",
+    "hubspot__deals": "/crm/v3/objects/deals/search",
+    "hubspot__calls": "/crm/v3/objects/calls/search",
+    "hubspot__emails": "/crm/v3/objects/emails/search",
+    "hubspot__meetings": "/crm/v3/objects/meetings/search",
+    "mailchimp__campaigns": "/3.0/campaigns",
+    "mailchimp__email_activity": "/3.0/reports/",
+    "google_ads__campaign_stats": "/v18/customers/",
+    "google_ads__clicks": "/v18/customers/",
+    "meta_ads__insights": "/v19.0/",
 }
 SEARCH_STREAM = "POST /v18/customers/1234567890/googleAds:searchStream"
 
@@ -73,9 +73,9 @@ def test_connector_pages_through_and_equals_the_oracle(
     assert _norm(got) == _norm(want)
     assert len(got) > 5
     calls = [r for r in server.requests if table in ENDPOINTS and ENDPOINTS[table] in r]
-    if table == "ppc__google_ads":  # searchStream: one streamed reply for the window
+    if table == "google_ads__campaign_stats":  # searchStream: one streamed reply for the window
         assert calls == [SEARCH_STREAM]
-    elif table == "ppc__google_ads_clicks":  # click_view: one streamed reply per day
+    elif table == "google_ads__clicks":  # click_view: one streamed reply per day
         assert calls == [SEARCH_STREAM] * (END - START).days
     elif table in ENDPOINTS:  # paged vendors: more than one page was needed
         assert len(calls) >= 2, server.requests
@@ -102,7 +102,7 @@ def test_429_with_retry_after_then_success(
 @pytest.mark.parametrize(
     "source,endpoint",
     [
-        ("crm", "POST /crm/v3/objects/contacts/search"),
+        ("hubspot", "POST /crm/v3/objects/contacts/search"),
         ("email", "GET /3.0/campaigns"),
         ("ppc", "POST /v18/customers/1234567890/googleAds:searchStream"),
     ],
@@ -133,14 +133,14 @@ def test_5xx_until_retries_run_out_fails_naming_the_endpoint_and_lands_nothing(
 def test_google_ads_click_view_is_read_one_day_per_request(
     settings: Settings, tiny_demo: Path, demo_server: DemoServer
 ) -> None:
-    spec = SPECS["ppc__google_ads_clicks"]
+    spec = SPECS["google_ads__clicks"]
     first, end = datetime(2026, 1, 5, tzinfo=UTC), datetime(2026, 1, 8, tzinfo=UTC)
     before = len(demo_server.requests)
     got = list(pipeline.reader_for("ppc", settings).read(spec, first, end))
     requests = demo_server.requests[before:]
     assert requests == ["POST /token", *[SEARCH_STREAM] * 3]  # one token, one query per day
     days = {"2026-01-05", "2026-01-06", "2026-01-07"}
-    rows = [json.loads(x) for x in (tiny_demo / "ppc" / "google_ads_clicks.jsonl").open()]
+    rows = [json.loads(x) for x in (tiny_demo / "google_ads" / "clicks.jsonl").open()]
     want = [r for r in rows if r["segments"]["date"] in days]
     assert got == want  # day by day, in the file's order
     assert {r["segments"]["date"] for r in got} == days and len(got) > 30
@@ -167,7 +167,7 @@ def test_click_view_without_a_single_day_filter_is_refused(
     before = len(demo_server.requests)
     reader = pipeline.reader_for("ppc", settings)
     with pytest.raises(SourceHttpError) as err:
-        list(reader.read(SPECS["ppc__google_ads_clicks"], START, END))
+        list(reader.read(SPECS["google_ads__clicks"], START, END))
     assert (err.value.source, err.value.endpoint) == ("ppc", SEARCH_STREAM)
     message = str(err.value)
     assert message.startswith(f"source=ppc endpoint={SEARCH_STREAM}: HTTP 400: ")
@@ -189,10 +189,10 @@ def test_hubspot_reads_companies_and_engagements_with_paging_and_contacts(
 ) -> None:
     """Over the whole demo range the connector returns exactly the files' objects."""
     demo, server = own_demo
-    spec = SPECS[f"crm__{obj}"]
+    spec = SPECS[f"hubspot__{obj}"]
     reader = pipeline.reader_for("crm", settings)
     got = {r["id"]: r for r in reader.read(spec, START, END)}
-    want = _latest_in_file(demo / "crm" / f"{obj}.jsonl")
+    want = _latest_in_file(demo / "hubspot" / f"{obj}.jsonl")
     assert got == want  # properties, timestamps and (engagements) associations
     searches = [r for r in server.requests if r == f"POST /crm/v3/objects/{obj}/search"]
     assert len(searches) == math.ceil(len(want) / 5) >= 2  # pages of 5, cursor to the end
@@ -206,7 +206,7 @@ def test_hubspot_reads_companies_and_engagements_with_paging_and_contacts(
     batches = math.ceil(len(want) / 100)  # the connector asks for 100 objects per call
     assert associations == [f"POST /crm/v4/associations/{obj}/contacts/batch/read"] * batches
     kind = obj.removesuffix("s")
-    contacts = set(_latest_in_file(demo / "crm" / "contacts.jsonl"))
+    contacts = set(_latest_in_file(demo / "hubspot" / "contacts.jsonl"))
     for record_id, record in got.items():
         (assoc,) = record["associations"]["contacts"]["results"]
         assert assoc == {"id": record_id[:-1], "type": f"{kind}_to_contact"}
@@ -223,9 +223,9 @@ def test_hubspot_deal_with_two_contacts_lists_both_primary_first(
     server.faults.add("/crm/v4/associations/deals/", [429], retry_after="0")
     got = {
         r["id"]: r
-        for r in pipeline.reader_for("crm", settings).read(SPECS["crm__deals"], START, END)
+        for r in pipeline.reader_for("crm", settings).read(SPECS["hubspot__deals"], START, END)
     }
-    want = _latest_in_file(demo / "crm" / "deals.jsonl")
+    want = _latest_in_file(demo / "hubspot" / "deals.jsonl")
     assert got == want
     pairs = [
         [a["id"] for a in d["associations"]["contacts"]["results"]]
@@ -257,33 +257,33 @@ def _rewrite(path: Path, change) -> None:
 
 
 DEMO_FILES = {
-    "crm__contacts": "crm/contacts.jsonl",
-    "crm__companies": "crm/companies.jsonl",
-    "crm__deals": "crm/deals.jsonl",
-    "crm__calls": "crm/calls.jsonl",
-    "crm__emails": "crm/emails.jsonl",
-    "crm__meetings": "crm/meetings.jsonl",
-    "email__campaigns": "email/campaigns.jsonl",
-    "email__email_activity": "email/email_activity.jsonl",
-    "ppc__google_ads": "ppc/google_ads.jsonl",
-    "ppc__google_ads_clicks": "ppc/google_ads_clicks.jsonl",
-    "ppc__meta_insights": "ppc/meta_insights.jsonl",
-    "web__events": "web/events_20260105.jsonl",
+    "hubspot__contacts": "hubspot/contacts.jsonl",
+    "hubspot__companies": "hubspot/companies.jsonl",
+    "hubspot__deals": "hubspot/deals.jsonl",
+    "hubspot__calls": "hubspot/calls.jsonl",
+    "hubspot__emails": "hubspot/emails.jsonl",
+    "hubspot__meetings": "hubspot/meetings.jsonl",
+    "mailchimp__campaigns": "mailchimp/campaigns.jsonl",
+    "mailchimp__email_activity": "mailchimp/email_activity.jsonl",
+    "google_ads__campaign_stats": "google_ads/campaign_stats.jsonl",
+    "google_ads__clicks": "google_ads/clicks.jsonl",
+    "meta_ads__insights": "meta_ads/insights.jsonl",
+    "ga4__events": "ga4/events_20260105.jsonl",
 }
 # a required field that is not the one the vendor filters the window on
 REQUIRED_TO_DROP = {
-    "crm__contacts": "properties.createdate",
-    "crm__companies": "properties.name",
-    "crm__deals": "properties.dealstage",
-    "crm__calls": "properties.hs_timestamp",
-    "crm__emails": "properties.hs_timestamp",
-    "crm__meetings": "properties.hs_timestamp",
-    "email__campaigns": "id",
-    "email__email_activity": "action",
-    "ppc__google_ads": "metrics.costMicros",
-    "ppc__google_ads_clicks": "campaign.id",
-    "ppc__meta_insights": "spend",
-    "web__events": "user_pseudo_id",
+    "hubspot__contacts": "properties.createdate",
+    "hubspot__companies": "properties.name",
+    "hubspot__deals": "properties.dealstage",
+    "hubspot__calls": "properties.hs_timestamp",
+    "hubspot__emails": "properties.hs_timestamp",
+    "hubspot__meetings": "properties.hs_timestamp",
+    "mailchimp__campaigns": "id",
+    "mailchimp__email_activity": "action",
+    "google_ads__campaign_stats": "metrics.costMicros",
+    "google_ads__clicks": "campaign.id",
+    "meta_ads__insights": "spend",
+    "ga4__events": "user_pseudo_id",
 }
 
 
@@ -302,7 +302,7 @@ def test_new_vendor_field_is_kept_through_to_raw(
 ) -> None:
     demo, _ = own_demo
     _rewrite(demo / DEMO_FILES[table], lambda i, r: {**r, "zz_new_field": f"kept-{i}"})
-    for source in ("crm", "email", "ppc", "web"):
+    for source in ("hubspot", "email", "ppc", "web"):
         pipeline.extract(source, "2026-01-14", "2026-01-15", "2026-01-01", settings=settings)
     pipeline.load_raw("2026-01-14", "2026-01-15", "2026-01-01", settings=settings)
     con = duckdb.connect(str(settings.warehouse_path), read_only=True)
@@ -345,18 +345,18 @@ def test_malformed_records_are_quarantined_counted_and_loaded_nowhere_else(
 
     settings = load_settings()
     # Meta: a spend that is no number
-    meta = demo / "ppc" / "meta_insights.jsonl"
+    meta = demo / "meta_ads" / "insights.jsonl"
     rows = [json.loads(x) for x in meta.read_text().splitlines()]
     rows[0]["spend"] = "12,50"
     meta.write_text("".join(json.dumps(r) + "\n" for r in rows))
     # GA4: a late gzipped file with an impossible date and a truncated line
-    good = json.loads((demo / "web" / "events_20260110.jsonl").read_text().splitlines()[0])
-    with gzip.open(demo / "web" / "events_20260110_late.json.gz", "wt") as fh:
+    good = json.loads((demo / "ga4" / "events_20260110.jsonl").read_text().splitlines()[0])
+    with gzip.open(demo / "ga4" / "events_20260110_late.json.gz", "wt") as fh:
         fh.write(json.dumps({**good, "event_date": "20260230"}) + "\n")
         fh.write('{"event_date": "20260110", "event_name": "page_v\n')
     result = {
         s: pipeline.extract(s, "2026-01-14", "2026-01-15", "2026-01-01", settings=settings)
-        for s in ("crm", "email", "ppc", "web")
+        for s in ("hubspot", "email", "ppc", "web")
     }
     assert result["ppc"]["records"]["meta_insights"] == {
         "extracted": 28,
@@ -366,7 +366,7 @@ def test_malformed_records_are_quarantined_counted_and_loaded_nowhere_else(
     web = result["web"]["records"]["events"]
     assert web["quarantined"] == 2 and web["extracted"] == web["landed"] + 2
     loaded = pipeline.load_raw("2026-01-14", "2026-01-15", "2026-01-01", settings=settings)
-    assert loaded["loaded"]["raw.ppc__meta_insights"] == {
+    assert loaded["loaded"]["raw.meta_ads__insights"] == {
         "extracted": 28,
         "loaded": 27,
         "quarantined": 1,
@@ -409,7 +409,7 @@ def test_quarantine_above_threshold_fails_the_extract(
     own_demo: tuple[Path, DemoServer], settings: Settings
 ) -> None:
     demo, _ = own_demo  # default threshold in tests: 1 %
-    meta = demo / "ppc" / "meta_insights.jsonl"
+    meta = demo / "meta_ads" / "insights.jsonl"
     rows = [json.loads(x) for x in meta.read_text().splitlines()]
     for row in rows[:5]:
         row["clicks"] = "many"
@@ -417,7 +417,7 @@ def test_quarantine_above_threshold_fails_the_extract(
     with pytest.raises(
         QuarantineThresholdExceeded,
         match=(
-            r"source=ppc entity=meta_insights interval=2026-01-14: 5 of 28 records quarantined "
+            r"source=meta_ads entity=insights interval=2026-01-14: 5 of 28 records quarantined "
             r"\(17.9% > 1.0% allowed\).*first: campaign_id=2001 date_start=2026-01-01 "
             r"field=clicks: not an integer: 'many'"
         ),
@@ -434,11 +434,11 @@ def test_incremental_window_takes_the_interval_plus_lookback(
     out = pipeline.extract(
         "crm", "2026-01-10T02:00:00+00:00", "2026-01-11T02:00:00+00:00", settings=settings
     )  # lookback 2 days: Jan 8..10
-    landed = settings.landing_dir / "crm" / "contacts" / "interval=2026-01-10" / "records.jsonl"
+    landed = settings.landing_dir / "hubspot" / "contacts" / "interval=2026-01-10" / "records.jsonl"
     rows = [json.loads(x) for x in landed.read_text().splitlines()]
     days = Counter(r["updatedAt"][:10] for r in rows)
     assert set(days) <= {"2026-01-08", "2026-01-09", "2026-01-10"}
-    spec = SPECS["crm__contacts"]
+    spec = SPECS["hubspot__contacts"]
     want = list(
         DemoFileReader(tiny_demo).read(
             spec, datetime(2026, 1, 8, tzinfo=UTC), datetime(2026, 1, 11, tzinfo=UTC)
@@ -457,14 +457,14 @@ def test_credentials_never_reach_logs_landing_or_errors(
     _, server = own_demo
     caplog.set_level(logging.DEBUG)
     server.faults.add("/3.0/campaigns", [429], retry_after="0")
-    for source in ("crm", "email", "ppc", "web"):
+    for source in ("hubspot", "email", "ppc", "web"):
         pipeline.extract(source, "2026-01-14", "2026-01-15", "2026-01-01", settings=settings)
     # a wrong token: the 401 error must not echo it
     conn = json.loads(demo_connections(server.url, Path("x"))["AIRFLOW_CONN_SMARKETING_HUBSPOT"])
     conn["password"] = "wrong-secret-token"
     monkeypatch.setenv("AIRFLOW_CONN_SMARKETING_HUBSPOT", json.dumps(conn))
     with pytest.raises(SourceHttpError, match="HTTP 401") as err:
-        pipeline.extract("crm", "2026-01-14", "2026-01-15", settings=settings)
+        pipeline.extract("hubspot", "2026-01-14", "2026-01-15", settings=settings)
     secrets = [*DEMO_TOKENS.values(), "wrong-secret-token"]
     landed_text = "".join(p.read_text() for p in settings.landing_dir.rglob("*.json*"))
     for secret in secrets:

@@ -23,7 +23,7 @@ from smarketing.sources.http import RetryPolicy, SourceHttpError
 from smarketing.sources.hubspot import HubSpotReader, Throttle
 from smarketing.sources.timestamps import parse_vendor_timestamp
 
-CONTACTS = next(s for s in ENTITIES if s.raw_table == "crm__contacts")
+CONTACTS = next(s for s in ENTITIES if s.raw_table == "hubspot__contacts")
 IMPORT_DAY = datetime(2026, 1, 5, tzinfo=UTC)
 N_IMPORTED, N_LATER = 10_500, 1_700  # 12,200 contacts: 10,500 of them changed on one day
 
@@ -71,7 +71,7 @@ def big_company(tmp_path_factory: pytest.TempPathFactory) -> Path:
         _contact(N_IMPORTED + i, IMPORT_DAY + timedelta(days=1, minutes=17 * i))
         for i in range(N_LATER)
     ]
-    with (demo / "crm" / "contacts.jsonl").open("w") as fh:
+    with (demo / "hubspot" / "contacts.jsonl").open("w") as fh:
         for row in rows:
             fh.write(json.dumps(row) + "\n")
     return demo
@@ -174,10 +174,10 @@ def test_extract_lands_the_big_company_without_quarantine(
     with DemoServer(big_company, page_size=200) as server:
         for key, value in demo_connections(server.url, big_company).items():
             monkeypatch.setenv(key, value)
-        out = pipeline.extract("crm", "2026-01-31", "2026-02-01", "2026-01-01", settings=settings)
+        out = pipeline.extract("hubspot", "2026-01-31", "2026-02-01", "2026-01-01", settings=settings)
     counts = out["records"]["contacts"]
     assert counts == {"extracted": 12_200, "landed": 12_200, "quarantined": 0}
-    landed = settings.landing_dir / "crm" / "contacts" / "interval=2026-01-31" / "records.jsonl"
+    landed = settings.landing_dir / "hubspot" / "contacts" / "interval=2026-01-31" / "records.jsonl"
     rows = [json.loads(x) for x in landed.read_text().splitlines()]
     forms = {len(r["properties"]["createdate"]) for r in rows}
     assert {10, 13, 20, 24} <= forms  # date, epoch ms, ISO without ms, ISO with ms

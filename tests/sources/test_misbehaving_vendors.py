@@ -203,7 +203,7 @@ def test_a_trickled_response_hits_the_per_request_deadline(
     with pytest.raises(SourceHttpError) as err:
         pipeline.extract("crm", *WINDOW, settings=load_settings())
     assert str(err.value) == (
-        "source=crm endpoint=POST /crm/v3/objects/contacts/search: "
+        "source=hubspot endpoint=POST /crm/v3/objects/contacts/search: "
         "no complete response within the deadline of 0.5 s after 2 attempts"
     )
     assert len(server.requests) == 2
@@ -315,13 +315,13 @@ def test_hubspot_associations_null_results_names_the_endpoint(
     reader = pipeline.reader_for("crm", settings)
     from smarketing.sources.catalog import ENTITIES
 
-    spec = next(s for s in ENTITIES if s.raw_table == "crm__deals")
+    spec = next(s for s in ENTITIES if s.raw_table == "hubspot__deals")
     from datetime import UTC, datetime
 
     with pytest.raises(SourceResponseError) as err:
         list(reader.read(spec, datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 2, tzinfo=UTC)))
     assert str(err.value) == (
-        "source=crm endpoint=POST /crm/v4/associations/deals/contacts/batch/read: "
+        "source=hubspot endpoint=POST /crm/v4/associations/deals/contacts/batch/read: "
         "expected 'results' to be a list, got null"
     )
 
@@ -348,7 +348,7 @@ def test_a_truncated_or_corrupt_ga4_gz_is_quarantined_whole_and_named(
         "web", "2026-01-14", "2026-01-15", "2026-01-14", settings=load_settings()
     )
 
-    folder = settings.landing_dir / "web" / "events" / "interval=2026-01-14"
+    folder = settings.landing_dir / "ga4" / "events" / "interval=2026-01-14"
     landed = [json.loads(x) for x in (folder / "records.jsonl").read_text().splitlines()]
     quarantine = [json.loads(x) for x in (folder / "quarantine.jsonl").read_text().splitlines()]
     assert len(landed) == len(day)  # the sound file in full, nothing of the corrupt ones

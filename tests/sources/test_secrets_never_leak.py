@@ -299,13 +299,13 @@ def test_the_failure_email_carries_no_credential(
             "AIRFLOW_CONN_SMARKETING_HUBSPOT", json.dumps({"host": server.url, "password": secret})
         )
         with pytest.raises(SourceHttpError) as err:
-            pipeline.extract("crm", "2026-01-14", "2026-01-15", settings=load_settings())
+            pipeline.extract("hubspot", "2026-01-14", "2026-01-15", settings=load_settings())
     smtp = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _Smtp)
     threading.Thread(target=smtp.serve_forever, daemon=True).start()
     _Smtp.received = []
     monkeypatch.setenv("SMARKETING_ALERT_EMAIL", "oncall@example.com")
     monkeypatch.setenv("SMARKETING_SMTP_HOST", f"127.0.0.1:{smtp.server_address[1]}")
-    context = {"task_instance": SimpleNamespace(task_id="extract_crm"), "exception": err.value}
+    context = {"task_instance": SimpleNamespace(task_id="extract_hubspot"), "exception": err.value}
     try:
         assert notify_failure(context, load_settings()) == ["log", "email"]
     finally:
@@ -314,9 +314,9 @@ def test_the_failure_email_carries_no_credential(
     (mail,) = _Smtp.received
     text = email.message_from_string(mail).get_payload(decode=True).decode()
     body = json.loads(text)
-    assert body["task_id"] == "extract_crm"
+    assert body["task_id"] == "extract_hubspot"
     assert body["error"].startswith(
-        "source=crm endpoint=POST /crm/v3/objects/contacts/search: HTTP 401: "
+        "source=hubspot endpoint=POST /crm/v3/objects/contacts/search: HTTP 401: "
     )
     assert '"auth": "***"' in body["error"]  # the echo was there, masked
     for form in (secret, quote(secret, safe=""), quote_plus(secret)):

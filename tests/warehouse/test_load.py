@@ -40,8 +40,8 @@ def test_rerunning_an_interval_never_duplicates(settings: Settings) -> None:
     second = run_interval(settings, date(2026, 1, 14), "2026-01-01")
     assert first == second
     assert raw_snapshot(settings) == snap
-    assert len(snap["web__events"]) == first["loaded"]["raw.web__events"]["loaded"] > 1000
-    assert first["loaded"]["raw.web__events"]["quarantined"] == 0
+    assert len(snap["ga4__events"]) == first["loaded"]["raw.ga4__events"]["loaded"] > 1000
+    assert first["loaded"]["raw.ga4__events"]["quarantined"] == 0
 
 
 def test_daily_backfill_equals_one_run_over_the_range(
@@ -68,9 +68,9 @@ def test_failed_load_leaves_raw_unchanged_and_names_what_is_missing(settings: Se
     run_interval(settings, date(2026, 1, 10), "2026-01-01")
     snap = raw_snapshot(settings)
     # the next interval landed everything but the web events
-    for source in ("crm", "email", "ppc"):
+    for source in ("hubspot", "email", "ppc"):
         pipeline.extract(source, "2026-01-11", "2026-01-12", settings=settings)
-    with pytest.raises(FileNotFoundError, match=r"web/events/interval=2026-01-11"):
+    with pytest.raises(FileNotFoundError, match=r"ga4/events/interval=2026-01-11"):
         pipeline.load_raw("2026-01-11", "2026-01-12", settings=settings)
     assert raw_snapshot(settings) == snap
 
@@ -82,7 +82,7 @@ def test_an_interval_with_no_crm_records_still_creates_every_crm_raw_table(
     from smarketing.sources.catalog import entities_of
     from smarketing.warehouse.load import load_interval
 
-    out = pipeline.extract("crm", "2025-12-30", "2025-12-31", "2025-12-30", settings=settings)
+    out = pipeline.extract("hubspot", "2025-12-30", "2025-12-31", "2025-12-30", settings=settings)
     specs = entities_of("crm")
     assert {s.entity for s in specs} >= {"companies", "calls", "emails", "meetings"}
     assert all(v["landed"] == 0 for v in out["records"].values())
@@ -96,9 +96,9 @@ def test_an_interval_with_no_crm_records_still_creates_every_crm_raw_table(
     finally:
         con.close()
     # the next interval fills the new tables
-    pipeline.extract("crm", "2026-01-14", "2026-01-15", "2026-01-01", settings=settings)
+    pipeline.extract("hubspot", "2026-01-14", "2026-01-15", "2026-01-01", settings=settings)
     window = pipeline.window_for("2026-01-14", "2026-01-15", "2026-01-01", settings)
     counts = load_interval(settings.warehouse_path, settings.landing_dir, window, specs)
     loaded = {c.table: c.loaded for c in counts}
     for entity in ("companies", "calls", "emails", "meetings"):
-        assert loaded[f"raw.crm__{entity}"] > 0
+        assert loaded[f"raw.hubspot__{entity}"] > 0

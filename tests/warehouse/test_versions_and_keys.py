@@ -22,10 +22,10 @@ from smarketing.warehouse.load import ConflictingVersions, load_interval
 
 SPECS = {s.raw_table: s for s in ENTITIES}
 DEALS, ACTIVITY, META, EVENTS = (
-    SPECS["crm__deals"],
-    SPECS["email__email_activity"],
-    SPECS["ppc__meta_insights"],
-    SPECS["web__events"],
+    SPECS["hubspot__deals"],
+    SPECS["mailchimp__email_activity"],
+    SPECS["meta_ads__insights"],
+    SPECS["ga4__events"],
 )
 DAY_13 = resolve_window("2026-02-13", "2026-02-14", 2)
 DAY_14 = resolve_window("2026-02-14", "2026-02-15", 2)
@@ -88,12 +88,12 @@ def test_an_older_interval_loaded_after_a_newer_one_never_reverts_a_deal(tmp_pat
     deliver(tmp_path / "a", DEALS, DAY_14, [deal(1, "1200.00", "2026-02-14T09:00:00Z")])
     # an Airflow clear of the 13th's load_raw re-loads its (older) landing
     load(tmp_path / "a", DEALS, DAY_13)
-    current = "select record_id, payload ->> '$.properties.amount' from raw.crm__deals"
+    current = "select record_id, payload ->> '$.properties.amount' from raw.hubspot__deals"
     assert raw(tmp_path / "a", current) == [("1", "1200.00")]
     # every version received is kept, once each, however often it is re-loaded
     versions = raw(
         tmp_path / "a",
-        "select payload ->> '$.properties.amount', _interval from raw.crm__deals__versions"
+        "select payload ->> '$.properties.amount', _interval from raw.hubspot__deals__versions"
         " order by updated_at",
     )
     assert versions == [("1000.00", "2026-02-13"), ("1200.00", "2026-02-14")]
@@ -112,7 +112,7 @@ def test_one_delivery_with_two_contents_for_one_version_stops_naming_the_record(
     # the same content twice (a repeated page) is one version, counted as a duplicate
     count = deliver(tmp_path, DEALS, DAY_14, [rows[0], rows[0]])
     assert (count.loaded, count.duplicates) == (2, 1)
-    assert raw(tmp_path, "select count(*) from raw.crm__deals") == [(1,)]
+    assert raw(tmp_path, "select count(*) from raw.hubspot__deals") == [(1,)]
 
 
 def test_late_e_mail_activity_survives_a_later_window_that_does_not_deliver_it(
@@ -122,7 +122,7 @@ def test_late_e_mail_activity_survives_a_later_window_that_does_not_deliver_it(
     deliver(tmp_path, ACTIVITY, DAY_13, [early, activity("b@example.com", "2026-02-13T08:00:00Z")])
     # the next night's window (02-12..02-14) no longer reads that campaign's activity
     deliver(tmp_path, ACTIVITY, DAY_14, [activity("c@example.com", "2026-02-14T08:00:00Z")])
-    emails = "select payload ->> '$.email_address' from raw.email__email_activity order by 1"
+    emails = "select payload ->> '$.email_address' from raw.mailchimp__email_activity order by 1"
     assert raw(tmp_path, emails) == [("a@example.com",), ("b@example.com",), ("c@example.com",)]
     # delivered again (a re-run, a Mailchimp page repeated): still once
     deliver(tmp_path, ACTIVITY, DAY_14, [early, early])
@@ -133,9 +133,9 @@ def test_ad_rows_sent_twice_count_once_and_the_latest_delivery_wins(tmp_path: Pa
     rows = [meta("m1", "2026-02-14", "50.00"), meta("m1", "2026-02-14", "55.00")]
     count = deliver(tmp_path, META, DAY_14, [meta("m2", "2026-02-13", "7.00"), *rows])
     assert count.duplicates == 1
-    spend = "select sum(cast(payload ->> '$.spend' as decimal(18, 2))) from raw.ppc__meta_insights"
+    spend = "select sum(cast(payload ->> '$.spend' as decimal(18, 2))) from raw.meta_ads__insights"
     assert raw(tmp_path, spend) == [(Decimal("62.00"),)]  # 7 + the later row's 55
-    loads = "select duplicates from raw._loads where raw_table = 'ppc__meta_insights'"
+    loads = "select duplicates from raw._loads where raw_table = 'meta_ads__insights'"
     assert raw(tmp_path, loads) == [(1,)]
 
 
@@ -146,7 +146,7 @@ def test_a_restated_day_holds_the_latest_delivery_whatever_the_load_order(
     deliver(tmp_path, META, DAY_13, [meta("m1", "2026-02-13", "40.00")])
     deliver(tmp_path, META, DAY_14, [meta("m1", "2026-02-13", "45.00")])
     load(tmp_path, META, DAY_13)  # older landing re-loaded
-    spend = "select payload ->> '$.spend' from raw.ppc__meta_insights"
+    spend = "select payload ->> '$.spend' from raw.meta_ads__insights"
     assert raw(tmp_path, spend) == [("45.00",)]
 
 
@@ -167,7 +167,7 @@ def test_ga4_events_belong_to_their_event_date_and_re_runs_converge(tmp_path: Pa
         deliver(tmp_path, EVENTS, DAY_14, today)
         rows = raw(
             tmp_path,
-            "select record_date, count(*) from raw.web__events group by 1 order by 1",
+            "select record_date, count(*) from raw.ga4__events group by 1 order by 1",
         )
         assert rows == [(date(2026, 2, 5), 1), (date(2026, 2, 14), 1)]
 
@@ -218,7 +218,7 @@ def test_a_data_folder_with_a_quote_in_its_path_loads(tmp_path: Path) -> None:
     rows = [meta("m1", "2026-02-14", "50.00"), meta("m2", "2026-02-14", "50.00", clicks="x")]
     count = deliver(home, META, DAY_14, rows, share=1.0)
     assert (count.loaded, count.quarantined, count.quarantined_value) == (1, 1, Decimal("50"))
-    assert raw(home, "select count(*) from raw.ppc__meta_insights") == [(1,)]
+    assert raw(home, "select count(*) from raw.meta_ads__insights") == [(1,)]
 
 
 def test_gate_checks_name_quarantined_money_and_reconcile_the_counts(tmp_path: Path) -> None:
@@ -232,9 +232,9 @@ def test_gate_checks_name_quarantined_money_and_reconcile_the_counts(tmp_path: P
         tmp_path / "wh.duckdb", tmp_path / "landing", DAY_14, 100.0, (DEALS, META)
     )
     by_name = {c.check: c for c in checks}
-    deals = by_name["crm.deals: no won deal is quarantined"]
+    deals = by_name["hubspot.deals: no won deal is quarantined"]
     assert not deals.success and deals.observed.startswith("1 quarantined, value 900.00; won: id=5")
-    spend = by_name["ppc.meta_insights: quarantined spend at most 100"]
+    spend = by_name["meta_ads.insights: quarantined spend at most 100"]
     assert (
         not spend.success and "campaign_id=m1 date_start=2026-02-14 field=clicks" in spend.observed
     )
@@ -243,10 +243,10 @@ def test_gate_checks_name_quarantined_money_and_reconcile_the_counts(tmp_path: P
     assert recon.success and recon.observed == "2 entities reconcile"
     # a loaded count that no longer matches the landing is caught
     con = duckdb.connect(str(tmp_path / "wh.duckdb"))
-    con.execute("update raw._loads set loaded = loaded - 1 where raw_table = 'crm__deals'")
+    con.execute("update raw._loads set loaded = loaded - 1 where raw_table = 'hubspot__deals'")
     con.close()
     checks = quarantine_checks(
         tmp_path / "wh.duckdb", tmp_path / "landing", DAY_14, 100.0, (DEALS, META)
     )
     recon = next(c for c in checks if c.check.startswith("extracted"))
-    assert not recon.success and recon.observed.startswith("crm/deals: extracted 2 (landing)")
+    assert not recon.success and recon.observed.startswith("hubspot/deals: extracted 2 (landing)")

@@ -1,19 +1,38 @@
+{#- Daily ad spend of every enabled ad vendor, one row per day, platform and campaign, in the
+    account currency and the reporting currency.
+
+    The vendors come from the registry (smarketing.vendors) through the dbt var
+    `smarketing_enabled_vendors`, as Fivetran's dbt_ad_reporting unions its enabled packages:
+    each entry of `ad_vendors` below is one branch of the union; a vendor switched off
+    (SMARKETING_DISABLED_VENDORS) drops out of it. -#}
+{%- set ad_vendors = {
+    'google_ads': {
+        'model': 'stg_google_ads__campaign_stats', 'channel': 'paid_search', 'spend': 'cost'
+    },
+    'meta_ads': {
+        'model': 'stg_meta_ads__insights', 'channel': 'paid_social', 'spend': 'spend'
+    },
+} -%}
+{%- set enabled = enabled_vendors(ad_vendors.keys()) -%}
 with
 
-google as (
-
-    select * from {{ ref('stg_google_ads__campaign_stats') }}
-
-),
-
-meta as (
-
-    select * from {{ ref('stg_meta_ads__insights') }}
-
-),
-
 unioned as (
-
+{% for vendor in enabled %}
+    {%- set spec = ad_vendors[vendor] %}
+    select
+        date_day,
+        '{{ vendor }}' as platform,
+        '{{ spec.channel }}' as channel,
+        campaign_id,
+        lower(campaign_name) as campaign_name,
+        currency_code,
+        impressions,
+        clicks,
+        {{ spec.spend }} as spend
+    from {{ ref(spec.model) }}
+    {% if not loop.last %}union all{% endif %}
+{% else %}
+    {#- no ad vendor enabled: no rows, same columns and types #}
     select
         date_day,
         'google_ads' as platform,
@@ -24,22 +43,9 @@ unioned as (
         impressions,
         clicks,
         cost as spend
-    from google
-
-    union all
-
-    select
-        date_day,
-        'meta_ads' as platform,
-        'paid_social' as channel,
-        campaign_id,
-        lower(campaign_name) as campaign_name,
-        currency_code,
-        impressions,
-        clicks,
-        spend
-    from meta
-
+    from {{ ref('stg_google_ads__campaign_stats') }}
+    where false
+{% endfor %}
 ),
 
 -- each source row is converted at its day's rate and rounded to the cent, then summed

@@ -29,13 +29,13 @@ visitors as (
 
 email_activity as (
 
-    select * from {{ ref('stg_mailchimp__email_activity') }}
+    select * from {{ ref('int_email__activity') }}
 
 ),
 
 email_campaigns as (
 
-    select * from {{ ref('stg_mailchimp__campaigns') }}
+    select * from {{ ref('int_email__campaigns') }}
 
 ),
 

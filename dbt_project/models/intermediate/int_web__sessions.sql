@@ -19,7 +19,7 @@ with
 
 events as (
 
-    select * from {{ ref('stg_ga4__events') }}
+    select * from {{ ref('int_web__events') }}
 
 ),
 
@@ -31,7 +31,7 @@ channel_mapping as (
 
 ad_clicks as (
 
-    select * from {{ ref('stg_google_ads__clicks') }}
+    select * from {{ ref('int_ads__clicks') }}
 
 ),
 

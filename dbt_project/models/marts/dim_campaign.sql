@@ -11,7 +11,7 @@ spend as (
 
 email_campaigns as (
 
-    select * from {{ ref('stg_mailchimp__campaigns') }}
+    select * from {{ ref('int_email__campaigns') }}
 
 ),
 

@@ -23,7 +23,7 @@ leads as (
 
 deal_contacts as (
 
-    select * from {{ ref('stg_hubspot__deal_contacts') }}
+    select * from {{ ref('int_crm__deal_contacts') }}
 
 ),
 

@@ -6,7 +6,7 @@ with
 
 companies as (
 
-    select * from {{ ref('stg_hubspot__companies') }}
+    select * from {{ ref('int_crm__companies') }}
 
 ),
 

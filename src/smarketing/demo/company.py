@@ -840,25 +840,25 @@ def write_world(world: World, out_dir: Path, reporting_currency: str = "USD") ->
         contact_states, deal_states = _versions(c)
         contact_versions.extend(contact_states)
         deal_versions.extend(deal_states)
-    _write_jsonl(out_dir / "crm" / "contacts.jsonl", contact_versions)
-    _write_jsonl(out_dir / "crm" / "deals.jsonl", deal_versions)
-    _write_jsonl(out_dir / "crm" / "companies.jsonl", _companies(world))
+    _write_jsonl(out_dir / "hubspot" / "contacts.jsonl", contact_versions)
+    _write_jsonl(out_dir / "hubspot" / "deals.jsonl", deal_versions)
+    _write_jsonl(out_dir / "hubspot" / "companies.jsonl", _companies(world))
     for kind in ENGAGEMENT_KINDS:
         rows = [_engagement(t) for t in world.sales_touches if t.kind == kind]
-        _write_jsonl(out_dir / "crm" / f"{kind}s.jsonl", rows)
-    _write_jsonl(out_dir / "email" / "campaigns.jsonl", world.email_campaigns)
-    _write_jsonl(out_dir / "email" / "email_activity.jsonl", world.email_activity)
-    _write_jsonl(out_dir / "ppc" / "google_ads.jsonl", world.google_rows)
+        _write_jsonl(out_dir / "hubspot" / f"{kind}s.jsonl", rows)
+    _write_jsonl(out_dir / "mailchimp" / "campaigns.jsonl", world.email_campaigns)
+    _write_jsonl(out_dir / "mailchimp" / "email_activity.jsonl", world.email_activity)
+    _write_jsonl(out_dir / "google_ads" / "campaign_stats.jsonl", world.google_rows)
     clicks = sorted(
         world.google_clicks, key=lambda r: (r["segments"]["date"], r["clickView"]["gclid"])
     )
-    _write_jsonl(out_dir / "ppc" / "google_ads_clicks.jsonl", clicks)
-    _write_jsonl(out_dir / "ppc" / "meta_insights.jsonl", world.meta_rows)
+    _write_jsonl(out_dir / "google_ads" / "clicks.jsonl", clicks)
+    _write_jsonl(out_dir / "meta_ads" / "insights.jsonl", world.meta_rows)
     by_day: dict[str, list[dict]] = defaultdict(list)
     for session in sorted(world.sessions, key=lambda s: (s.started_at, s.user_pseudo_id)):
         for row in _ga4_events(session):
             by_day[row["event_date"]].append(row)
-    web_dir = out_dir / "web"
+    web_dir = out_dir / "ga4"
     web_dir.mkdir(parents=True, exist_ok=True)
     for old in web_dir.glob("events_*.jsonl"):
         old.unlink()

@@ -201,7 +201,7 @@ class DemoApi:
 
     # ---------------------------------------------------------------- HubSpot
     def hubspot_search(self, obj: str, body: dict) -> dict:
-        spec = SPECS[f"crm__{obj}"]
+        spec = SPECS[f"hubspot__{obj}"]
         offset, limit = int(body.get("after") or 0), min(int(body.get("limit", 10)), 200)
         if offset + min(limit, self.page_size) > self.search_cap:
             raise HubSpotError(
@@ -217,7 +217,7 @@ class DemoApi:
                     start = _from_ms(f["value"])
                 elif f.get("operator") == "LT":
                     end = _from_ms(f["value"])
-        path = self.demo_dir / "crm" / f"{obj}.jsonl"
+        path = self.demo_dir / "hubspot" / f"{obj}.jsonl"
         key = (obj, start, end, CachedFileReader.signature(path))
         with self._lock:
             results = self._searches.get(key)
@@ -248,8 +248,8 @@ class DemoApi:
         type_id = CONTACT_ASSOCIATION_TYPES[obj]
         wanted = {str(i["id"]) for i in body.get("inputs", [])}
         latest: dict[str, dict] = {}
-        path = self.demo_dir / "crm" / f"{obj}.jsonl"
-        for record in self.reader._lines(path, SPECS[f"crm__{obj}"]):
+        path = self.demo_dir / "hubspot" / f"{obj}.jsonl"
+        for record in self.reader._lines(path, SPECS[f"hubspot__{obj}"]):
             if record["id"] in wanted:
                 latest[record["id"]] = record
         results = []
@@ -275,10 +275,10 @@ class DemoApi:
     def mailchimp_campaigns(self, query: dict[str, str]) -> dict:
         since = parse_ts(query.get("since_send_time", "1970-01-01T00:00:00Z"))
         before = parse_ts(query.get("before_send_time", "9999-01-01T00:00:00Z"))
-        path = self.demo_dir / "email" / "campaigns.jsonl"
+        path = self.demo_dir / "mailchimp" / "campaigns.jsonl"
         rows = [
             r
-            for r in self.reader._lines(path, SPECS["email__campaigns"])
+            for r in self.reader._lines(path, SPECS["mailchimp__campaigns"])
             if since <= parse_ts(r["send_time"]) < before
         ]
         rows.sort(key=lambda r: (r["send_time"], r.get("id", "")))
@@ -292,8 +292,8 @@ class DemoApi:
     def mailchimp_email_activity(self, campaign_id: str, query: dict[str, str]) -> dict:
         since = parse_ts(query.get("since", "1970-01-01T00:00:00Z"))
         members: dict[str, dict] = {}
-        path = self.demo_dir / "email" / "email_activity.jsonl"
-        for act in self.reader._lines(path, SPECS["email__email_activity"]):
+        path = self.demo_dir / "mailchimp" / "email_activity.jsonl"
+        for act in self.reader._lines(path, SPECS["mailchimp__email_activity"]):
             if act.get("campaign_id") != campaign_id or parse_ts(act["timestamp"]) < since:
                 continue
             member = members.setdefault(
@@ -329,7 +329,7 @@ class DemoApi:
         first, last = (date.fromisoformat(g) for g in match.groups())
         rows = [
             r
-            for r in self._google_rows("ppc__google_ads", first, last)
+            for r in self._google_rows("google_ads__campaign_stats", first, last)
             if r["customer"]["id"] == customer_id
         ]
         mask = "campaign.id,campaign.name,adGroup.id,segments.date,metrics.impressions,"
@@ -349,7 +349,7 @@ class DemoApi:
         prefix = f"customers/{customer_id}/"
         rows = [
             r
-            for r in self._google_rows("ppc__google_ads_clicks", day, day)
+            for r in self._google_rows("google_ads__clicks", day, day)
             if r["clickView"]["resourceName"].startswith(prefix)
         ]
         mask = "clickView.gclid,segments.date,campaign.id,campaign.name,adGroup.id,"
@@ -378,7 +378,7 @@ class DemoApi:
         end = datetime.combine(last + timedelta(days=1), datetime.min.time(), UTC)
         rows = [
             r
-            for r in self.reader.read(SPECS["ppc__meta_insights"], start, end)
+            for r in self.reader.read(SPECS["meta_ads__insights"], start, end)
             if r["account_id"] == account.removeprefix("act_")
         ]
         offset = int(base64.b64decode(query["after"]).decode()) if query.get("after") else 0
@@ -578,7 +578,7 @@ def demo_connections(server_url: str, demo_dir: Path) -> dict[str, str]:
             "password": DEMO_TOKENS["meta"],
             "extra": {"ad_account_id": "act_987654"},
         },
-        "smarketing_ga4": {"conn_type": "fs", "host": str(demo_dir / "web")},
+        "smarketing_ga4": {"conn_type": "fs", "host": str(demo_dir / "ga4")},
         # generated once per demo folder and kept there (0600): demo data only
         "smarketing_pseudonym": {
             "conn_type": "generic",

@@ -159,7 +159,7 @@ def _crm_ts(expr: str) -> str:
 
 
 CRM_WON_REVENUE = _converted_raw_sum(
-    "raw.crm__deals",
+    "raw.hubspot__deals",
     # HubSpot's amount to the cent first, as stg_hubspot__deals reads it (10.005 -> 10.01)
     "cast(nullif(trim(payload ->> '$.properties.amount'), '') as decimal(18, 2))",
     # no currency on the deal: the account's company currency, as HubSpot treats it
@@ -180,7 +180,7 @@ def _utc(prop: str) -> str:
 # date, else its creation.
 CRM_LEADS = (
     "select coalesce(" + _utc("hs_lifecyclestage_lead_date") + ", " + _utc("createdate") + ")"
-    " as lead_at from raw.crm__contacts"
+    " as lead_at from raw.hubspot__contacts"
     " where not coalesce(cast(payload ->> '$.archived' as boolean), false)"
     " and (lower(payload ->> '$.properties.lifecyclestage') is distinct from 'subscriber'"
     " or coalesce("
@@ -307,14 +307,14 @@ MART_CHANNEL_DAILY = Suite(
             "select observed, expected from (select"
             " (select coalesce(sum(spend), 0) from {batch}) as observed,"
             + _converted_raw_sum(
-                "raw.ppc__google_ads",
+                "raw.google_ads__campaign_stats",
                 "cast(payload ->> '$.metrics.costMicros' as decimal(24, 0)) * 0.000001",
                 "payload ->> '$.customer.currencyCode'",
                 "record_date",
             )
             + " + "
             + _converted_raw_sum(
-                "raw.ppc__meta_insights",
+                "raw.meta_ads__insights",
                 "payload ->> '$.spend'",
                 "payload ->> '$.account_currency'",
                 "record_date",
@@ -442,7 +442,7 @@ FCT_DEALS = Suite(
         _equal(
             "every deal in the CRM is here once",
             "select count(*) from {batch}",
-            "select count(*) from raw.crm__deals",
+            "select count(*) from raw.hubspot__deals",
         ),
         _equal(
             "won revenue equals the CRM's won deals converted from raw",
@@ -822,23 +822,23 @@ PUBLISHED_SUITES = (
 RUN_CONTEXT = Suite(
     "_run_context",
     (
-        _fresh("ppc__google_ads", "Google Ads"),
-        _fresh("ppc__meta_insights", "Meta Ads"),
+        _fresh("google_ads__campaign_stats", "Google Ads"),
+        _fresh("meta_ads__insights", "Meta Ads"),
         # without the click report, auto-tagged paid visits would count as direct traffic
-        _fresh("ppc__google_ads_clicks", "Google Ads clicks", "warning"),
-        _fresh("web__events", "GA4"),
-        _fresh("email__email_activity", "Mailchimp activity", "warning"),
+        _fresh("google_ads__clicks", "Google Ads clicks", "warning"),
+        _fresh("ga4__events", "GA4"),
+        _fresh("mailchimp__email_activity", "Mailchimp activity", "warning"),
         _rows(
             "freshness: the CRM delivered changes for the interval",
             "select count(r.updated_at) as changes from (select * from {batch}) as c"
-            " left join raw.crm__contacts as r"
+            " left join raw.hubspot__contacts as r"
             " on r.updated_at >= c.interval_start and r.updated_at < c.interval_end"
             " group by all having count(r.updated_at) = 0",
             "warning",
         ),
         _rows(
             "every deal has a contact (no orphan opportunity)",
-            "select record_id as deal_id from raw.crm__deals where coalesce(json_array_length("
+            "select record_id as deal_id from raw.hubspot__deals where coalesce(json_array_length("
             "payload -> '$.associations.contacts.results'), 0) = 0"
             " and exists (select 1 from {batch})",
         ),

@@ -1,4 +1,4 @@
-"""What each source delivers: entities, how they are keyed, and which fields are required.
+"""What each vendor delivers: entities, how they are keyed, and which fields are required.
 
 One table of facts drives extraction checks, landing and raw loading, so that adding an
 entity is one entry here plus its staging model.
@@ -9,9 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from smarketing.sources.timestamps import parse_vendor_timestamp, vendor_timestamp_problem
+from smarketing.vendors import VENDOR_NAMES, VENDORS, enabled_vendors
+
+if TYPE_CHECKING:
+    from smarketing.config import Settings
 
 LoadStrategy = Literal["upsert", "append", "window"]
 # crm_timestamp: every form HubSpot sends (ISO with/without ms, date only, epoch ms)
@@ -32,7 +36,7 @@ class EntitySpec:
     latest delivery that covered it, one per ``key_paths`` (the natural grain).
     """
 
-    source: str
+    source: str  # the vendor (smarketing.vendors)
     entity: str
     strategy: LoadStrategy
     id_path: str | None  # dotted path of the record id (None: no natural id)
@@ -59,7 +63,7 @@ class EntitySpec:
 
 ENTITIES: tuple[EntitySpec, ...] = (
     EntitySpec(
-        "crm",
+        "hubspot",
         "contacts",
         "upsert",
         "id",
@@ -78,7 +82,7 @@ ENTITIES: tuple[EntitySpec, ...] = (
         ),
     ),
     EntitySpec(
-        "crm",
+        "hubspot",
         "deals",
         "upsert",
         "id",
@@ -97,7 +101,7 @@ ENTITIES: tuple[EntitySpec, ...] = (
         value_path="properties.amount",
     ),
     EntitySpec(
-        "crm",
+        "hubspot",
         "companies",
         "upsert",
         "id",
@@ -114,7 +118,7 @@ ENTITIES: tuple[EntitySpec, ...] = (
     *(
         # sales engagements logged against contacts: calls, e-mails, meetings
         EntitySpec(
-            "crm",
+            "hubspot",
             engagement,
             "upsert",
             "id",
@@ -129,7 +133,7 @@ ENTITIES: tuple[EntitySpec, ...] = (
         for engagement in ("calls", "emails", "meetings")
     ),
     EntitySpec(
-        "email",
+        "mailchimp",
         "campaigns",
         "upsert",
         "id",
@@ -140,7 +144,7 @@ ENTITIES: tuple[EntitySpec, ...] = (
         types=(("send_time", "timestamp"),),
     ),
     EntitySpec(
-        "email",
+        "mailchimp",
         "email_activity",
         "append",
         None,
@@ -154,8 +158,8 @@ ENTITIES: tuple[EntitySpec, ...] = (
         key_paths=("campaign_id", "email_address", "action", "timestamp", "url"),
     ),
     EntitySpec(
-        "ppc",
         "google_ads",
+        "campaign_stats",
         "window",
         None,
         "segments.date",
@@ -176,8 +180,8 @@ ENTITIES: tuple[EntitySpec, ...] = (
     EntitySpec(
         # the click_view report: one row per ad click with its Google click id, so that a
         # session auto-tagged with only a gclid (no UTM values) still joins its campaign
-        "ppc",
-        "google_ads_clicks",
+        "google_ads",
+        "clicks",
         "append",
         None,
         "segments.date",
@@ -189,8 +193,8 @@ ENTITIES: tuple[EntitySpec, ...] = (
         key_paths=("clickView.gclid",),
     ),
     EntitySpec(
-        "ppc",
-        "meta_insights",
+        "meta_ads",
+        "insights",
         "window",
         None,
         "date_start",
@@ -208,7 +212,7 @@ ENTITIES: tuple[EntitySpec, ...] = (
         value_path="spend",
     ),
     EntitySpec(
-        "web",
+        "ga4",
         "events",
         "append",
         None,
@@ -230,15 +234,36 @@ ENTITIES: tuple[EntitySpec, ...] = (
     ),
 )
 
-SOURCES: tuple[str, ...] = ("crm", "email", "ppc", "web")
+# the vendors of the registry (smarketing.vendors), each delivering exactly its listed entities
+SOURCES: tuple[str, ...] = VENDOR_NAMES
+
+
+def _check_registry() -> None:
+    """The catalog and the vendor registry name the same vendors and entities."""
+    specs = {(e.source, e.entity) for e in ENTITIES}
+    listed = {(v.name, entity) for v in VENDORS for entity in v.entities}
+    if specs != listed:
+        raise RuntimeError(
+            f"catalog and vendor registry disagree: only in catalog {sorted(specs - listed)},"
+            f" only in registry {sorted(listed - specs)}"
+        )
+
+
+_check_registry()
 
 
 def entities_of(source: str) -> tuple[EntitySpec, ...]:
-    """The entities one source delivers; an unknown source is a programming error."""
+    """The entities one vendor delivers; an unknown vendor is a programming error."""
     found = tuple(e for e in ENTITIES if e.source == source)
     if not found:
-        raise KeyError(f"unknown source {source!r}; known: {', '.join(SOURCES)}")
+        raise KeyError(f"unknown vendor {source!r}; known: {', '.join(SOURCES)}")
     return found
+
+
+def enabled_entities(settings: Settings | None = None) -> tuple[EntitySpec, ...]:
+    """The entities of the enabled vendors (what extract, load and the quarantine checks see)."""
+    names = {v.name for v in enabled_vendors(settings)}
+    return tuple(e for e in ENTITIES if e.source in names)
 
 
 def get_path(record: dict, dotted: str) -> object:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from smarketing import redact
+from smarketing.vendors import VENDORS
 
 
 class MissingConnection(RuntimeError):
@@ -41,34 +42,10 @@ class Credentials:
             )
 
 
-# conn id -> what each field holds (the README's Connections table is generated from this)
+# conn id -> what each field holds (the README's Connections table is generated from this):
+# every vendor's connection from the registry (smarketing.vendors), then the project's own
 CONNECTIONS: dict[str, dict[str, str]] = {
-    "smarketing_hubspot": {
-        "host": "API base URL (default https://api.hubapi.com)",
-        "password": "private app access token",
-    },
-    "smarketing_mailchimp": {
-        "host": "API base URL with data centre, e.g. https://us21.api.mailchimp.com",
-        "password": "API key",
-    },
-    "smarketing_google_ads": {
-        "host": "API base URL (default https://googleads.googleapis.com)",
-        "login": "customer id (digits only)",
-        "password": "OAuth refresh token",
-        "extra.developer_token": "developer token",
-        "extra.client_id / extra.client_secret": "OAuth client",
-        "extra.token_uri": "OAuth token endpoint (default https://oauth2.googleapis.com/token)",
-        "extra.login_customer_id": "manager account id (optional)",
-    },
-    "smarketing_meta_ads": {
-        "host": "Graph API base URL (default https://graph.facebook.com)",
-        "password": "system user access token",
-        "extra.ad_account_id": "ad account, e.g. act_123456",
-    },
-    "smarketing_ga4": {
-        "host": "folder or bucket of the GA4 export: a path, s3://… or gs://…",
-        "extra.storage_options": "fsspec options for the bucket (optional)",
-    },
+    **{vendor.conn_id: dict(vendor.connection_fields) for vendor in VENDORS},
     "smarketing_pseudonym": {
         "password": "pseudonym key: a random secret of 32+ characters (README, Security)",
     },

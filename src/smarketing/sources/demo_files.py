@@ -13,6 +13,7 @@ from pathlib import Path
 
 from smarketing.sources.base import ExtractError, Malformed, read_ndjson
 from smarketing.sources.catalog import EntitySpec, get_path
+from smarketing.vendors import get_vendor
 
 
 def parse_ts(value: str) -> datetime:
@@ -44,13 +45,14 @@ class DemoFileReader:
                 yield rec
 
     def _files(self, spec: EntitySpec, start: datetime, end: datetime) -> list[Path]:
-        if spec.source == "web":
+        folder = self.demo_dir / get_vendor(spec.source).demo_folder
+        if spec.source == "ga4":  # the GA4 export: one file per day
             days, day = [], start.date()
             while day < end.date():
-                days.append(self.demo_dir / "web" / f"events_{day:%Y%m%d}.jsonl")
+                days.append(folder / f"{spec.entity}_{day:%Y%m%d}.jsonl")
                 day += timedelta(days=1)
             return days
-        return [self.demo_dir / spec.source / f"{spec.entity}.jsonl"]
+        return [folder / f"{spec.entity}.jsonl"]
 
     def read(self, spec: EntitySpec, start: datetime, end: datetime) -> Iterator[dict]:
         if spec.strategy != "upsert":  # facts (window or append) are read by day

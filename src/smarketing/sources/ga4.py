@@ -111,3 +111,8 @@ class Ga4ExportReader:
             "base64": base64.b64encode(head).decode() if size <= KEEP_BYTES_UP_TO else None,
         }
         yield Malformed(name, reason, json.dumps(kept))
+
+
+def build_reader(creds: Credentials, policy, settings) -> Ga4ExportReader:
+    """The registry's factory (smarketing.vendors); files, so no HTTP retry policy."""
+    return Ga4ExportReader(creds)

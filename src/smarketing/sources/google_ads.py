@@ -40,7 +40,7 @@ class GoogleAdsReader:
         self.creds = creds
         self.policy = policy
         self.customer_id = creds.login.replace("-", "")
-        self.client = JsonHttpClient("ppc", creds.host or DEFAULT_BASE_URL, {}, policy)
+        self.client = JsonHttpClient("google_ads", creds.host or DEFAULT_BASE_URL, {}, policy)
 
     def _access_token(self) -> str:
         token_uri = self.creds.extra.get("token_uri", DEFAULT_TOKEN_URI)
@@ -57,7 +57,7 @@ class GoogleAdsReader:
         token = reply.get("access_token") if isinstance(reply, dict) else None
         if not isinstance(token, str) or not token:
             raise SourceResponseError(
-                "ppc",
+                "google_ads",
                 self.client.endpoint("POST", token_uri),
                 "expected a JSON object with a string 'access_token' (OAuth token reply)",
             )
@@ -66,9 +66,9 @@ class GoogleAdsReader:
     def _queries(self, spec: EntitySpec, start: datetime, end: datetime) -> list[str]:
         """GAQL of one entity for the window's days [start, end)."""
         first, last = start.date(), (end - timedelta(days=1)).date()
-        if spec.entity == "google_ads":
+        if spec.entity == "campaign_stats":
             return [GAQL.format(first=first, last=last)]
-        if spec.entity == "google_ads_clicks":  # click_view: one day per query
+        if spec.entity == "clicks":  # click_view: one day per query
             days = (first + timedelta(days=n) for n in range((last - first).days + 1))
             return [CLICK_VIEW_GAQL.format(day=day) for day in days]
         raise KeyError(f"Google Ads reader has no entity {spec.entity!r}")
@@ -87,7 +87,12 @@ class GoogleAdsReader:
             batches = self.client.request("POST", path, json_body={"query": query}, headers=headers)
             if not isinstance(batches, list):  # searchStream answers an array of batches
                 raise SourceResponseError(
-                    "ppc", endpoint, f"expected a JSON array of result batches, got {batches!r:.80}"
+                    "google_ads", endpoint, f"expected a JSON array of result batches, got {batches!r:.80}"
                 )
             for batch in batches:
-                yield from expect_list(batch, "results", "ppc", endpoint)
+                yield from expect_list(batch, "results", "google_ads", endpoint)
+
+
+def build_reader(creds: Credentials, policy: RetryPolicy, settings) -> GoogleAdsReader:
+    """The registry's factory (smarketing.vendors): campaign stats and click_view."""
+    return GoogleAdsReader(creds, policy)

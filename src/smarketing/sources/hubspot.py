@@ -142,7 +142,7 @@ class Throttle:
 
 
 class HubSpotReader:
-    """Reads the ``crm`` source's entities from a HubSpot account (or the demo server)."""
+    """Reads the ``hubspot`` vendor's entities from a HubSpot account (or the demo server)."""
 
     def __init__(
         self,
@@ -154,7 +154,7 @@ class HubSpotReader:
     ):
         creds.require("password")
         self.client = JsonHttpClient(
-            "crm",
+            "hubspot",
             creds.host or DEFAULT_BASE_URL,
             {"Authorization": f"Bearer {creds.password}"},
             policy,
@@ -174,24 +174,24 @@ class HubSpotReader:
         body = self._search_body(obj, prop, start, end)
         first = self._search_page(obj, body)
         # a 200 of [] or {"results": null} fails here naming the endpoint, before "total" is read
-        expect_list(first, "results", "crm", f"POST /crm/v3/objects/{obj}/search")
+        expect_list(first, "results", "hubspot", f"POST /crm/v3/objects/{obj}/search")
         total = int(first.get("total") or 0)
         if total > self.search_cap:
             if end - start <= _SMALLEST_WINDOW:
                 raise SearchTooDense(
-                    f"source=crm entity={obj}: {total} records modified within one millisecond"
+                    f"source=hubspot entity={obj}: {total} records modified within one millisecond"
                     f" at {start.isoformat()} exceed HubSpot's search cap of {self.search_cap}"
                 )
             middle = start + (end - start) / 2
             middle = datetime.fromtimestamp(int(_ms(middle)) / 1000, middle.tzinfo)
             if not start < middle < end:
                 raise SearchTooDense(
-                    f"source=crm entity={obj}: {total} records in [{start.isoformat()},"
+                    f"source=hubspot entity={obj}: {total} records in [{start.isoformat()},"
                     f" {end.isoformat()}) exceed HubSpot's search cap of {self.search_cap}"
                 )
             self.splits += 1
             log.info(
-                "source=crm entity=%s: %d results in [%s, %s) exceed the search cap %d;"
+                "source=hubspot entity=%s: %d results in [%s, %s) exceed the search cap %d;"
                 " splitting at %s",
                 obj,
                 total,
@@ -241,7 +241,7 @@ class HubSpotReader:
                 json_body={"inputs": batch},
             )
             endpoint = f"POST /crm/v4/associations/{obj}/contacts/batch/read"
-            for result in expect_list(page, "results", "crm", endpoint):
+            for result in expect_list(page, "results", "hubspot", endpoint):
                 out[str(result["from"]["id"])] = [str(t["toObjectId"]) for t in result["to"]]
         return out
 
@@ -261,3 +261,8 @@ class HubSpotReader:
                 "contacts": {"results": [{"id": c, "type": label} for c in ids]}
             }
             yield record
+
+
+def build_reader(creds: Credentials, policy: RetryPolicy, settings) -> HubSpotReader:
+    """The registry's factory (smarketing.vendors)."""
+    return HubSpotReader(creds, policy, settings.hubspot_search_per_second)

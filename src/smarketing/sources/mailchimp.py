@@ -26,7 +26,7 @@ def _iso(ts: datetime) -> str:
 
 
 class MailchimpReader:
-    """Reads the ``email`` source's entities from a Mailchimp account (or the demo server)."""
+    """Reads the ``mailchimp`` vendor's entities from a Mailchimp account (or the demo server)."""
 
     def __init__(
         self, creds: Credentials, policy: RetryPolicy | None = None, activity_days: int = 30
@@ -34,7 +34,7 @@ class MailchimpReader:
         creds.require("host", "password")
         token = base64.b64encode(f"smarketing:{creds.password}".encode()).decode()
         self.client = JsonHttpClient(
-            "email", creds.host, {"Authorization": f"Basic {token}"}, policy
+            "mailchimp", creds.host, {"Authorization": f"Basic {token}"}, policy
         )
         self.activity_days = activity_days
 
@@ -80,3 +80,8 @@ class MailchimpReader:
                         "email_address": member.get("email_address"),
                         **act,
                     }
+
+
+def build_reader(creds: Credentials, policy: RetryPolicy, settings) -> MailchimpReader:
+    """The registry's factory (smarketing.vendors)."""
+    return MailchimpReader(creds, policy, settings.mailchimp_activity_days)

@@ -29,14 +29,14 @@ class MetaAdsReader:
         creds.require("password", "ad_account_id")
         self.account = str(creds.extra["ad_account_id"])
         self.client = JsonHttpClient(
-            "ppc",
+            "meta_ads",
             creds.host or DEFAULT_BASE_URL,
             {"Authorization": f"Bearer {creds.password}"},
             policy,
         )
 
     def read(self, spec: EntitySpec, start: datetime, end: datetime) -> Iterator[dict]:
-        if spec.entity != "meta_insights":
+        if spec.entity != "insights":
             raise KeyError(f"Meta reader has no entity {spec.entity!r}")
         params: dict = {
             "level": "campaign",
@@ -58,7 +58,12 @@ class MetaAdsReader:
             after = (paging.get("cursors") or {}).get("after")
             if not after:
                 raise SourceResponseError(
-                    "ppc", guard.endpoint, "paging.next given without paging.cursors.after"
+                    "meta_ads", guard.endpoint, "paging.next given without paging.cursors.after"
                 )
             guard.advance(after)
             params["after"] = after
+
+
+def build_reader(creds: Credentials, policy: RetryPolicy, settings) -> MetaAdsReader:
+    """The registry's factory (smarketing.vendors)."""
+    return MetaAdsReader(creds, policy)

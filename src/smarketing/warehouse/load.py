@@ -279,7 +279,10 @@ def load_interval(
     window: DataWindow,
     specs: tuple[EntitySpec, ...] = ENTITIES,
 ) -> list[LoadCount]:
-    """Load every entity landed for ``window`` into raw, in one transaction."""
+    """Load every entity landed for ``window`` into raw, in one transaction.
+
+    ``specs``: the enabled vendors' entities (the pipeline passes catalog.enabled_entities).
+    """
     batches = []
     for spec in specs:
         folder = interval_dir(landing_dir, spec, window)
@@ -309,6 +312,10 @@ def load_interval(
                 _loaded_at timestamp not null
             )"""
         )
+        # every registered vendor's tables exist (empty for one switched off, see
+        # smarketing.vendors) so its staging models still build
+        for spec in ENTITIES:
+            _create_tables(con, f"{RAW_SCHEMA}.{spec.raw_table}")
         for spec, folder, manifest in batches:
             path, landed = folder / RECORDS_FILE, int(manifest["records"])
             quarantined, value, unvalued = _load_quarantine(con, spec, folder, window)
