@@ -34,7 +34,9 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-SOURCES = ("hubspot", "email", "ppc", "web")
+from smarketing.vendors import VENDOR_NAMES
+
+SOURCES = VENDOR_NAMES  # the vendor registry (smarketing.vendors)
 RESULT_TAG = "BENCH_RESULT "
 LAST_DAY = date(2026, 3, 31)
 

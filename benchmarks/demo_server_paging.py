@@ -24,7 +24,7 @@ N = 12_200
 
 
 def write_company(folder: Path) -> None:
-    (folder / "crm").mkdir(parents=True)
+    (folder / "hubspot").mkdir(parents=True)
     start = datetime(2026, 1, 5, tzinfo=UTC)
     with (folder / "hubspot" / "contacts.jsonl").open("w") as fh:
         for i in range(N):

@@ -76,8 +76,8 @@ def _connections(url: str, web: Path) -> dict[str, str]:
 
 
 def test_echoed_credentials_reach_no_output_of_a_dag_run(tmp_path: Path, tiny_demo: Path) -> None:
-    web = tmp_path / "web"
-    shutil.copytree(tiny_demo / "web", web)
+    web = tmp_path / "ga4"
+    shutil.copytree(tiny_demo / "ga4", web)
     hook = HTTPServer(("127.0.0.1", 0), Hook)
     threading.Thread(target=hook.serve_forever, daemon=True).start()
     Hook.received, Hook.status = [], 200
@@ -122,15 +122,25 @@ def test_echoed_credentials_reach_no_output_of_a_dag_run(tmp_path: Path, tiny_de
     assert SECRETS["hubspot"] in sent and quote_plus(SECRETS["google_refresh"]) in sent
     # the failure callback alerted once per failed extract, naming source, endpoint, status
     alerts = {a["task_id"]: a["error"] for a in Hook.received}
-    assert set(alerts) == {"extract_hubspot", "extract_mailchimp", "extract_ppc"}, output[-3000:]
+    assert set(alerts) == {
+        "extract_hubspot",
+        "extract_mailchimp",
+        "extract_google_ads",
+        "extract_meta_ads",
+    }, output[-3000:]
+    assert alerts["extract_meta_ads"].startswith(
+        "source=meta_ads endpoint=GET /v19.0/act_987654/insights: HTTP 403"
+    )
     assert alerts["extract_hubspot"].startswith(
         "source=hubspot endpoint=POST /crm/v3/objects/contacts/search: HTTP 401: "
     )
     assert alerts["extract_mailchimp"] == (
         "source=mailchimp endpoint=GET /3.0/campaigns: HTTP 500 after 2 attempts"
     )
-    assert alerts["extract_ppc"].startswith("source=ppc endpoint=POST /token: HTTP 400: ")
-    assert "***" in alerts["extract_hubspot"] and "***" in alerts["extract_ppc"]
+    assert alerts["extract_google_ads"].startswith(
+        "source=google_ads endpoint=POST /token: HTTP 400: "
+    )
+    assert "***" in alerts["extract_hubspot"] and "***" in alerts["extract_google_ads"]
     assert "HTTP 401" in output and "request rejected" in output
     files = {
         str(p): p.read_bytes().decode("utf-8", "replace")

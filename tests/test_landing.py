@@ -33,12 +33,14 @@ def _deal(i: int, **props: object) -> dict:
 
 
 def test_lands_every_entity_with_manifest(tiny_demo: Path, tmp_path: Path) -> None:
-    landed = land_source(DemoFileReader(tiny_demo), "ppc", WINDOW, tmp_path)
-    assert [(x.spec.entity, x.records) for x in landed] == [
-        ("google_ads", 28),
-        ("google_ads_clicks", 287),  # one per paid search session, Jan 1..14
-        ("meta_insights", 28),
+    landed = land_source(DemoFileReader(tiny_demo), "google_ads", WINDOW, tmp_path)
+    landed += land_source(DemoFileReader(tiny_demo), "meta_ads", WINDOW, tmp_path)
+    assert [(x.spec.source, x.spec.entity, x.records) for x in landed] == [
+        ("google_ads", "campaign_stats", 28),
+        ("google_ads", "clicks", 287),  # one per paid search session, Jan 1..14
+        ("meta_ads", "insights", 28),
     ]
+    assert landed[0].path == tmp_path / "google_ads" / "campaign_stats" / "interval=2026-01-14"
     manifest = json.loads((landed[0].path / MANIFEST_FILE).read_text())
     assert manifest["records"] == 28
     assert manifest["interval"] == "2026-01-14"

@@ -59,7 +59,7 @@ def test_dag_extract_task_without_interval_lands_the_resolved_day(
             dag.get_task(f"extract_{source}").python_callable(**none) for source in SOURCES
         ]
         loaded = dag.get_task("load_raw").python_callable(extracted, **none)
-    out = extracted[SOURCES.index("crm")]
+    out = extracted[SOURCES.index("hubspot")]
     assert {e["interval"] for e in extracted} == {loaded["interval"]} == {"2026-01-10"}
     # Airflow's log setup may route the record to stdout instead of the caplog handler
     said = caplog.text + capsys.readouterr().out
@@ -77,5 +77,5 @@ def test_dag_extract_task_without_interval_lands_the_resolved_day(
 
 
 def test_pipeline_extract_accepts_no_interval(settings: Settings) -> None:
-    out = pipeline.extract("email", None, None, settings=settings, run_after="2026-01-15T03:00Z")
+    out = pipeline.extract("mailchimp", None, None, settings=settings, run_after="2026-01-15T03:00Z")
     assert out["interval"] == "2026-01-14"

@@ -48,7 +48,8 @@ ARTIFACTS = Path(os.environ.get("SMARKETING_ARTIFACTS_DIR", PROJECT_DIR / "artif
 TASKS = {
     "extract_hubspot",
     "extract_mailchimp",
-    "extract_ppc",
+    "extract_google_ads",
+    "extract_meta_ads",
     "extract_ga4",
     "load_raw",
     "dbt_build",

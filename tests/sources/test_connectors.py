@@ -103,8 +103,8 @@ def test_429_with_retry_after_then_success(
     "source,endpoint",
     [
         ("hubspot", "POST /crm/v3/objects/contacts/search"),
-        ("email", "GET /3.0/campaigns"),
-        ("ppc", "POST /v18/customers/1234567890/googleAds:searchStream"),
+        ("mailchimp", "GET /3.0/campaigns"),
+        ("google_ads", "POST /v18/customers/1234567890/googleAds:searchStream"),
     ],
 )
 def test_5xx_until_retries_run_out_fails_naming_the_endpoint_and_lands_nothing(
@@ -124,9 +124,9 @@ def test_5xx_until_retries_run_out_fails_naming_the_endpoint_and_lands_nothing(
     assert str(err.value) == f"source={source} endpoint={endpoint}: HTTP 503 after 3 attempts"
     landed = list((settings.landing_dir / source).glob("*/interval=*"))
     entities = {p.parent.name for p in landed}
-    failing_entity = {"crm": "contacts", "email": "campaigns", "ppc": "google_ads"}[source]
-    if "insights" in endpoint:
-        failing_entity = "meta_insights"
+    failing_entity = {"hubspot": "contacts", "mailchimp": "campaigns", "google_ads": "campaign_stats"}[
+        source
+    ]
     assert failing_entity not in entities
 
 
@@ -136,7 +136,7 @@ def test_google_ads_click_view_is_read_one_day_per_request(
     spec = SPECS["google_ads__clicks"]
     first, end = datetime(2026, 1, 5, tzinfo=UTC), datetime(2026, 1, 8, tzinfo=UTC)
     before = len(demo_server.requests)
-    got = list(pipeline.reader_for("ppc", settings).read(spec, first, end))
+    got = list(pipeline.reader_for("google_ads", settings).read(spec, first, end))
     requests = demo_server.requests[before:]
     assert requests == ["POST /token", *[SEARCH_STREAM] * 3]  # one token, one query per day
     days = {"2026-01-05", "2026-01-06", "2026-01-07"}
@@ -165,12 +165,12 @@ def test_click_view_without_a_single_day_filter_is_refused(
     query = google_ads.CLICK_VIEW_GAQL.split(" WHERE ")[0] + where
     monkeypatch.setattr(google_ads, "CLICK_VIEW_GAQL", query)
     before = len(demo_server.requests)
-    reader = pipeline.reader_for("ppc", settings)
+    reader = pipeline.reader_for("google_ads", settings)
     with pytest.raises(SourceHttpError) as err:
         list(reader.read(SPECS["google_ads__clicks"], START, END))
-    assert (err.value.source, err.value.endpoint) == ("ppc", SEARCH_STREAM)
+    assert (err.value.source, err.value.endpoint) == ("google_ads", SEARCH_STREAM)
     message = str(err.value)
-    assert message.startswith(f"source=ppc endpoint={SEARCH_STREAM}: HTTP 400: ")
+    assert message.startswith(f"source=google_ads endpoint={SEARCH_STREAM}: HTTP 400: ")
     assert "EXPECTED_FILTER_ON_A_SINGLE_DAY" in message and message.endswith("(not retried)")
     assert demo_server.requests[before:] == ["POST /token", SEARCH_STREAM]
 
@@ -190,7 +190,7 @@ def test_hubspot_reads_companies_and_engagements_with_paging_and_contacts(
     """Over the whole demo range the connector returns exactly the files' objects."""
     demo, server = own_demo
     spec = SPECS[f"hubspot__{obj}"]
-    reader = pipeline.reader_for("crm", settings)
+    reader = pipeline.reader_for("hubspot", settings)
     got = {r["id"]: r for r in reader.read(spec, START, END)}
     want = _latest_in_file(demo / "hubspot" / f"{obj}.jsonl")
     assert got == want  # properties, timestamps and (engagements) associations
@@ -223,7 +223,7 @@ def test_hubspot_deal_with_two_contacts_lists_both_primary_first(
     server.faults.add("/crm/v4/associations/deals/", [429], retry_after="0")
     got = {
         r["id"]: r
-        for r in pipeline.reader_for("crm", settings).read(SPECS["hubspot__deals"], START, END)
+        for r in pipeline.reader_for("hubspot", settings).read(SPECS["hubspot__deals"], START, END)
     }
     want = _latest_in_file(demo / "hubspot" / "deals.jsonl")
     assert got == want
@@ -302,7 +302,7 @@ def test_new_vendor_field_is_kept_through_to_raw(
 ) -> None:
     demo, _ = own_demo
     _rewrite(demo / DEMO_FILES[table], lambda i, r: {**r, "zz_new_field": f"kept-{i}"})
-    for source in ("hubspot", "email", "ppc", "web"):
+    for source in ("hubspot", "mailchimp", "google_ads", "meta_ads", "ga4"):
         pipeline.extract(source, "2026-01-14", "2026-01-15", "2026-01-01", settings=settings)
     pipeline.load_raw("2026-01-14", "2026-01-15", "2026-01-01", settings=settings)
     con = duckdb.connect(str(settings.warehouse_path), read_only=True)
@@ -356,14 +356,14 @@ def test_malformed_records_are_quarantined_counted_and_loaded_nowhere_else(
         fh.write('{"event_date": "20260110", "event_name": "page_v\n')
     result = {
         s: pipeline.extract(s, "2026-01-14", "2026-01-15", "2026-01-01", settings=settings)
-        for s in ("hubspot", "email", "ppc", "web")
+        for s in ("hubspot", "mailchimp", "google_ads", "meta_ads", "ga4")
     }
-    assert result["ppc"]["records"]["meta_insights"] == {
+    assert result["meta_ads"]["records"]["insights"] == {
         "extracted": 28,
         "landed": 27,
         "quarantined": 1,
     }
-    web = result["web"]["records"]["events"]
+    web = result["ga4"]["records"]["events"]
     assert web["quarantined"] == 2 and web["extracted"] == web["landed"] + 2
     loaded = pipeline.load_raw("2026-01-14", "2026-01-15", "2026-01-01", settings=settings)
     assert loaded["loaded"]["raw.meta_ads__insights"] == {
@@ -381,21 +381,21 @@ def test_malformed_records_are_quarantined_counted_and_loaded_nowhere_else(
     con.close()
     assert reasons == [
         (
-            "ppc",
-            "meta_insights",
+            "meta_ads",
+            "insights",
             "campaign_id=2001 date_start=2026-01-01",
             "spend",
             "not a valid decimal: '12,50'",
         ),
         (
-            "web",
+            "ga4",
             "events",
             "events_20260110_late.json.gz:2",
             "<record>",
             "invalid JSON at column 49: Invalid control character at",
         ),
         (
-            "web",
+            "ga4",
             "events",
             f"user_pseudo_id={good['user_pseudo_id']} event_timestamp="
             f"{good['event_timestamp']} event_name={good['event_name']}",
@@ -422,9 +422,9 @@ def test_quarantine_above_threshold_fails_the_extract(
             r"field=clicks: not an integer: 'many'"
         ),
     ):
-        pipeline.extract("ppc", "2026-01-14", "2026-01-15", "2026-01-01", settings=settings)
+        pipeline.extract("meta_ads", "2026-01-14", "2026-01-15", "2026-01-01", settings=settings)
     # the evidence is kept
-    q = settings.landing_dir / "ppc" / "meta_insights" / "interval=2026-01-14" / "quarantine.jsonl"
+    q = settings.landing_dir / "meta_ads" / "insights" / "interval=2026-01-14" / "quarantine.jsonl"
     assert len(q.read_text().splitlines()) == 5
 
 
@@ -432,7 +432,7 @@ def test_incremental_window_takes_the_interval_plus_lookback(
     settings: Settings, tiny_demo: Path
 ) -> None:
     out = pipeline.extract(
-        "crm", "2026-01-10T02:00:00+00:00", "2026-01-11T02:00:00+00:00", settings=settings
+        "hubspot", "2026-01-10T02:00:00+00:00", "2026-01-11T02:00:00+00:00", settings=settings
     )  # lookback 2 days: Jan 8..10
     landed = settings.landing_dir / "hubspot" / "contacts" / "interval=2026-01-10" / "records.jsonl"
     rows = [json.loads(x) for x in landed.read_text().splitlines()]
@@ -457,7 +457,7 @@ def test_credentials_never_reach_logs_landing_or_errors(
     _, server = own_demo
     caplog.set_level(logging.DEBUG)
     server.faults.add("/3.0/campaigns", [429], retry_after="0")
-    for source in ("hubspot", "email", "ppc", "web"):
+    for source in ("hubspot", "mailchimp", "google_ads", "meta_ads", "ga4"):
         pipeline.extract(source, "2026-01-14", "2026-01-15", "2026-01-01", settings=settings)
     # a wrong token: the 401 error must not echo it
     conn = json.loads(demo_connections(server.url, Path("x"))["AIRFLOW_CONN_SMARKETING_HUBSPOT"])

@@ -109,7 +109,7 @@ def _mailchimp_growing_total(request: Request) -> Reply:  # new rows, total alwa
         (
             "hubspot",
             _hubspot_stuck,
-            "crm",
+            "hubspot",
             "contacts",
             "POST /crm/v3/objects/contacts/search",
             "cursor 'MTAw' repeats after 2 pages",
@@ -118,8 +118,8 @@ def _mailchimp_growing_total(request: Request) -> Reply:  # new rows, total alwa
         (
             "meta",
             _meta_stuck,
-            "ppc",
-            "meta_insights",
+            "meta_ads",
+            "insights",
             "GET /v19.0/act_987654/insights",
             "cursor 'QVFIUmR4' repeats after 2 pages",
             2,
@@ -127,7 +127,7 @@ def _mailchimp_growing_total(request: Request) -> Reply:  # new rows, total alwa
         (
             "mailchimp",
             _mailchimp_same_page,
-            "email",
+            "mailchimp",
             "campaigns",
             "GET /3.0/campaigns",
             "page 2 repeats page 1 record for record",
@@ -136,7 +136,7 @@ def _mailchimp_growing_total(request: Request) -> Reply:  # new rows, total alwa
         (
             "mailchimp",
             _mailchimp_growing_total,
-            "email",
+            "mailchimp",
             "campaigns",
             "GET /3.0/campaigns",
             "page 4, but the vendor's total of 1001 records fits in 2 pages of 1000",
@@ -159,7 +159,7 @@ def test_a_cursor_that_never_advances_fails_naming_source_endpoint_and_cursor(
 ) -> None:
     server = scripted(respond)
     point_at(server, monkeypatch, vendor)
-    if vendor == "meta":  # Google Ads shares the ppc source: keep it on the demo server
+    if vendor == "meta":
         monkeypatch.setenv("SMARKETING_HTTP_MAX_PAGES", "1000")
     with pytest.raises(SourceResponseError) as err:
         pipeline.extract(source, *WINDOW, settings=load_settings())
@@ -184,7 +184,7 @@ def test_a_read_asking_for_more_pages_than_the_setting_fails(
     point_at(server, monkeypatch, "hubspot")
     monkeypatch.setenv("SMARKETING_HTTP_MAX_PAGES", "7")
     with pytest.raises(SourceResponseError, match="paging does not advance: more than 7 pages"):
-        pipeline.extract("crm", *WINDOW, settings=load_settings())
+        pipeline.extract("hubspot", *WINDOW, settings=load_settings())
     assert len(server.requests) == 8
 
 
@@ -201,7 +201,7 @@ def test_a_trickled_response_hits_the_per_request_deadline(
     monkeypatch.setenv("SMARKETING_HTTP_MAX_ATTEMPTS", "2")
     monkeypatch.setenv("SMARKETING_HTTP_TIMEOUT_SECONDS", "5")  # each byte is well inside it
     with pytest.raises(SourceHttpError) as err:
-        pipeline.extract("crm", *WINDOW, settings=load_settings())
+        pipeline.extract("hubspot", *WINDOW, settings=load_settings())
     assert str(err.value) == (
         "source=hubspot endpoint=POST /crm/v3/objects/contacts/search: "
         "no complete response within the deadline of 0.5 s after 2 attempts"
@@ -216,56 +216,56 @@ def test_a_trickled_response_hits_the_per_request_deadline(
 EMPTY_200 = [
     (
         "hubspot",
-        "crm",
+        "hubspot",
         [],
         "POST /crm/v3/objects/contacts/search",
         "expected a JSON object with a list 'results', got an empty JSON array",
     ),
     (
         "hubspot",
-        "crm",
+        "hubspot",
         {"results": None},
         "POST /crm/v3/objects/contacts/search",
         "expected 'results' to be a list, got null",
     ),
     (
         "mailchimp",
-        "email",
+        "mailchimp",
         {"campaigns": None, "total_items": 0},
         "GET /3.0/campaigns",
         "expected 'campaigns' to be a list, got null",
     ),
     (
         "mailchimp",
-        "email",
+        "mailchimp",
         [],
         "GET /3.0/campaigns",
         "expected a JSON object with a list 'campaigns', got an empty JSON array",
     ),
     (
         "meta",
-        "ppc",
+        "meta_ads",
         {"data": None},
         "GET /v19.0/act_987654/insights",
         "expected 'data' to be a list, got null",
     ),
     (
         "google_ads",
-        "ppc",
+        "google_ads",
         {"results": None},
         "POST /v18/customers/1234567890/googleAds:searchStream",
         "expected a JSON array of result batches, got {'results': None}",
     ),
     (
         "google_ads",
-        "ppc",
+        "google_ads",
         [{"results": None}],
         "POST /v18/customers/1234567890/googleAds:searchStream",
         "expected 'results' to be a list, got null",
     ),
     (
         "google_token",
-        "ppc",
+        "google_ads",
         [],
         "POST /token",
         "expected a JSON object with a string 'access_token' (OAuth token reply)",
@@ -312,7 +312,7 @@ def test_hubspot_associations_null_results_names_the_endpoint(
         return Reply(200, {"status": "COMPLETE", "results": None})
 
     point_at(scripted(respond), monkeypatch, "hubspot")
-    reader = pipeline.reader_for("crm", settings)
+    reader = pipeline.reader_for("hubspot", settings)
     from smarketing.sources.catalog import ENTITIES
 
     spec = next(s for s in ENTITIES if s.raw_table == "hubspot__deals")
@@ -332,8 +332,8 @@ def test_hubspot_associations_null_results_names_the_endpoint(
 def test_a_truncated_or_corrupt_ga4_gz_is_quarantined_whole_and_named(
     tmp_path: Path, tiny_demo: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    web = tmp_path / "web"
-    shutil.copytree(tiny_demo / "web", web)
+    web = tmp_path / "ga4"
+    shutil.copytree(tiny_demo / "ga4", web)
     conn = {"conn_type": "fs", "host": str(web)}
     monkeypatch.setenv("AIRFLOW_CONN_SMARKETING_GA4", json.dumps(conn))
     monkeypatch.setenv("SMARKETING_QUARANTINE_MAX_SHARE", "0.5")
@@ -345,7 +345,7 @@ def test_a_truncated_or_corrupt_ga4_gz_is_quarantined_whole_and_named(
     (web / "events_20260114_other.json.gz").write_bytes(b"this is not gzip at all\n")
 
     result = pipeline.extract(
-        "web", "2026-01-14", "2026-01-15", "2026-01-14", settings=load_settings()
+        "ga4", "2026-01-14", "2026-01-15", "2026-01-14", settings=load_settings()
     )
 
     folder = settings.landing_dir / "ga4" / "events" / "interval=2026-01-14"
@@ -384,6 +384,6 @@ def test_a_gzip_encoded_reply_read_in_pieces_is_decoded(settings: Settings, scri
     payload = {"results": [{"id": str(i), "pad": "y" * 50} for i in range(5000)]}
     raw = gzip.compress(json.dumps(payload).encode())
     server = scripted(lambda request: Reply(200, raw=raw, headers={"Content-Encoding": "gzip"}))
-    client = JsonHttpClient("crm", server.url, policy=RetryPolicy(deadline_seconds=30))
+    client = JsonHttpClient("hubspot", server.url, policy=RetryPolicy(deadline_seconds=30))
     assert client.request("GET", "/anything") == payload
     assert len(raw) < len(json.dumps(payload)) / 10  # it really travelled compressed

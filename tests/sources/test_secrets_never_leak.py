@@ -44,11 +44,11 @@ SHAPED = {
 # … and plain words no pattern would recognise: only registration can mask these
 PLAIN = {k: f"plain/{k.replace('_', '-')}+secret value" for k in SHAPED}
 SOURCE = {
-    "hubspot": "crm",
-    "mailchimp": "email",
-    "google_token": "ppc",
-    "google_ads": "ppc",
-    "meta": "ppc",
+    "hubspot": "hubspot",
+    "mailchimp": "mailchimp",
+    "google_token": "google_ads",
+    "google_ads": "google_ads",
+    "meta": "meta_ads",
 }
 ENDPOINT = {
     "hubspot": "POST /crm/v3/objects/contacts/search",
@@ -143,7 +143,7 @@ def test_an_echoed_request_leaks_no_credential_anywhere(
             monkeypatch.setenv(key, value)
         monkeypatch.setenv("SMARKETING_HTTP_MAX_ATTEMPTS", "2")
         source = SOURCE[vendor]
-        if vendor == "meta":  # Google Ads (first in ppc) runs on the demo with its own token
+        if vendor == "meta":  # Google Ads runs on the demo with its own token
             monkeypatch.setenv(
                 "AIRFLOW_CONN_SMARKETING_GOOGLE_ADS",
                 __import__("smarketing.demo.server", fromlist=["x"]).demo_connections(

@@ -68,7 +68,7 @@ def test_failed_load_leaves_raw_unchanged_and_names_what_is_missing(settings: Se
     run_interval(settings, date(2026, 1, 10), "2026-01-01")
     snap = raw_snapshot(settings)
     # the next interval landed everything but the web events
-    for source in ("hubspot", "email", "ppc"):
+    for source in ("hubspot", "mailchimp", "google_ads", "meta_ads"):
         pipeline.extract(source, "2026-01-11", "2026-01-12", settings=settings)
     with pytest.raises(FileNotFoundError, match=r"ga4/events/interval=2026-01-11"):
         pipeline.load_raw("2026-01-11", "2026-01-12", settings=settings)
@@ -83,7 +83,7 @@ def test_an_interval_with_no_crm_records_still_creates_every_crm_raw_table(
     from smarketing.warehouse.load import load_interval
 
     out = pipeline.extract("hubspot", "2025-12-30", "2025-12-31", "2025-12-30", settings=settings)
-    specs = entities_of("crm")
+    specs = entities_of("hubspot")
     assert {s.entity for s in specs} >= {"companies", "calls", "emails", "meetings"}
     assert all(v["landed"] == 0 for v in out["records"].values())
     window = pipeline.window_for("2025-12-30", "2025-12-31", "2025-12-30", settings)
