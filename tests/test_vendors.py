@@ -1,0 +1,181 @@
+"""The vendor registry (smarketing.vendors) drives the DAG, catalog, credentials and dbt.
+
+Switching a vendor off with SMARKETING_DISABLED_VENDORS removes its extract task, its
+entities from load and the quarantine checks, and its branch of the dbt vendor unions; no
+mart reads a vendor's staging model.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from smarketing.config import Settings, load_settings
+from smarketing.sources.catalog import ENTITIES, SOURCES, enabled_entities, entities_of
+from smarketing.sources.credentials import CONNECTIONS
+from smarketing.vendors import DBT_VAR, VENDOR_NAMES, VENDORS, dbt_vars, get_vendor
+from tests.conftest import PROJECT_DIR
+
+DBT_DIR = PROJECT_DIR / "dbt_project"
+# the naming contract: raw tables by vendor
+RAW_TABLES = {
+    "hubspot__contacts",
+    "hubspot__deals",
+    "hubspot__companies",
+    "hubspot__calls",
+    "hubspot__emails",
+    "hubspot__meetings",
+    "mailchimp__campaigns",
+    "mailchimp__email_activity",
+    "google_ads__campaign_stats",
+    "google_ads__clicks",
+    "meta_ads__insights",
+    "ga4__events",
+}
+
+
+def test_registry_names_the_vendors_their_categories_and_connections() -> None:
+    assert VENDOR_NAMES == ("hubspot", "mailchimp", "google_ads", "meta_ads", "ga4")
+    assert {v.name: v.category for v in VENDORS} == {
+        "hubspot": "crm",
+        "mailchimp": "email",
+        "google_ads": "ads",
+        "meta_ads": "ads",
+        "ga4": "web",
+    }
+    assert all(v.conn_id == f"smarketing_{v.name}" for v in VENDORS)
+    assert {t for v in VENDORS for t in v.raw_tables()} == RAW_TABLES
+    with pytest.raises(KeyError, match="unknown vendor 'ppc'; known: hubspot, mailchimp"):
+        get_vendor("ppc")
+
+
+def test_catalog_is_the_registry_entity_for_entity() -> None:
+    assert SOURCES == VENDOR_NAMES
+    assert {e.raw_table for e in ENTITIES} == RAW_TABLES
+    for vendor in VENDORS:
+        assert tuple(e.entity for e in entities_of(vendor.name)) == vendor.entities
+        assert all(e.raw_table.startswith(f"{vendor.name}__") for e in entities_of(vendor.name))
+
+
+def test_credentials_list_every_vendor_connection_with_its_fields() -> None:
+    assert set(CONNECTIONS) == {v.conn_id for v in VENDORS} | {"smarketing_pseudonym"}
+    for vendor in VENDORS:
+        fields = CONNECTIONS[vendor.conn_id]
+        assert fields == dict(vendor.connection_fields) and "host" in fields, vendor.name
+
+
+def test_every_vendor_connector_is_built_from_the_registry(settings: Settings) -> None:
+    """reader_for has no per-vendor branch: the registry's factory builds each connector."""
+    from smarketing import pipeline
+
+    built = {v.name: type(pipeline.reader_for(v.name, settings)).__name__ for v in VENDORS}
+    assert built == {
+        "hubspot": "HubSpotReader",
+        "mailchimp": "MailchimpReader",
+        "google_ads": "GoogleAdsReader",
+        "meta_ads": "MetaAdsReader",
+        "ga4": "Ga4ExportReader",
+    }
+
+
+def test_staging_sources_and_folders_follow_the_registry() -> None:
+    for vendor in VENDORS:
+        folder = DBT_DIR / "models" / "staging" / vendor.staging_folder
+        spec = yaml.safe_load((folder / f"_{vendor.name}__sources.yml").read_text())
+        (source,) = spec["sources"]
+        assert source["name"] == vendor.name and source["schema"] == "raw"
+        tables = {t["name"]: t["identifier"] for t in source["tables"]}
+        assert tables == {e: f"{vendor.name}__{e}" for e in vendor.entities}
+        assert sorted(p.stem for p in folder.glob("stg_*.sql")), vendor.name
+
+
+def test_dbt_var_default_equals_the_registry() -> None:
+    """Plain `dbt` (no --vars) unions the same vendors the pipeline passes by default."""
+    project = yaml.safe_load((DBT_DIR / "dbt_project.yml").read_text())
+    assert project["vars"][DBT_VAR] == list(VENDOR_NAMES)
+
+
+def test_disabled_vendor_setting_removes_it_everywhere(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SMARKETING_DISABLED_VENDORS", " meta_ads ,")
+    settings = load_settings()
+    assert settings.disabled_vendors == ("meta_ads",)
+    assert dbt_vars(settings) == {DBT_VAR: ["hubspot", "mailchimp", "google_ads", "ga4"]}
+    assert "meta_ads__insights" not in {e.raw_table for e in enabled_entities(settings)}
+    assert len(enabled_entities(settings)) == len(ENTITIES) - 1
+    assert "disabled_vendors" in settings.snapshot()  # recorded with each run
+    monkeypatch.setenv("SMARKETING_DISABLED_VENDORS", "meta_ads,linkedin")
+    with pytest.raises(ValueError, match=r"unknown vendor\(s\) linkedin; known: hubspot"):
+        load_settings()
+
+
+def _dag_tasks(env: dict[str, str]) -> dict[str, list[str]]:
+    """Parse the DAG file in a fresh process (it reads the settings at parse time)."""
+    code = (
+        "import json; from airflow.dag_processing.dagbag import DagBag; "
+        f"bag = DagBag(dag_folder={str(PROJECT_DIR / 'dags')!r}, include_examples=False); "
+        "assert not bag.import_errors, bag.import_errors; "
+        "d = bag.dags['smarketing_nightly']; "
+        "print(json.dumps({t.task_id: sorted(t.upstream_task_ids) for t in d.tasks}))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_dag_extract_tasks_are_the_enabled_vendors(tmp_path) -> None:
+    env = {**os.environ, "AIRFLOW_HOME": str(tmp_path), "SMARKETING_DISABLED_VENDORS": ""}
+    every = _dag_tasks(env)
+    extracts = sorted(t for t in every if t.startswith("extract_"))
+    assert extracts == sorted(f"extract_{v}" for v in VENDOR_NAMES)
+    assert every["load_raw"] == extracts
+    off = _dag_tasks({**env, "SMARKETING_DISABLED_VENDORS": "meta_ads,mailchimp"})
+    assert sorted(t for t in off if t.startswith("extract_")) == [
+        "extract_ga4",
+        "extract_google_ads",
+        "extract_hubspot",
+    ]
+    assert off["load_raw"] == ["extract_ga4", "extract_google_ads", "extract_hubspot"]
+
+
+def _refs(sql: str) -> set[str]:
+    return set(re.findall(r"ref\(\s*['\"](\w+)['\"]\s*\)", sql))
+
+
+def test_no_mart_reads_staging_and_only_intermediate_models_do() -> None:
+    models = DBT_DIR / "models"
+    marts = {p.stem: _refs(p.read_text()) for p in (models / "marts").glob("*.sql")}
+    assert marts and not {m: r for m, r in marts.items() if any(x.startswith("stg_") for x in r)}
+    readers = {
+        p.relative_to(models).parts[0]
+        for p in models.rglob("*.sql")
+        if any(x.startswith("stg_") for x in _refs(p.read_text()))
+    }
+    assert readers == {"intermediate"}
+    # …and the marts' unit tests feed them intermediate models, not staging
+    for path in (models / "marts").glob("*.yml"):
+        assert "ref('stg_" not in path.read_text(), path.name
+
+
+def test_dbt_unions_ad_vendors_from_the_var(settings: Settings) -> None:
+    """int_ads__daily_spend reads every enabled ad vendor's staging model, and no other."""
+    from smarketing.transform import run_dbt
+
+    def parents(s: Settings) -> set[str]:
+        run_dbt(s, "parse")
+        manifest = json.loads((s.data_dir / "dbt" / "target" / "manifest.json").read_text())
+        node = manifest["nodes"]["model.smarketing.int_ads__daily_spend"]
+        return {n.split(".")[-1] for n in node["depends_on"]["nodes"]}
+
+    assert parents(settings) >= {"stg_google_ads__campaign_stats", "stg_meta_ads__insights"}
+    off = dataclasses.replace(settings, disabled_vendors=("meta_ads",))
+    assert "stg_meta_ads__insights" not in parents(off)
+    assert "stg_google_ads__campaign_stats" in parents(off)
