@@ -63,7 +63,12 @@ def main(scale: float, days: int) -> None:
         for name, seconds in figures.items():
             print(f"  {name:<36} {seconds:6.2f} s")
         con = duckdb.connect(str(settings.warehouse_path), read_only=True)
-        for table in ("ga4__events", "mailchimp__email_activity", "hubspot__contacts", "hubspot__deals"):
+        for table in (
+            "ga4__events",
+            "mailchimp__email_activity",
+            "hubspot__contacts",
+            "hubspot__deals",
+        ):
             current = con.execute(f"select count(*) from raw.{table}").fetchone()[0]
             versions = con.execute(f"select count(*) from raw.{table}__versions").fetchone()[0]
             print(f"  raw.{table:<24} {current:>9,} current {versions:>9,} versions")

@@ -1,4 +1,5 @@
-"""smarketing_nightly: one extract per enabled vendor -> raw -> dbt (audit) -> quality gate -> publish -> summary.
+"""smarketing_nightly: an extract per enabled vendor -> raw -> dbt (audit) -> quality gate
+-> publish -> summary.
 
 Wiring only: every step is a function of ``smarketing.pipeline`` imported inside its task, so
 parsing this file imports nothing heavier than the Airflow SDK and the settings module.

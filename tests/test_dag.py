@@ -49,7 +49,13 @@ def test_every_task_retries_with_exponential_backoff(dag) -> None:
 
 
 def test_wiring_extracts_in_parallel_then_one_path_to_publish(dag) -> None:
-    extracts = {"extract_hubspot", "extract_mailchimp", "extract_google_ads", "extract_meta_ads", "extract_ga4"}
+    extracts = {
+        "extract_hubspot",
+        "extract_mailchimp",
+        "extract_google_ads",
+        "extract_meta_ads",
+        "extract_ga4",
+    }
     tasks = {t.task_id: t for t in dag.tasks}
     assert set(tasks) == extracts | {"load_raw", "dbt_build", "quality_gate", "publish", "summary"}
     for e in extracts:

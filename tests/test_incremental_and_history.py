@@ -122,7 +122,8 @@ def test_the_deal_snapshot_keeps_the_history_raw_forgets(
         " where deal_id = '901' order by dbt_valid_from",
     )
     raw = query(
-        db, "select payload ->> '$.properties.amount' from raw.hubspot__deals where record_id = '901'"
+        db,
+        "select payload ->> '$.properties.amount' from raw.hubspot__deals where record_id = '901'",
     )
     published = query(db, "select amount_reporting from audit.fct_deals where deal_id = '901'")
     assert raw == [("1200.00",)]

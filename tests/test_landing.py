@@ -53,7 +53,8 @@ def test_missing_required_field_names_source_entity_record_and_field(tmp_path: P
     with pytest.raises(ExtractError) as err:
         land_entity(reader, DEALS, WINDOW, tmp_path)
     assert str(err.value) == (
-        "source=hubspot entity=deals record=id=2 field=properties.dealstage: required field is missing"
+        "source=hubspot entity=deals record=id=2 field=properties.dealstage:"
+        " required field is missing"
     )
     # nothing landed, nothing half-written left behind
     assert list((tmp_path / "hubspot" / "deals").iterdir()) == []

@@ -77,5 +77,7 @@ def test_dag_extract_task_without_interval_lands_the_resolved_day(
 
 
 def test_pipeline_extract_accepts_no_interval(settings: Settings) -> None:
-    out = pipeline.extract("mailchimp", None, None, settings=settings, run_after="2026-01-15T03:00Z")
+    out = pipeline.extract(
+        "mailchimp", None, None, settings=settings, run_after="2026-01-15T03:00Z"
+    )
     assert out["interval"] == "2026-01-14"

@@ -84,7 +84,9 @@ def test_deterministic_failures_fail_fast_and_network_errors_stay_retryable() ->
         QualityGateFailed("quality gate failed: 1 of 9 checks blocked publication"),
         DbtBuildFailed("dbt build failed: 1 test failed"),
         ExtractError("hubspot", "deals", "#3", "amount", "required field missing"),
-        SourceResponseError("hubspot", "/crm/v3/objects/contacts/search", "paging does not advance"),
+        SourceResponseError(
+            "hubspot", "/crm/v3/objects/contacts/search", "paging does not advance"
+        ),
         ConflictingVersions("hubspot/deals id=7: two contents for one updatedAt"),
         MissingPseudonymKey("no pseudonym key"),
     ):

@@ -179,3 +179,22 @@ def test_dbt_unions_ad_vendors_from_the_var(settings: Settings) -> None:
     off = dataclasses.replace(settings, disabled_vendors=("meta_ads",))
     assert "stg_meta_ads__insights" not in parents(off)
     assert "stg_google_ads__campaign_stats" in parents(off)
+
+
+def test_cli_lists_the_registry_with_what_is_switched_off(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from smarketing.cli import main
+
+    monkeypatch.setenv("SMARKETING_DISABLED_VENDORS", "meta_ads")
+    assert main(["vendors"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == len(VENDORS)
+    assert lines[3] == (
+        "meta_ads (ads) disabled (SMARKETING_DISABLED_VENDORS): connection smarketing_meta_ads;"
+        " raw tables raw.meta_ads__insights"
+    )
+    assert lines[2] == (
+        "google_ads (ads) enabled: connection smarketing_google_ads; raw tables"
+        " raw.google_ads__campaign_stats, raw.google_ads__clicks"
+    )

@@ -251,6 +251,18 @@ def _summary(_: argparse.Namespace) -> int:
     return 0
 
 
+def _vendors(_: argparse.Namespace) -> int:
+    """The vendor registry: what is extracted, from which connection, into which tables."""
+    from smarketing.vendors import VENDORS, enabled_vendors
+
+    on = {v.name for v in enabled_vendors(load_settings())}
+    for v in VENDORS:
+        state = "enabled" if v.name in on else "disabled (SMARKETING_DISABLED_VENDORS)"
+        print(f"{v.name} ({v.category}) {state}: connection {v.conn_id}; raw tables", end=" ")
+        print(", ".join(f"raw.{t}" for t in v.raw_tables()))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="smarketing", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -296,6 +308,8 @@ def build_parser() -> argparse.ArgumentParser:
     locked.set_defaults(func=_run_locked)
     summ = commands.add_parser("summary", help="where the published marts are, what they hold")
     summ.set_defaults(func=_summary)
+    vend = commands.add_parser("vendors", help="the vendor registry: enabled, connection, tables")
+    vend.set_defaults(func=_vendors)
     return parser
 
 

@@ -216,7 +216,6 @@ def quality_gate(
         hubspot_company_currency=settings.hubspot_company_currency,
     )
     from smarketing.quality.quarantine import quarantine_checks
-
     from smarketing.sources.catalog import enabled_entities
 
     raw_checks = quarantine_checks(

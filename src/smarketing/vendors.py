@@ -96,7 +96,10 @@ VENDORS: tuple[Vendor, ...] = (
             ("password", "OAuth refresh token"),
             ("extra.developer_token", "developer token"),
             ("extra.client_id / extra.client_secret", "OAuth client"),
-            ("extra.token_uri", "OAuth token endpoint (default https://oauth2.googleapis.com/token)"),
+            (
+                "extra.token_uri",
+                "OAuth token endpoint (default https://oauth2.googleapis.com/token)",
+            ),
             ("extra.login_customer_id", "manager account id (optional)"),
         ),
     ),

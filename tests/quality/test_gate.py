@@ -325,7 +325,8 @@ def test_crm_only_day_and_a_subscriber_do_not_block(tmp_path: Path) -> None:
     # the same subscriber with a lead date in the interval is a lead the marts lack: blocked
     con = duckdb.connect(str(db))
     con.execute(
-        "update raw.hubspot__contacts set payload = json_merge_patch(payload, ?) where record_id = '9'",
+        "update raw.hubspot__contacts set payload = json_merge_patch(payload, ?)"
+        " where record_id = '9'",
         [json.dumps({"properties": {"hs_lifecyclestage_lead_date": "2026-01-09T09:00:00Z"}})],
     )
     con.close()
@@ -638,7 +639,8 @@ def test_severity_file_downgrades_a_check_and_rejects_unknown_names(tmp_path: Pa
     con.execute("update audit.mart_channel_performance set spend = -5 where clicks = 2")
     con.execute("update audit._run_context set accept_anomalies = true")
     con.execute(
-        'update raw.google_ads__campaign_stats set payload = \'{"metrics": {"costMicros": "-5000000"},'
+        "update raw.google_ads__campaign_stats set payload ="
+        ' \'{"metrics": {"costMicros": "-5000000"},'
         ' "customer": {"currencyCode": "USD"}}\''
         " where record_id = '2'"
     )

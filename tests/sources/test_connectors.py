@@ -124,9 +124,11 @@ def test_5xx_until_retries_run_out_fails_naming_the_endpoint_and_lands_nothing(
     assert str(err.value) == f"source={source} endpoint={endpoint}: HTTP 503 after 3 attempts"
     landed = list((settings.landing_dir / source).glob("*/interval=*"))
     entities = {p.parent.name for p in landed}
-    failing_entity = {"hubspot": "contacts", "mailchimp": "campaigns", "google_ads": "campaign_stats"}[
-        source
-    ]
+    failing_entity = {
+        "hubspot": "contacts",
+        "mailchimp": "campaigns",
+        "google_ads": "campaign_stats",
+    }[source]
     assert failing_entity not in entities
 
 

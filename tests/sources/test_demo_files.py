@@ -26,7 +26,9 @@ def test_contacts_come_in_their_state_at_window_end(tiny_demo: Path) -> None:
     cid, vs = next((k, v) for k, v in versions.items() if len(v) >= 3)
     second, third = parse_ts(vs[1]["updatedAt"]), parse_ts(vs[2]["updatedAt"])
     start = datetime(2026, 1, 1, tzinfo=UTC)
-    got = {r["id"]: r for r in DemoFileReader(tiny_demo).read(SPECS["hubspot__contacts"], start, third)}
+    got = {
+        r["id"]: r for r in DemoFileReader(tiny_demo).read(SPECS["hubspot__contacts"], start, third)
+    }
     assert got[cid]["updatedAt"] == vs[1]["updatedAt"]
     assert got[cid]["properties"]["lifecyclestage"] == vs[1]["properties"]["lifecyclestage"]
     # a window after its last change but before the next one does not return it

@@ -174,7 +174,9 @@ def test_extract_lands_the_big_company_without_quarantine(
     with DemoServer(big_company, page_size=200) as server:
         for key, value in demo_connections(server.url, big_company).items():
             monkeypatch.setenv(key, value)
-        out = pipeline.extract("hubspot", "2026-01-31", "2026-02-01", "2026-01-01", settings=settings)
+        out = pipeline.extract(
+            "hubspot", "2026-01-31", "2026-02-01", "2026-01-01", settings=settings
+        )
     counts = out["records"]["contacts"]
     assert counts == {"extracted": 12_200, "landed": 12_200, "quarantined": 0}
     landed = settings.landing_dir / "hubspot" / "contacts" / "interval=2026-01-31" / "records.jsonl"

@@ -87,7 +87,9 @@ class GoogleAdsReader:
             batches = self.client.request("POST", path, json_body={"query": query}, headers=headers)
             if not isinstance(batches, list):  # searchStream answers an array of batches
                 raise SourceResponseError(
-                    "google_ads", endpoint, f"expected a JSON array of result batches, got {batches!r:.80}"
+                    "google_ads",
+                    endpoint,
+                    f"expected a JSON array of result batches, got {batches!r:.80}",
                 )
             for batch in batches:
                 yield from expect_list(batch, "results", "google_ads", endpoint)
