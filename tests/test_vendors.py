@@ -119,7 +119,7 @@ def _dag_tasks(env: dict[str, str]) -> dict[str, list[str]]:
     """Parse the DAG file in a fresh process (it reads the settings at parse time)."""
     code = (
         "import json; from airflow.dag_processing.dagbag import DagBag; "
-        f"bag = DagBag(dag_folder={str(PROJECT_DIR / 'dags')!r}, include_examples=False); "
+        f"bag = DagBag(dag_folder={str(PROJECT_DIR / 'dags')!r}); "
         "assert not bag.import_errors, bag.import_errors; "
         "d = bag.dags['smarketing_nightly']; "
         "print(json.dumps({t.task_id: sorted(t.upstream_task_ids) for t in d.tasks}))"
