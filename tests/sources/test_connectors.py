@@ -383,13 +383,6 @@ def test_malformed_records_are_quarantined_counted_and_loaded_nowhere_else(
     con.close()
     assert reasons == [
         (
-            "meta_ads",
-            "insights",
-            "campaign_id=2001 date_start=2026-01-01",
-            "spend",
-            "not a valid decimal: '12,50'",
-        ),
-        (
             "ga4",
             "events",
             "events_20260110_late.json.gz:2",
@@ -403,6 +396,13 @@ def test_malformed_records_are_quarantined_counted_and_loaded_nowhere_else(
             f"{good['event_timestamp']} event_name={good['event_name']}",
             "event_date",
             "not a valid yyyymmdd: '20260230'",
+        ),
+        (
+            "meta_ads",
+            "insights",
+            "campaign_id=2001 date_start=2026-01-01",
+            "spend",
+            "not a valid decimal: '12,50'",
         ),
     ]
 
