@@ -239,7 +239,7 @@ def write_demo(scale: float, first: date, last: date, out: Path) -> int:
     from smarketing.demo.company import generate, write_world
 
     write_world(generate(42, scale, first, last), out)
-    return sum(1 for f in (out / "web").glob("*.jsonl") for _ in f.open())
+    return sum(1 for f in (out / "ga4").glob("*.jsonl") for _ in f.open())
 
 
 def run_once(work: Path, first: date, apis_full: DemoApis, apis_next: DemoApis) -> dict[str, tuple]:

@@ -24,7 +24,7 @@ N = 12_200
 
 
 def write_company(folder: Path) -> None:
-    (folder / "crm").mkdir(parents=True)
+    (folder / "hubspot").mkdir(parents=True)
     start = datetime(2026, 1, 5, tzinfo=UTC)
     with (folder / "crm" / "contacts.jsonl").open("w") as fh:
         for i in range(N):
@@ -36,8 +36,8 @@ def write_company(folder: Path) -> None:
 def run(folder: Path, cached: bool) -> tuple[float, int]:
     with DemoServer(folder, page_size=200) as server:
         if not cached:  # defeat both caches: every page parses the file and sorts again
-            server.api.reader._parsed = _Forget()
-            server.api._searches = _Forget()
+            server.hubspot.indexes._built = _Forget()
+            server.hubspot._searches = _Forget()
         creds = Credentials("bench", host=server.url, password=DEMO_TOKENS["hubspot"])
         reader = HubSpotReader(creds, search_per_second=10_000)
         began = time.perf_counter()

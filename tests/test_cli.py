@@ -36,7 +36,7 @@ def test_demo_generate_writes_sources_and_truth(tmp_path: Path, capsys) -> None:
     )
     truth = json.loads((out / "ground_truth.json").read_text())
     assert truth["start"] == "2026-01-01" and truth["end"] == "2026-01-03"
-    assert sorted(p.name for p in (out / "web").iterdir()) == [
+    assert sorted(p.name for p in (out / "ga4").iterdir()) == [
         "events_20260101.jsonl",
         "events_20260102.jsonl",
         "events_20260103.jsonl",

@@ -255,7 +255,7 @@ def test_failing_gate_publishes_nothing(env: dict[str, str], truth: dict) -> Non
         pytest.skip("needs the successful run above")
     before = hashlib.sha256(target.read_bytes()).hexdigest()
     # A bad day from Meta: negative spend. dbt builds fine; the gate must stop publication.
-    meta = Path(env["SMARKETING_DEMO_DIR"]) / "ppc" / "meta_insights.jsonl"
+    meta = Path(env["SMARKETING_DEMO_DIR"]) / "meta_ads" / "insights.jsonl"
     rows = [json.loads(x) for x in meta.read_text().splitlines()]
     bad = rows[3]
     day, currency = date.fromisoformat(bad["date_start"]), bad["account_currency"]

@@ -77,7 +77,7 @@ def _connections(url: str, web: Path) -> dict[str, str]:
 
 def test_echoed_credentials_reach_no_output_of_a_dag_run(tmp_path: Path, tiny_demo: Path) -> None:
     web = tmp_path / "web"
-    shutil.copytree(tiny_demo / "web", web)
+    shutil.copytree(tiny_demo / "ga4", web)
     hook = HTTPServer(("127.0.0.1", 0), Hook)
     threading.Thread(target=hook.serve_forever, daemon=True).start()
     Hook.received, Hook.status = [], 200

@@ -67,7 +67,7 @@ def _rewrite(path: Path, change: Callable[[int, dict], dict | None]) -> None:
 
 
 def _day_events(demo: Path) -> Path:
-    return demo / "web" / "events_20260214.jsonl"
+    return demo / "ga4" / "events_20260214.jsonl"
 
 
 def dup_deal_ids(demo: Path) -> None:  # the CRM pages returned one deal id twice
@@ -75,7 +75,7 @@ def dup_deal_ids(demo: Path) -> None:  # the CRM pages returned one deal id twic
 
 
 def after_extract_duplicate_deal(settings: Settings) -> None:
-    folder = settings.landing_dir / "crm" / "deals" / "interval=2026-02-14"
+    folder = settings.landing_dir / "hubspot" / "deals" / "interval=2026-02-14"
     records = folder / "records.jsonl"
     lines = records.read_text().splitlines()
     twin = json.loads(lines[0])
@@ -89,20 +89,20 @@ def after_extract_duplicate_deal(settings: Settings) -> None:
 
 def negative_spend(demo: Path) -> None:
     _rewrite(
-        demo / "ppc" / "meta_insights.jsonl",
+        demo / "meta_ads" / "insights.jsonl",
         lambda i, r: {**r, "spend": "-5000.00"} if r["date_start"] == "2026-02-14" else r,
     )
 
 
 def unknown_currency(demo: Path) -> None:
     _rewrite(
-        demo / "crm" / "deals.jsonl",
+        demo / "hubspot" / "deals.jsonl",
         lambda i, r: {**r, "properties": {**r["properties"], "deal_currency_code": "XYZ"}},
     )
 
 
 def _deals_changed_in_fault_window(demo: Path) -> set[str]:
-    rows = [json.loads(x) for x in (demo / "crm" / "deals.jsonl").read_text().splitlines()]
+    rows = [json.loads(x) for x in (demo / "hubspot" / "deals.jsonl").read_text().splitlines()]
     ids = {r["id"] for r in rows if "2026-02-12" <= r["updatedAt"][:10] <= "2026-02-14"}
     assert ids, "the tiny demo has no deal changing in the fault window"
     return ids
@@ -111,7 +111,7 @@ def _deals_changed_in_fault_window(demo: Path) -> set[str]:
 def orphan_opportunity(demo: Path) -> None:  # deals whose contact association is missing
     ids = _deals_changed_in_fault_window(demo)
     _rewrite(
-        demo / "crm" / "deals.jsonl",
+        demo / "hubspot" / "deals.jsonl",
         lambda i, r: {**r, "associations": {"contacts": {"results": []}}} if r["id"] in ids else r,
     )
 
@@ -119,7 +119,7 @@ def orphan_opportunity(demo: Path) -> None:  # deals whose contact association i
 def deal_on_deleted_contact(demo: Path) -> None:  # won, but its contact no longer exists
     ids = _deals_changed_in_fault_window(demo)
     _rewrite(
-        demo / "crm" / "deals.jsonl",
+        demo / "hubspot" / "deals.jsonl",
         lambda i, r: (
             {
                 **r,
@@ -141,7 +141,7 @@ def stage_regression(demo: Path) -> None:  # MQL dated before the contact became
             props["hs_lifecyclestage_marketingqualifiedlead_date"] = "2025-12-01T00:00:00.000Z"
         return r
 
-    _rewrite(demo / "crm" / "contacts.jsonl", change)
+    _rewrite(demo / "hubspot" / "contacts.jsonl", change)
 
 
 def missing_source_day(demo: Path) -> None:
@@ -180,7 +180,7 @@ def impossible_contact_dates(demo: Path) -> None:  # a CRM import wrote 1900-01-
             props["hs_lifecyclestage_lead_date"] = "1900-01-01T00:00:00.000Z"
         return r
 
-    _rewrite(demo / "crm" / "contacts.jsonl", change)
+    _rewrite(demo / "hubspot" / "contacts.jsonl", change)
 
 
 def renamed_source_column(demo: Path) -> None:
@@ -188,7 +188,7 @@ def renamed_source_column(demo: Path) -> None:
         r["amount_spent"] = r.pop("spend")
         return r
 
-    _rewrite(demo / "ppc" / "meta_insights.jsonl", change)
+    _rewrite(demo / "meta_ads" / "insights.jsonl", change)
 
 
 def unknown_utm_channel(demo: Path) -> None:  # a new UTM medium: not mapped, kept as "other"
@@ -424,25 +424,25 @@ def _duplicate_day(path: Path, is_day: Callable[[dict], bool]) -> int:
 
 def meta_rows_sent_twice(demo: Path) -> dict[str, int]:
     day = "2026-02-14"
-    n = _duplicate_day(demo / "ppc" / "meta_insights.jsonl", lambda r: r["date_start"] == day)
+    n = _duplicate_day(demo / "meta_ads" / "insights.jsonl", lambda r: r["date_start"] == day)
     return {"ppc__meta_insights": n}
 
 
 def google_rows_sent_twice(demo: Path) -> dict[str, int]:
     n = _duplicate_day(
-        demo / "ppc" / "google_ads.jsonl", lambda r: r["segments"]["date"] == "2026-02-14"
+        demo / "google_ads" / "campaign_stats.jsonl", lambda r: r["segments"]["date"] == "2026-02-14"
     )
     return {"ppc__google_ads": n}
 
 
 def duplicated_ga4_file(demo: Path) -> dict[str, int]:
-    shutil.copy(_day_events(demo), demo / "web" / "events_20260214_resent.jsonl")
+    shutil.copy(_day_events(demo), demo / "ga4" / "events_20260214_resent.jsonl")
     return {"web__events": len(_day_events(demo).read_text().splitlines())}
 
 
 def ga4_events_of_another_day(demo: Path) -> dict[str, int]:
     """The 14th's export also carries the 5th's events (already loaded on an earlier night)."""
-    other = (demo / "web" / "events_20260205.jsonl").read_text()
+    other = (demo / "ga4" / "events_20260205.jsonl").read_text()
     with _day_events(demo).open("a") as fh:
         fh.write(other)
     return {}
@@ -482,7 +482,7 @@ def test_absorbed_fault_publishes_the_true_figures(
             assert counts[table][1] == expected, table
         # no e-mail activity was lost (the late case: one open of a campaign sent 02-10)
         assert _raw_count(settings, "email__email_activity") == len(
-            (demo / "email" / "email_activity.jsonl").read_text().splitlines()
+            (demo / "mailchimp" / "email_activity.jsonl").read_text().splitlines()
         )
 
 
@@ -491,11 +491,11 @@ def test_late_e_mail_activity_is_really_late_in_the_tiny_demo(fault_env) -> None
     demo, _ = fault_env
     sent = {
         c["id"]: c["send_time"][:10]
-        for c in map(json.loads, (demo / "email" / "campaigns.jsonl").read_text().splitlines())
+        for c in map(json.loads, (demo / "mailchimp" / "campaigns.jsonl").read_text().splitlines())
     }
     late = [
         a
-        for a in map(json.loads, (demo / "email" / "email_activity.jsonl").read_text().splitlines())
+        for a in map(json.loads, (demo / "mailchimp" / "email_activity.jsonl").read_text().splitlines())
         if "2026-02-12" <= a["timestamp"][:10] <= "2026-02-14"
         and sent[a["campaign_id"]] < "2026-02-11"  # before the nightly's campaign horizon
     ]
@@ -526,14 +526,14 @@ def test_backfill_of_an_earlier_day_never_moves_a_published_figure_back(
 
 def quarantined_won_deal(demo: Path) -> str:
     ids = _deals_changed_in_fault_window(demo)
-    rows = [json.loads(x) for x in (demo / "crm" / "deals.jsonl").read_text().splitlines()]
+    rows = [json.loads(x) for x in (demo / "hubspot" / "deals.jsonl").read_text().splitlines()]
     won = sorted(
         r["id"] for r in rows if r["id"] in ids and r["properties"]["dealstage"] == "closedwon"
     )
     assert won, "the tiny demo has no deal won in the fault window"
     target = won[0]
     _rewrite(
-        demo / "crm" / "deals.jsonl",
+        demo / "hubspot" / "deals.jsonl",
         lambda i, r: (
             {**r, "properties": {**r["properties"], "closedate": "1900-01-01T00:00:00Z"}}
             if r["id"] == target
@@ -544,10 +544,10 @@ def quarantined_won_deal(demo: Path) -> str:
 
 
 def quarantined_spend(demo: Path) -> str:
-    rows = [json.loads(x) for x in (demo / "ppc" / "meta_insights.jsonl").read_text().splitlines()]
+    rows = [json.loads(x) for x in (demo / "meta_ads" / "insights.jsonl").read_text().splitlines()]
     target = next(r for r in rows if r["date_start"] == "2026-02-14")
     _rewrite(
-        demo / "ppc" / "meta_insights.jsonl",
+        demo / "meta_ads" / "insights.jsonl",
         lambda i, r: {**r, "clicks": "n/a", "spend": "250.00"} if r == target else r,
     )
     return f"campaign_id={target['campaign_id']} date_start=2026-02-14 field=clicks"

@@ -192,7 +192,7 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory, tiny_demo: Path) -> Itera
 def source_web_ids(demo: Path) -> set[str]:
     """GA ids of the export: each browser id and each "<browser id>-<session id>"."""
     ids = set()
-    for path in (demo / "web").glob("events_*.jsonl"):
+    for path in (demo / "ga4").glob("events_*.jsonl"):
         for line in path.read_text().splitlines():
             event = json.loads(line)
             ids.add(event["user_pseudo_id"])
@@ -204,11 +204,11 @@ def source_web_ids(demo: Path) -> set[str]:
 
 def source_emails(demo: Path) -> set[str]:
     emails = set()
-    for line in (demo / "crm" / "contacts.jsonl").read_text().splitlines():
+    for line in (demo / "hubspot" / "contacts.jsonl").read_text().splitlines():
         email = json.loads(line)["properties"].get("email")
         if email:
             emails.add(email)
-    for line in (demo / "email" / "email_activity.jsonl").read_text().splitlines():
+    for line in (demo / "mailchimp" / "email_activity.jsonl").read_text().splitlines():
         emails.add(json.loads(line)["email_address"])
     return emails
 
@@ -239,7 +239,7 @@ def test_demo_keys_resist_a_dictionary_of_the_source_emails(demo_run: Settings) 
     # a contact without an e-mail is identified by its CRM id (`hubspot:<id>`)
     no_email = {
         f"hubspot:{record['id']}"
-        for line in (demo_run.demo_dir / "crm" / "contacts.jsonl").read_text().splitlines()
+        for line in (demo_run.demo_dir / "hubspot" / "contacts.jsonl").read_text().splitlines()
         if not (record := json.loads(line))["properties"].get("email")
     }
     assert no_email  # the demo sends such contacts, so this branch is exercised

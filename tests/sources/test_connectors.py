@@ -140,7 +140,7 @@ def test_google_ads_click_view_is_read_one_day_per_request(
     requests = demo_server.requests[before:]
     assert requests == ["POST /token", *[SEARCH_STREAM] * 3]  # one token, one query per day
     days = {"2026-01-05", "2026-01-06", "2026-01-07"}
-    rows = [json.loads(x) for x in (tiny_demo / "ppc" / "google_ads_clicks.jsonl").open()]
+    rows = [json.loads(x) for x in (tiny_demo / "google_ads" / "clicks.jsonl").open()]
     want = [r for r in rows if r["segments"]["date"] in days]
     assert got == want  # day by day, in the file's order
     assert {r["segments"]["date"] for r in got} == days and len(got) > 30
@@ -192,7 +192,7 @@ def test_hubspot_reads_companies_and_engagements_with_paging_and_contacts(
     spec = SPECS[f"crm__{obj}"]
     reader = pipeline.reader_for("crm", settings)
     got = {r["id"]: r for r in reader.read(spec, START, END)}
-    want = _latest_in_file(demo / "crm" / f"{obj}.jsonl")
+    want = _latest_in_file(demo / "hubspot" / f"{obj}.jsonl")
     assert got == want  # properties, timestamps and (engagements) associations
     searches = [r for r in server.requests if r == f"POST /crm/v3/objects/{obj}/search"]
     assert len(searches) == math.ceil(len(want) / 5) >= 2  # pages of 5, cursor to the end
@@ -206,7 +206,7 @@ def test_hubspot_reads_companies_and_engagements_with_paging_and_contacts(
     batches = math.ceil(len(want) / 100)  # the connector asks for 100 objects per call
     assert associations == [f"POST /crm/v4/associations/{obj}/contacts/batch/read"] * batches
     kind = obj.removesuffix("s")
-    contacts = set(_latest_in_file(demo / "crm" / "contacts.jsonl"))
+    contacts = set(_latest_in_file(demo / "hubspot" / "contacts.jsonl"))
     for record_id, record in got.items():
         (assoc,) = record["associations"]["contacts"]["results"]
         assert assoc == {"id": record_id[:-1], "type": f"{kind}_to_contact"}
@@ -225,7 +225,7 @@ def test_hubspot_deal_with_two_contacts_lists_both_primary_first(
         r["id"]: r
         for r in pipeline.reader_for("crm", settings).read(SPECS["crm__deals"], START, END)
     }
-    want = _latest_in_file(demo / "crm" / "deals.jsonl")
+    want = _latest_in_file(demo / "hubspot" / "deals.jsonl")
     assert got == want
     pairs = [
         [a["id"] for a in d["associations"]["contacts"]["results"]]
@@ -257,18 +257,18 @@ def _rewrite(path: Path, change) -> None:
 
 
 DEMO_FILES = {
-    "crm__contacts": "crm/contacts.jsonl",
-    "crm__companies": "crm/companies.jsonl",
-    "crm__deals": "crm/deals.jsonl",
-    "crm__calls": "crm/calls.jsonl",
-    "crm__emails": "crm/emails.jsonl",
-    "crm__meetings": "crm/meetings.jsonl",
-    "email__campaigns": "email/campaigns.jsonl",
-    "email__email_activity": "email/email_activity.jsonl",
-    "ppc__google_ads": "ppc/google_ads.jsonl",
-    "ppc__google_ads_clicks": "ppc/google_ads_clicks.jsonl",
-    "ppc__meta_insights": "ppc/meta_insights.jsonl",
-    "web__events": "web/events_20260105.jsonl",
+    "crm__contacts": "hubspot/contacts.jsonl",
+    "crm__companies": "hubspot/companies.jsonl",
+    "crm__deals": "hubspot/deals.jsonl",
+    "crm__calls": "hubspot/calls.jsonl",
+    "crm__emails": "hubspot/emails.jsonl",
+    "crm__meetings": "hubspot/meetings.jsonl",
+    "email__campaigns": "mailchimp/campaigns.jsonl",
+    "email__email_activity": "mailchimp/email_activity.jsonl",
+    "ppc__google_ads": "google_ads/campaign_stats.jsonl",
+    "ppc__google_ads_clicks": "google_ads/clicks.jsonl",
+    "ppc__meta_insights": "meta_ads/insights.jsonl",
+    "web__events": "ga4/events_20260105.jsonl",
 }
 # a required field that is not the one the vendor filters the window on
 REQUIRED_TO_DROP = {
@@ -345,13 +345,13 @@ def test_malformed_records_are_quarantined_counted_and_loaded_nowhere_else(
 
     settings = load_settings()
     # Meta: a spend that is no number
-    meta = demo / "ppc" / "meta_insights.jsonl"
+    meta = demo / "meta_ads" / "insights.jsonl"
     rows = [json.loads(x) for x in meta.read_text().splitlines()]
     rows[0]["spend"] = "12,50"
     meta.write_text("".join(json.dumps(r) + "\n" for r in rows))
     # GA4: a late gzipped file with an impossible date and a truncated line
-    good = json.loads((demo / "web" / "events_20260110.jsonl").read_text().splitlines()[0])
-    with gzip.open(demo / "web" / "events_20260110_late.json.gz", "wt") as fh:
+    good = json.loads((demo / "ga4" / "events_20260110.jsonl").read_text().splitlines()[0])
+    with gzip.open(demo / "ga4" / "events_20260110_late.json.gz", "wt") as fh:
         fh.write(json.dumps({**good, "event_date": "20260230"}) + "\n")
         fh.write('{"event_date": "20260110", "event_name": "page_v\n')
     result = {
@@ -409,7 +409,7 @@ def test_quarantine_above_threshold_fails_the_extract(
     own_demo: tuple[Path, DemoServer], settings: Settings
 ) -> None:
     demo, _ = own_demo  # default threshold in tests: 1 %
-    meta = demo / "ppc" / "meta_insights.jsonl"
+    meta = demo / "meta_ads" / "insights.jsonl"
     rows = [json.loads(x) for x in meta.read_text().splitlines()]
     for row in rows[:5]:
         row["clicks"] = "many"

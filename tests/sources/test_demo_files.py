@@ -14,7 +14,7 @@ SPECS = {s.raw_table: s for s in ENTITIES}
 
 def _versions(demo: Path) -> dict[str, list[dict]]:
     out: dict[str, list[dict]] = {}
-    for line in (demo / "crm" / "contacts.jsonl").read_text().splitlines():
+    for line in (demo / "hubspot" / "contacts.jsonl").read_text().splitlines():
         rec = json.loads(line)
         out.setdefault(rec["id"], []).append(rec)
     return out
@@ -44,7 +44,7 @@ def test_window_entities_return_only_the_window_days(tiny_demo: Path) -> None:
     expected = sum(
         1
         for day in ("20260103", "20260104")
-        for _ in (tiny_demo / "web" / f"events_{day}.jsonl").read_text().splitlines()
+        for _ in (tiny_demo / "ga4" / f"events_{day}.jsonl").read_text().splitlines()
     )
     assert len(events) == expected
     ads = list(reader.read(SPECS["ppc__google_ads"], start, end))

@@ -62,7 +62,7 @@ def _contact(i: int, updated: datetime) -> dict:
 def big_company(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """12,200 HubSpot v3 contacts: an import of 10,500 on one day, then 1,700 over 20 days."""
     demo = tmp_path_factory.mktemp("big_crm")
-    (demo / "crm").mkdir()
+    (demo / "hubspot").mkdir()
     rows = [
         _contact(i, IMPORT_DAY + timedelta(seconds=7 * i + 0.25 * (i % 4)))
         for i in range(N_IMPORTED)
@@ -71,7 +71,7 @@ def big_company(tmp_path_factory: pytest.TempPathFactory) -> Path:
         _contact(N_IMPORTED + i, IMPORT_DAY + timedelta(days=1, minutes=17 * i))
         for i in range(N_LATER)
     ]
-    with (demo / "crm" / "contacts.jsonl").open("w") as fh:
+    with (demo / "hubspot" / "contacts.jsonl").open("w") as fh:
         for row in rows:
             fh.write(json.dumps(row) + "\n")
     return demo

@@ -333,7 +333,7 @@ def test_a_truncated_or_corrupt_ga4_gz_is_quarantined_whole_and_named(
     tmp_path: Path, tiny_demo: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     web = tmp_path / "web"
-    shutil.copytree(tiny_demo / "web", web)
+    shutil.copytree(tiny_demo / "ga4", web)
     conn = {"conn_type": "fs", "host": str(web)}
     monkeypatch.setenv("AIRFLOW_CONN_SMARKETING_GA4", json.dumps(conn))
     monkeypatch.setenv("SMARKETING_QUARANTINE_MAX_SHARE", "0.5")

@@ -28,6 +28,16 @@ def record_day(spec: EntitySpec, value: object) -> str:
     return text[:10]
 
 
+# the demo folder's file of each (source, entity): one folder per vendor
+DEMO_FILES = {
+    ("email", "campaigns"): "mailchimp/campaigns.jsonl",
+    ("email", "email_activity"): "mailchimp/email_activity.jsonl",
+    ("ppc", "google_ads"): "google_ads/campaign_stats.jsonl",
+    ("ppc", "google_ads_clicks"): "google_ads/clicks.jsonl",
+    ("ppc", "meta_insights"): "meta_ads/insights.jsonl",
+}
+
+
 class DemoFileReader:
     """Serves the files written by ``smarketing demo generate``."""
 
@@ -47,10 +57,11 @@ class DemoFileReader:
         if spec.source == "web":
             days, day = [], start.date()
             while day < end.date():
-                days.append(self.demo_dir / "web" / f"events_{day:%Y%m%d}.jsonl")
+                days.append(self.demo_dir / "ga4" / f"events_{day:%Y%m%d}.jsonl")
                 day += timedelta(days=1)
             return days
-        return [self.demo_dir / spec.source / f"{spec.entity}.jsonl"]
+        default = f"hubspot/{spec.entity}.jsonl"  # the CRM's objects
+        return [self.demo_dir / DEMO_FILES.get((spec.source, spec.entity), default)]
 
     def read(self, spec: EntitySpec, start: datetime, end: datetime) -> Iterator[dict]:
         if spec.strategy != "upsert":  # facts (window or append) are read by day
