@@ -430,7 +430,8 @@ def meta_rows_sent_twice(demo: Path) -> dict[str, int]:
 
 def google_rows_sent_twice(demo: Path) -> dict[str, int]:
     n = _duplicate_day(
-        demo / "google_ads" / "campaign_stats.jsonl", lambda r: r["segments"]["date"] == "2026-02-14"
+        demo / "google_ads" / "campaign_stats.jsonl",
+        lambda r: r["segments"]["date"] == "2026-02-14",
     )
     return {"ppc__google_ads": n}
 
@@ -495,7 +496,9 @@ def test_late_e_mail_activity_is_really_late_in_the_tiny_demo(fault_env) -> None
     }
     late = [
         a
-        for a in map(json.loads, (demo / "mailchimp" / "email_activity.jsonl").read_text().splitlines())
+        for a in map(
+            json.loads, (demo / "mailchimp" / "email_activity.jsonl").read_text().splitlines()
+        )
         if "2026-02-12" <= a["timestamp"][:10] <= "2026-02-14"
         and sent[a["campaign_id"]] < "2026-02-11"  # before the nightly's campaign horizon
     ]

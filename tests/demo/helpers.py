@@ -28,7 +28,9 @@ def old_name(relative: str) -> str:
 def tree_digest(folder: Path) -> str:
     """sha256 over every file's (old-style) relative path and bytes, in path order."""
     digest = hashlib.sha256()
-    files = {old_name(p.relative_to(folder).as_posix()): p for p in folder.rglob("*") if p.is_file()}
+    files = {
+        old_name(p.relative_to(folder).as_posix()): p for p in folder.rglob("*") if p.is_file()
+    }
     for name in sorted(files):
         digest.update(name.encode())
         digest.update(files[name].read_bytes())

@@ -57,9 +57,7 @@ def ground_truth(world: World, reporting_currency: str = "USD") -> dict:
     platform_day: dict[tuple[str, str], int] = defaultdict(int)
     for ad in world.ad_days:  # converted and rounded per platform, campaign and day
         cell = daily[(ad.day.isoformat(), PLATFORM_CHANNEL[ad.platform])]
-        spend = to_reporting_cents(
-            ad.spend_cents, ad.currency, ad.day, rates, reporting_currency
-        )
+        spend = to_reporting_cents(ad.spend_cents, ad.currency, ad.day, rates, reporting_currency)
         cell["spend_cents"] += spend
         platform_day[(ad.day.isoformat(), ad.platform)] += spend
         cell["impressions"] += ad.impressions
@@ -149,9 +147,7 @@ def ground_truth(world: World, reporting_currency: str = "USD") -> dict:
         "companies": len(accounts),
         # open deals at the horizon, and those of them without an amount (unknown value)
         "open_deals": sum(1 for c in world.contacts if is_open(c)),
-        "unpriced_open_deals": sum(
-            1 for c in world.contacts if is_open(c) and not amount_known(c)
-        ),
+        "unpriced_open_deals": sum(1 for c in world.contacts if is_open(c) and not amount_known(c)),
         # contacts the CRM knows without an e-mail address (people all the same)
         "contacts_without_email": sum(1 for c in world.contacts if not has_email(c)),
     }

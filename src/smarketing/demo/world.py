@@ -524,9 +524,7 @@ def _newsletter(world: World, rng: random.Random, day: date, horizon: datetime) 
     send = datetime.combine(day, datetime.min.time(), UTC) + timedelta(hours=15)
     campaign_id = f"nl{day.strftime('%Y%m%d')}"
     name = f"newsletter_{day.isoformat()}"
-    world.newsletters.append(
-        Newsletter(campaign_id, name, f"Acme Analytics weekly, {day}", send)
-    )
+    world.newsletters.append(Newsletter(campaign_id, name, f"Acme Analytics weekly, {day}", send))
     for contact in world.contacts:
         if contact.lead_at >= send:
             continue

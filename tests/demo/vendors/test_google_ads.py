@@ -89,7 +89,9 @@ def test_search_stream_answers_days_and_refuses_a_ranged_click_view(tmp_path: Pa
     world = generate(11, 0.2, date(2026, 2, 1), date(2026, 2, 7))
     write_world(world, tmp_path)
     api = Api(tmp_path, page_size=3)
-    query = "SELECT campaign.id FROM ad_group WHERE segments.date BETWEEN '2026-02-02' AND '2026-02-03'"
+    query = (
+        "SELECT campaign.id FROM ad_group WHERE segments.date BETWEEN '2026-02-02' AND '2026-02-03'"
+    )
     batches = api.search_stream("1234567890", {"query": query})
     rows = [r for b in batches for r in b["results"]]
     assert [len(b["results"]) for b in batches] == [3, 1]

@@ -43,7 +43,8 @@ def test_email_activity_groups_members_and_pages_from_one_index(tmp_path: Path) 
         members, offset = [], 0
         while True:
             page = api.email_activity(
-                n.campaign_id, {"since": "2026-01-20T00:00:00Z", "offset": str(offset), "count": "50"}
+                n.campaign_id,
+                {"since": "2026-01-20T00:00:00Z", "offset": str(offset), "count": "50"},
             )
             assert page["total_items"] == len(expected) and page["campaign_id"] == n.campaign_id
             assert len(page["emails"]) <= 7  # the server's page size caps count

@@ -40,7 +40,9 @@ def test_cursor_paging_returns_every_row_of_the_range_once(tmp_path: Path) -> No
             break
         query = {**query, "after": nxt.split("after=")[1]}
     expected = [
-        r for r in jsonl(tmp_path / "meta_ads" / "insights.jsonl") if "2026-02-02" <= r["date_start"] <= "2026-02-05"
+        r
+        for r in jsonl(tmp_path / "meta_ads" / "insights.jsonl")
+        if "2026-02-02" <= r["date_start"] <= "2026-02-05"
     ]
     assert got == expected and len(got) == 8 and pages == 2
     assert api.insights("act_1", {"time_range": query["time_range"]})["data"] == []

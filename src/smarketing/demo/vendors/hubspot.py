@@ -41,7 +41,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from smarketing.sources.timestamps import parse_vendor_timestamp as parse_ts
 from smarketing.demo.vendors.files import IndexCache, write_jsonl
 from smarketing.demo.world import (
     COMPANIES,
@@ -56,6 +55,7 @@ from smarketing.demo.world import (
     priced_while_open,
     seq,
 )
+from smarketing.sources.timestamps import parse_vendor_timestamp as parse_ts
 
 FOLDER = "hubspot"
 OBJECTS = ("contacts", "companies", "deals", "calls", "emails", "meetings")
@@ -89,7 +89,6 @@ def _hs_time(ts: datetime, key: int) -> str:
     if form == 2 and ts.microsecond == 0:
         return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")  # without milliseconds
     return iso(ts)
-
 
 
 def _currency_on_the_wire(c: Contact) -> str | None:
@@ -262,8 +261,6 @@ def _engagement(t: SalesTouch) -> dict:
         "updatedAt": ts,
         "archived": False,
     }
-
-
 
 
 def write(world: World, out_dir: Path) -> None:

@@ -80,16 +80,16 @@ class Api:
         rows: list[dict] = []
         day = first
         while day <= last:
-            rows.extend(
-                r for r in days.get(day.isoformat(), ()) if r["account_id"] == account[4:]
-            )
+            rows.extend(r for r in days.get(day.isoformat(), ()) if r["account_id"] == account[4:])
             day += timedelta(days=1)
         offset = int(base64.b64decode(query["after"]).decode()) if query.get("after") else 0
         limit = min(int(query.get("limit", 25)), self.page_size)
         page = rows[offset : offset + limit]
         out: dict[str, Any] = {
             "data": page,
-            "paging": {"cursors": {"before": _cursor(offset), "after": _cursor(offset + len(page))}},
+            "paging": {
+                "cursors": {"before": _cursor(offset), "after": _cursor(offset + len(page))}
+            },
         }
         if offset + limit < len(rows):
             out["paging"]["next"] = f"/v19.0/{account}/insights?after={_cursor(offset + limit)}"
