@@ -36,7 +36,7 @@ import time
 import uuid
 from collections import OrderedDict, deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -328,6 +328,10 @@ class _Versions:
     records: list[dict]
     unkeyed: list[dict]  # no id or updatedAt: in every answer, for the connector to reject
     latest_associations: dict[str, list[dict]]
+    # a search's sorted results, kept for its next pages (small LRU, gone with the version)
+    searches: OrderedDict[tuple[datetime, datetime], list[dict]] = field(
+        default_factory=OrderedDict
+    )
 
 
 def _index(rows: list[dict]) -> _Versions:
@@ -365,8 +369,6 @@ class Api:
         self.search_cap = SEARCH_CAP
         self.search_limit = RateLimiter(search_per_second)
         self.indexes = IndexCache()
-        # a search's sorted results, kept for its next pages (small LRU)
-        self._searches: OrderedDict[tuple, list[dict]] = OrderedDict()
         self._lock = threading.Lock()
 
     def _versions(self, obj: str) -> _Versions:
@@ -391,17 +393,16 @@ class Api:
                 elif f.get("operator") == "LT":
                     end = _from_ms(f["value"])
         index = self._versions(obj)
-        key = (obj, start, end, id(index))
         with self._lock:
-            results = self._searches.get(key)
+            results = index.searches.get((start, end))
             if results is not None:
-                self._searches.move_to_end(key)
+                index.searches.move_to_end((start, end))
         if results is None:
             results = self._window(index, start, end)
             with self._lock:
-                self._searches[key] = results
-                while len(self._searches) > 16:
-                    self._searches.popitem(last=False)
+                index.searches[(start, end)] = results
+                while len(index.searches) > 16:
+                    index.searches.popitem(last=False)
         return self._cursor_page(results, body.get("after"), limit)
 
     @staticmethod

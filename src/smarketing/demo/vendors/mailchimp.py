@@ -15,9 +15,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-from collections import defaultdict
+import threading
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -83,11 +84,38 @@ def _campaigns(rows: list[dict]) -> _Campaigns:
     return _Campaigns([t for t, _ in keyed], [r for _, r in keyed])
 
 
-def _activity_by_campaign(rows: list[dict]) -> dict[str, list[tuple[datetime, dict]]]:
+@dataclass
+class _Activity:
+    by_campaign: dict[str, list[tuple[datetime, dict]]]  # file order
+    # a report's members, kept for its next pages (small LRU, gone with the file's version)
+    reports: OrderedDict[tuple[str, datetime], list[dict]] = field(default_factory=OrderedDict)
+
+
+def _activity_by_campaign(rows: list[dict]) -> _Activity:
     by_campaign: dict[str, list[tuple[datetime, dict]]] = defaultdict(list)
     for act in rows:
         by_campaign[act.get("campaign_id")].append((parse_ts(act["timestamp"]), act))
-    return dict(by_campaign)
+    return _Activity(dict(by_campaign))
+
+
+def _members(campaign_id: str, actions: list[tuple[datetime, dict]], since: datetime) -> list:
+    """One member per address with its actions since ``since``, by address."""
+    members: dict[str, dict] = {}
+    for ts, act in actions:
+        if ts < since:
+            continue
+        member = members.setdefault(
+            act["email_address"],
+            {
+                "campaign_id": campaign_id,
+                "list_id": act.get("list_id"),
+                "email_id": act.get("email_id"),
+                "email_address": act["email_address"],
+                "activity": [],
+            },
+        )
+        member["activity"].append({k: v for k, v in act.items() if k not in _MEMBER_KEYS})
+    return sorted(members.values(), key=lambda m: m["email_address"])
 
 
 class Api:
@@ -99,6 +127,7 @@ class Api:
         self.folder = demo_dir / FOLDER
         self.page_size = page_size
         self.indexes = IndexCache()
+        self._lock = threading.Lock()
 
     def campaigns(self, query: dict[str, str]) -> dict:
         since = parse_ts(query.get("since_send_time", "1970-01-01T00:00:00Z"))
@@ -118,22 +147,17 @@ class Api:
         index = self.indexes.get(
             self.folder / "email_activity.jsonl", "by_campaign", _activity_by_campaign
         )
-        members: dict[str, dict] = {}
-        for ts, act in index.get(campaign_id, []):
-            if ts < since:
-                continue
-            member = members.setdefault(
-                act["email_address"],
-                {
-                    "campaign_id": campaign_id,
-                    "list_id": act.get("list_id"),
-                    "email_id": act.get("email_id"),
-                    "email_address": act["email_address"],
-                    "activity": [],
-                },
-            )
-            member["activity"].append({k: v for k, v in act.items() if k not in _MEMBER_KEYS})
-        rows = sorted(members.values(), key=lambda m: m["email_address"])
+        key = (campaign_id, since)
+        with self._lock:
+            rows = index.reports.get(key)
+            if rows is not None:
+                index.reports.move_to_end(key)
+        if rows is None:
+            rows = _members(campaign_id, index.by_campaign.get(campaign_id, []), since)
+            with self._lock:
+                index.reports[key] = rows
+                while len(index.reports) > 16:
+                    index.reports.popitem(last=False)
         out = self._offset_page("emails", rows, query)
         out["campaign_id"] = campaign_id
         return out
