@@ -75,7 +75,7 @@ def dup_deal_ids(demo: Path) -> None:  # the CRM pages returned one deal id twic
 
 
 def after_extract_duplicate_deal(settings: Settings) -> None:
-    folder = settings.landing_dir / "hubspot" / "deals" / "interval=2026-02-14"
+    folder = settings.landing_dir / "crm" / "deals" / "interval=2026-02-14"
     records = folder / "records.jsonl"
     lines = records.read_text().splitlines()
     twin = json.loads(lines[0])
