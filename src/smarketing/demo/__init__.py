@@ -1,1 +1,1 @@
-"""The demo company: deterministic data for all four sources plus its ground truth."""
+"""The demo company: a simulated world, its ground truth, and each vendor's view of it."""

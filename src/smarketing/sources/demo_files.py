@@ -29,6 +29,8 @@ def record_day(spec: EntitySpec, value: object) -> str:
     return text[:10]
 
 
+
+
 class DemoFileReader:
     """Serves the files written by ``smarketing demo generate``."""
 

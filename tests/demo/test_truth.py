@@ -1,0 +1,125 @@
+"""The ground truth, computed from the world alone, reconciles with the world."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, timedelta
+from decimal import Decimal
+
+from smarketing.demo.fx import daily_rates, to_usd_cents
+from smarketing.demo.truth import ground_truth
+from smarketing.demo.world import generate, iso
+
+
+def test_ground_truth_totals_reconcile_with_the_world() -> None:
+    world = generate(9, 0.3, date(2026, 1, 1), date(2026, 2, 28))
+    truth = ground_truth(world)
+    rows = truth["channel_daily"]
+    assert sum(r["leads"] for r in rows) == len(world.contacts) == truth["totals"]["leads"]
+    assert sum(r["sessions"] for r in rows) == len(world.sessions)
+    won = [c for c in world.contacts if c.won_at]
+    rates = daily_rates()
+    in_usd = [to_usd_cents(c.amount_cents, c.currency, c.won_at.date(), rates) for c in won]
+    assert (
+        sum(r["won_revenue_cents"] for r in rows)
+        == sum(in_usd)
+        == truth["totals"]["won_revenue_cents"]
+    )
+    # USD deals keep their amount; euro and pound deals are converted at the day's rate
+    for c, usd in zip(won, in_usd, strict=True):
+        if c.currency == "USD":
+            assert usd == c.amount_cents
+        else:
+            day = c.won_at.date()
+            # ECB: units per euro; one unit of the deal's currency is worth
+            # units_per_eur(USD) / units_per_eur(currency) dollars
+            rate = rates.units_per_eur("USD", day) / rates.units_per_eur(c.currency, day)
+            assert abs(usd - c.amount_cents * rate) <= Decimal("0.5") and usd != c.amount_cents
+    assert {c.currency for c in world.contacts if c.deal_id} == {"USD", "EUR", "GBP"}
+    assert {c.currency for c in won} == {"USD", "EUR", "GBP"}
+    assert truth["totals"]["won_deals"] == len(won) > 0
+    # nothing happens after the horizon
+    assert all(c.won_at < world.horizon for c in won)
+    assert max(s.started_at for s in world.sessions) < world.horizon
+
+
+def test_new_ground_truth_keys_reconcile() -> None:
+    world = generate(9, 0.3, date(2026, 1, 1), date(2026, 2, 28))
+    truth = ground_truth(world)
+    totals = truth["totals"]
+    funnel = truth["funnel_by_channel"]
+    assert sum(f["leads"] for f in funnel.values()) == totals["leads"] == len(world.contacts)
+    assert sum(f["won_deals"] for f in funnel.values()) == totals["won_deals"]
+    for f in funnel.values():
+        assert f["leads"] >= f["mqls"] >= f["sqls"] >= f["opportunities"]
+        assert f["opportunities"] >= f["won_deals"] + f["lost_deals"]
+    colleagues = [c for c in world.contacts if c.primary_id]
+    assert (
+        funnel["offline"]["leads"]
+        == sum(1 for c in world.contacts if c.channel == "offline")
+        > len(colleagues)
+    )
+    assert sum(truth["won_revenue_by_month"].values()) == totals["won_revenue_cents"]
+    assert set(truth["won_revenue_by_month"]) == {"2026-01", "2026-02"}
+    accounts = truth["accounts"]
+    assert sum(a["won_revenue_cents"] for a in accounts.values()) == totals["won_revenue_cents"]
+    assert sum(a["won_deals"] for a in accounts.values()) == totals["won_deals"]
+    assert sum(a["contacts"] for a in accounts.values()) == totals["leads"]
+    assert len(accounts) == totals["companies"] == 8
+    assert accounts["300001"]["name"] == "Initech"
+    spend = truth["spend_by_platform_day"]
+    assert sum(r["spend_cents"] for r in spend) == totals["spend_cents"]
+    assert [(r["date_day"], r["platform"]) for r in spend] == sorted(
+        (r["date_day"], r["platform"]) for r in spend
+    )
+    assert {r["platform"] for r in spend} == {"google_ads", "meta_ads"}
+    daily = {(r["date_day"], r["channel"]): r["spend_cents"] for r in truth["channel_daily"]}
+    platform_channel = {"google_ads": "paid_search", "meta_ads": "paid_social"}
+    for r in spend:
+        assert daily[(r["date_day"], platform_channel[r["platform"]])] == r["spend_cents"]
+    sla = truth["sla_by_owner"]
+    assert set(sla) <= {"501", "502", "503", "504"}
+    for owner in sla.values():
+        assert owner["worked"] + owner["never_worked"] == owner["mqls"]
+        assert owner["worked_within_24h"] <= owner["worked"]
+    assert sum(o["mqls"] for o in sla.values()) == sum(f["mqls"] for f in funnel.values())
+    assert totals["sales_touches"] == len(world.sales_touches) > 0
+    leads = truth["leads"]
+    for c in world.contacts:
+        lead = leads[c.contact_id]
+        assert (lead["company_id"], lead["owner_id"]) == (c.company_id, c.owner_id)
+        mine = [t.at for t in world.sales_touches if t.contact_id == c.contact_id]
+        assert lead["first_sales_touch_at"] == (iso(min(mine)) if mine else None)
+    for col in colleagues:
+        assert leads[col.contact_id]["channel"] == "offline"
+        assert leads[col.contact_id]["deal_id"] is None
+    # within 24 h is measured exactly: recount from the leads
+    within = Counter(
+        c.owner_id
+        for c in world.contacts
+        if c.mql_at
+        and leads[c.contact_id]["first_sales_touch_at"]
+        and min(t.at for t in world.sales_touches if t.contact_id == c.contact_id) - c.mql_at
+        <= timedelta(hours=24)
+    )
+    assert {o: v["worked_within_24h"] for o, v in sla.items()} == {o: within.get(o, 0) for o in sla}
+
+
+def test_ground_truth_in_another_reporting_currency() -> None:
+    """The truth follows SMARKETING_REPORTING_CURRENCY: counts unchanged, money converted
+    through the euro at the ECB rate of its day (a pound deal, a dollar deal, a euro deal)."""
+    world = generate(9, 0.3, date(2026, 1, 1), date(2026, 2, 28))
+    usd, gbp = ground_truth(world), ground_truth(world, "GBP")
+    assert gbp["reporting_currency"] == "GBP" and usd["reporting_currency"] == "USD"
+    assert gbp["totals"]["leads"] == usd["totals"]["leads"]
+    assert gbp["totals"]["won_deals"] == usd["totals"]["won_deals"]
+    rates = daily_rates()
+    expected = 0
+    for c in (c for c in world.contacts if c.won_at):
+        day = c.won_at.date()
+        factor = (rates.units_per_eur("GBP", day) / rates.units_per_eur(c.currency, day)).quantize(
+            Decimal("0.0000000001")
+        )
+        expected += int((Decimal(c.amount_cents) * factor).quantize(Decimal(1), "ROUND_HALF_UP"))
+    # the pound is worth more than the dollar and the euro: fewer pounds than dollars
+    assert gbp["totals"]["won_revenue_cents"] == expected < usd["totals"]["won_revenue_cents"]

@@ -1,0 +1,133 @@
+"""The simulated company: deterministic, self-consistent, and stable as its range grows."""
+
+from __future__ import annotations
+
+import shutil
+from collections import Counter
+from datetime import date, timedelta
+from pathlib import Path
+
+from smarketing.demo.company import write_world
+from smarketing.demo.world import generate
+from tests.demo.helpers import tree_digest
+
+# web, e-mail and ad files of generate(3, 0.05, 2026-01-01..2026-01-10), as generated before
+# companies, sales engagements and colleagues were added (file names as before the split)
+NON_CRM_DIGEST = "4fb02c7eaecb878e3b2502eea54871d37914944ad95e48191a66c35d543643b6"
+
+
+def test_same_seed_gives_byte_identical_files(tmp_path: Path) -> None:
+    args = (3, 0.05, date(2026, 1, 1), date(2026, 1, 10))
+    write_world(generate(*args), tmp_path / "a")
+    write_world(generate(*args), tmp_path / "b")
+    assert tree_digest(tmp_path / "a") == tree_digest(tmp_path / "b")
+    write_world(generate(4, *args[1:]), tmp_path / "c")
+    assert tree_digest(tmp_path / "a") != tree_digest(tmp_path / "c")
+
+
+def test_ad_clicks_equal_paid_sessions_per_day_and_campaign() -> None:
+    world = generate(11, 0.2, date(2026, 2, 1), date(2026, 2, 7))
+    sessions = Counter(
+        (s.started_at.date().isoformat(), s.campaign)
+        for s in world.sessions
+        if s.channel in ("paid_search", "paid_social")
+    )
+    clicks = Counter()
+    for ad in world.ad_days:
+        clicks[(ad.day.isoformat(), ad.campaign_name)] += ad.clicks
+    assert +clicks == sessions
+    assert sum(sessions.values()) > 50
+    # Google Ads reports one click per paid search session: as many as the stats count
+    click_view = Counter(
+        (s.started_at.date().isoformat(), s.campaign) for s in world.google_ads_clicks()
+    )
+    google = Counter(
+        {(a.day.isoformat(), a.campaign_name): a.clicks for a in world.ad_days_of("google_ads")}
+    )
+    assert click_view == +google and sum(click_view.values()) > 20
+
+
+def test_extending_the_range_keeps_earlier_days() -> None:
+    short = generate(5, 0.1, date(2026, 1, 1), date(2026, 1, 10))
+    long = generate(5, 0.1, date(2026, 1, 1), date(2026, 1, 20))
+    assert {(c.contact_id, c.lead_at) for c in short.contacts} <= {
+        (c.contact_id, c.lead_at) for c in long.contacts
+    }
+    # the same paid visits are auto-tagged and the same clicks reported
+    tagged = {(s.user_pseudo_id, s.session_id, s.autotagged) for s in short.sessions}
+    assert tagged <= {(s.user_pseudo_id, s.session_id, s.autotagged) for s in long.sessions}
+    assert any(s.autotagged for s in short.sessions)
+    clicks = [(s.gclid, s.started_at, s.campaign) for s in long.google_ads_clicks()]
+    assert all((s.gclid, s.started_at, s.campaign) in clicks for s in short.google_ads_clicks())
+    # stage dates reached before the short horizon are the same in both worlds
+    long_by_id = {c.contact_id: c for c in long.contacts}
+    for c in short.contacts:
+        other = long_by_id[c.contact_id]
+        for stage in ("mql_at", "sql_at", "opportunity_at", "won_at", "lost_at", "amount_cents"):
+            if getattr(c, stage) is not None:
+                assert getattr(other, stage) == getattr(c, stage)
+
+
+def test_scale_knob_grows_the_company() -> None:
+    small = generate(1, 0.1, date(2026, 1, 1), date(2026, 1, 7))
+    big = generate(1, 1.0, date(2026, 1, 1), date(2026, 1, 7))
+    assert 8 < len(big.sessions) / len(small.sessions) < 12
+
+
+def test_web_email_and_ad_files_are_the_per_day_draws_as_before(tmp_path: Path) -> None:
+    """Sales work, colleagues and auto-tagging have their own RNGs: the per-day draws are
+    unchanged (pinned digest of the non-CRM files, the same as before companies, engagements
+    and auto-tagging, once auto-tagging is undone and the newer click_view file left out)."""
+    world = generate(3, 0.05, date(2026, 1, 1), date(2026, 1, 10))
+    assert any(s.autotagged for s in world.sessions)
+    for session in world.sessions:
+        session.autotagged = False
+    write_world(world, tmp_path)
+    shutil.rmtree(tmp_path / "hubspot")
+    (tmp_path / "ground_truth.json").unlink()
+    (tmp_path / "google_ads" / "clicks.jsonl").unlink()
+    assert tree_digest(tmp_path) == NON_CRM_DIGEST
+
+
+def test_sales_touches_follow_the_contact_and_stay_inside_the_range() -> None:
+    world = generate(9, 0.3, date(2026, 1, 1), date(2026, 2, 28))
+    by_id = {c.contact_id: c for c in world.contacts}
+    touches: dict[str, list] = {}
+    for t in world.sales_touches:
+        touches.setdefault(t.contact_id, []).append(t)
+        c = by_id[t.contact_id]
+        assert c.mql_at is not None and c.mql_at <= t.at < world.horizon
+        assert t.owner_id == c.owner_id
+        assert t.engagement_id == c.contact_id + {"call": "1", "email": "2", "meeting": "3"}[t.kind]
+        if t.kind == "meeting":
+            assert t.at == c.sql_at
+        if t.kind == "email":
+            (call,) = [x for x in touches[t.contact_id] if x.kind == "call"]
+            assert t.at == call.at + timedelta(days=1)
+    assert len({t.engagement_id for t in world.sales_touches}) == len(world.sales_touches)
+    for c in world.contacts:
+        mine = touches.get(c.contact_id, [])
+        if c.sql_at is not None:  # every SQL was worked, first by a call before qualifying
+            first = min(mine, key=lambda t: t.at)
+            assert first.kind == "call" and c.mql_at < first.at < c.sql_at
+            assert [t.at for t in mine if t.kind == "meeting"] == [c.sql_at]
+        if c.mql_at is None:
+            assert mine == []
+    mqls = [c for c in world.contacts if c.mql_at and not c.sql_at]
+    worked = [c for c in mqls if c.contact_id in touches]
+    assert 0.5 < len(worked) / len(mqls) < 0.9  # 70 % of unqualified MQLs are worked
+    assert Counter(t.kind for t in world.sales_touches).keys() == {"call", "email", "meeting"}
+
+
+# every file and the ground truth of generate(3, 0.05, 2026-01-01..2026-01-10), as the
+# generator wrote them before the demo was split by vendor (file names as before the split)
+ALL_FILES_DIGEST = "d018b4f4b019dd9c37bc045553cf47b6b84d82360a39e59329f65afeb3b8f64b"
+
+
+def test_the_vendor_split_writes_every_byte_as_before(tmp_path: Path) -> None:
+    """The split into world, truth and vendor modules moved code, not content: the files
+    and the truth are byte for byte the ones the single generator module wrote."""
+    write_world(generate(3, 0.05, date(2026, 1, 1), date(2026, 1, 10)), tmp_path)
+    assert (tmp_path / "hubspot" / "contacts.jsonl").exists()
+    assert (tmp_path / "google_ads" / "clicks.jsonl").exists()
+    assert tree_digest(tmp_path) == ALL_FILES_DIGEST
