@@ -105,37 +105,83 @@ def test_no_dbt_test_sets_its_own_severity() -> None:
 
 # (fault, SQL on the hand-built marts, the dbt test that must fail)
 DBT_FAULTS = [
-    ("negative spend", "update audit.mart_channel_daily set spend = -5 where clicks = 2",
-     "accepted_range_mart_channel_daily_spend__0"),
-    ("future day", "update audit.mart_channel_daily set date_day = date '2999-01-01'"
-     " where channel = 'offline'", "assert_channel_daily_no_future_day"),
-    ("won and lost", "update audit.fct_lead_funnel set lost_at = won_at where lead_id = '1'",
-     "assert_lead_funnel_stage_order"),
-    ("funnel count increases", "update audit.fct_lead_funnel set sql_at = null"
-     " where lead_id = '3'", "assert_lead_funnel_counts_never_increase"),
-    ("won deal missing from marts", "update staging.stg_hubspot__deals"
-     " set deal_stage = 'closedwon' where deal_id = 'd3'", "assert_won_revenue_reconciles"),
-    ("spend differs from the platforms", "update staging.stg_meta_ads__insights"
-     " set spend = 0.01, currency_code = 'USD'", "assert_spend_reconciles_with_ad_platforms"),
-    ("orphan opportunity", "delete from staging.stg_hubspot__deal_contacts where deal_id = 'd3'",
-     "assert_every_deal_has_a_contact"),
-    ("attributed revenue off by a cent", "update audit.fct_attribution set attributed_amount"
-     " = 1499.99 where attribution_model = 'w_shaped'", "assert_attribution_credits_reconcile"),
-    ("an owner's MQLs missing from the SLA mart",
-     "delete from audit.mart_sales_marketing_sla where dimension_value = '502'",
-     "assert_sla_adds_up_to_mqls"),
-    ("anonymous lead event", "update audit.fct_funnel_events set is_anonymous = true"
-     " where stage = 'won'", "assert_funnel_events_anonymous_only_visitors"),
-    ("a closed deal without amount", "update audit.fct_deals set amount_reporting = null"
-     " where deal_status = 'lost'", "assert_deals_match_the_crm"),
-    ("pipeline off", "update audit.mart_revenue_summary set pipeline_created = 2400.01",
-     "assert_pipeline_reconciles_with_deals"),
-    ("leads do not reconcile", "update audit.mart_funnel_conversion set leads = leads + 1"
-     " where channel = 'offline'", "assert_lead_counts_reconcile"),
-    ("a campaign day off", "update audit.mart_channel_performance set sessions = sessions + 1"
-     " where channel = 'email'", "assert_performance_day_totals_equal_channel_daily"),
-    ("conversion stages increase", "update audit.mart_funnel_conversion set sqls = 5",
-     "assert_funnel_conversion_stages_never_increase"),
+    (
+        "negative spend",
+        "update audit.mart_channel_daily set spend = -5 where clicks = 2",
+        "accepted_range_mart_channel_daily_spend__0",
+    ),
+    (
+        "future day",
+        "update audit.mart_channel_daily set date_day = date '2999-01-01'"
+        " where channel = 'offline'",
+        "assert_channel_daily_no_future_day",
+    ),
+    (
+        "won and lost",
+        "update audit.fct_lead_funnel set lost_at = won_at where lead_id = '1'",
+        "assert_lead_funnel_stage_order",
+    ),
+    (
+        "funnel count increases",
+        "update audit.fct_lead_funnel set sql_at = null where lead_id = '3'",
+        "assert_lead_funnel_counts_never_increase",
+    ),
+    (
+        "won deal missing from marts",
+        "update staging.stg_hubspot__deals set deal_stage = 'closedwon' where deal_id = 'd3'",
+        "assert_won_revenue_reconciles",
+    ),
+    (
+        "spend differs from the platforms",
+        "update staging.stg_meta_ads__insights set spend = 0.01, currency_code = 'USD'",
+        "assert_spend_reconciles_with_ad_platforms",
+    ),
+    (
+        "orphan opportunity",
+        "delete from staging.stg_hubspot__deal_contacts where deal_id = 'd3'",
+        "assert_every_deal_has_a_contact",
+    ),
+    (
+        "attributed revenue off by a cent",
+        "update audit.fct_attribution set attributed_amount"
+        " = 1499.99 where attribution_model = 'w_shaped'",
+        "assert_attribution_credits_reconcile",
+    ),
+    (
+        "an owner's MQLs missing from the SLA mart",
+        "delete from audit.mart_sales_marketing_sla where dimension_value = '502'",
+        "assert_sla_adds_up_to_mqls",
+    ),
+    (
+        "anonymous lead event",
+        "update audit.fct_funnel_events set is_anonymous = true where stage = 'won'",
+        "assert_funnel_events_anonymous_only_visitors",
+    ),
+    (
+        "a closed deal without amount",
+        "update audit.fct_deals set amount_reporting = null where deal_status = 'lost'",
+        "assert_deals_match_the_crm",
+    ),
+    (
+        "pipeline off",
+        "update audit.mart_revenue_summary set pipeline_created = 2400.01",
+        "assert_pipeline_reconciles_with_deals",
+    ),
+    (
+        "leads do not reconcile",
+        "update audit.mart_funnel_conversion set leads = leads + 1 where channel = 'offline'",
+        "assert_lead_counts_reconcile",
+    ),
+    (
+        "a campaign day off",
+        "update audit.mart_channel_performance set sessions = sessions + 1 where channel = 'email'",
+        "assert_performance_day_totals_equal_channel_daily",
+    ),
+    (
+        "conversion stages increase",
+        "update audit.mart_funnel_conversion set sqls = 5",
+        "assert_funnel_conversion_stages_never_increase",
+    ),
 ]
 
 
@@ -157,9 +203,7 @@ def dbt_test(db: Path, tmp: Path) -> dict[str, str]:
         ]
     )  # fmt: skip
     _release_duckdb()
-    return {
-        r.node.name: str(getattr(r.status, "value", r.status)) for r in result.result.results
-    }
+    return {r.node.name: str(getattr(r.status, "value", r.status)) for r in result.result.results}
 
 
 @pytest.fixture

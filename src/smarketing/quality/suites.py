@@ -105,9 +105,7 @@ def _no_email_addresses() -> Check:
 
 def _not_empty() -> Check:
     """Consumer-facing: a published mart is never empty (a blank dashboard is no answer)."""
-    return Check(
-        "is not empty", "ExpectTableRowCountToBeBetween", {"min_value": 1}, "row_count"
-    )
+    return Check("is not empty", "ExpectTableRowCountToBeBetween", {"min_value": 1}, "row_count")
 
 
 # Checks about the run as a whole. The batch is the one-row table audit._run_context the
