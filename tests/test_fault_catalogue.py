@@ -215,8 +215,9 @@ FAULTS = [
         "negative spend",
         negative_spend,
         None,
-        "QualityGateFailed",
-        ["mart_channel_daily.spend: spend is never negative"],
+        # a property of the mart: dbt's test stops the build, the failing values named
+        "DbtBuildFailed",
+        ["accepted_range_mart_channel_daily_spend__0", "value_out_of_range=-"],
     ),
     (
         "unknown currency",
@@ -230,8 +231,8 @@ FAULTS = [
         "orphan opportunity",
         orphan_opportunity,
         None,
-        "QualityGateFailed",
-        ["every deal has a contact (no orphan opportunity)"],
+        "DbtBuildFailed",
+        ["assert_every_deal_has_a_contact", "deal_id="],
     ),
     (
         "won deal on a deleted contact",
@@ -244,8 +245,8 @@ FAULTS = [
         "stage regression",
         stage_regression,
         None,
-        "QualityGateFailed",
-        ["mql_at is not before lead_at"],
+        "DbtBuildFailed",
+        ["assert_lead_funnel_stage_order", "problem=mql_at before lead_at"],
     ),
     (
         "missing source day",
@@ -259,14 +260,18 @@ FAULTS = [
         volume_drop_80,
         None,
         "QualityGateFailed",
-        ["anomaly: daily sessions within the threshold of the published baseline"],
+        [
+            "anomaly: daily leads, spend and sessions within the threshold of the published"
+            " baseline",
+            '"figure": "sessions"',
+        ],
     ),
     (
         "future-dated events",
         future_dated_events,
         None,
-        "QualityGateFailed",
-        ["no day lies in the future"],
+        "DbtBuildFailed",
+        ["assert_channel_daily_no_future_day", "date_day=3"],
     ),
     # contacts without e-mail are no longer a fault: they are people keyed by their CRM id
     # (issue 11; tests/test_crm_sources_and_shapes.py and the e2e ground truth cover them)

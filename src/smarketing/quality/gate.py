@@ -23,39 +23,47 @@ import json
 import os
 import shutil
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from smarketing import redact
 from smarketing.quality.report import check_counts, counts_line, write_html_report
-from smarketing.quality.suites import CHECKPOINT, DATASOURCE, SUITES
+from smarketing.quality.suites import CHECKPOINT, DATASOURCE, SUITES, check_keys
 from smarketing.sources.credentials import register_all_connections
 
 AUDIT_SCHEMA = "audit"
 URL_VARIABLE = "SMARKETING_AUDIT_DB_URL"
 SEVERITY_FILE = "severity.yml"
 SEVERITY_NAMES = {"block": "critical", "warn": "warning"}
+QUARANTINE_SUITE = "raw_quarantine"
 
 
-def load_severity_overrides(expectations_dir: Path) -> dict[str, str]:
-    """``"<suite>: <check>" -> critical|warning`` from expectations/severity.yml."""
+def load_severity(expectations_dir: Path) -> dict[str, str]:
+    """``"<suite>: <check>" -> critical|warning`` from expectations/severity.yml, the one
+    home of every gate check's severity: each check must be listed, and nothing else (a typo
+    cannot silently disable a check, a new check cannot slip in without a severity). The key
+    ``raw_quarantine`` sets the quarantine checks' severity (their names follow the sources).
+    """
     import yaml
 
     path = expectations_dir / SEVERITY_FILE
     if not path.exists():
-        return {}
-    raw = (yaml.safe_load(path.read_text()) or {}).get("overrides") or {}
-    known = {f"{s.table}: {c.name}" for s in SUITES for c in s.checks}
-    overrides = {}
+        raise FileNotFoundError(f"{path} missing: it sets the severity of every gate check")
+    raw = (yaml.safe_load(path.read_text()) or {}).get("checks") or {}
+    known = set(check_keys()) | {QUARANTINE_SUITE}
+    severity = {}
     for key, value in raw.items():
         if key not in known:
             raise ValueError(f"{path}: no check named {key!r}")
         if value not in SEVERITY_NAMES:
             raise ValueError(f"{path}: severity of {key!r} must be block or warn, not {value!r}")
-        overrides[key] = SEVERITY_NAMES[value]
-    return overrides
+        severity[key] = SEVERITY_NAMES[value]
+    missing = sorted(known - set(severity))
+    if missing:
+        raise ValueError(f"{path}: no severity for {', '.join(repr(m) for m in missing)}")
+    return severity
 
 
 @dataclass(frozen=True)
@@ -165,6 +173,7 @@ def init_context(expectations_dir: Path) -> list[Path]:
     for suite_def in SUITES:
         con.execute(f'create table {AUDIT_SCHEMA}."{suite_def.table}" (placeholder integer)')
     con.close()
+    severity = load_severity(expectations_dir)
     gx, ctx = _context(expectations_dir, scratch)
     import great_expectations.expectations as gxe
 
@@ -190,7 +199,7 @@ def init_context(expectations_dir: Path) -> list[Path]:
                 cls(
                     **check.kwargs,
                     description=check.name,
-                    severity=check.severity,
+                    severity=severity[f"{suite_def.table}: {check.name}"],
                     meta={"check": check.name},
                 )
             )
@@ -266,7 +275,7 @@ def run_gate(
     """
     if not audit_db.exists():
         raise FileNotFoundError(f"audit database {audit_db} does not exist; run dbt build first")
-    overrides = load_severity_overrides(expectations_dir)
+    severity = load_severity(expectations_dir)
     with tempfile.TemporaryDirectory(prefix="smarketing-gx-") as scratch:
         context_dir = Path(scratch) / "expectations"
         shutil.copytree(expectations_dir, context_dir, ignore=shutil.ignore_patterns("uncommitted"))
@@ -287,19 +296,18 @@ def run_gate(
             config = res.expectation_config
             error = _error_message(res.exception_info)
             name = config.description or config.type
-            declared = str(getattr(config.severity, "value", config.severity))
             checks.append(
                 CheckResult(
                     suite=suite,
                     check=name,
                     column=config.kwargs.get("column"),
                     success=bool(res.success) and error is None,
-                    severity=overrides.get(f"{suite}: {name}", declared),
+                    severity=severity[f"{suite}: {name}"],
                     observed=f"error: {_text(error)}" if error else _observed(res.result or {}),
                     expected=_expected(config),
                 )
             )
-    checks.extend(extra_checks or ())
+    checks.extend(replace(c, severity=severity[c.suite]) for c in extra_checks or ())
     failures = [
         CheckFailure(c.suite, c.check, c.column, c.observed, c.expected)
         for c in checks

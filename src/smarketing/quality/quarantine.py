@@ -13,6 +13,7 @@ from pathlib import Path
 from smarketing.intervals import DataWindow
 from smarketing.landing import interval_dir, read_manifest
 from smarketing.quality.gate import CheckResult
+from smarketing.quality.suites import sql
 from smarketing.sources.catalog import ENTITIES, EntitySpec
 
 SUITE = "raw_quarantine"
@@ -21,6 +22,7 @@ MAX_NAMED = 10
 
 
 def _check(name: str, success: bool, observed: str, expected: str) -> CheckResult:
+    # severity: expectations/severity.yml (key raw_quarantine), applied by run_gate
     return CheckResult(SUITE, name, None, success, "critical", observed, expected)
 
 
@@ -64,27 +66,21 @@ def quarantine_checks(
                 )
             ]
         checks = [
-            *_value_checks(con, QUARANTINE_TABLE, interval, max_spend, specs),
-            *_reconcile(con, LOADS_TABLE, QUARANTINE_TABLE, landing_dir, window, specs),
+            *_value_checks(con, interval, max_spend, specs),
+            *_reconcile(con, landing_dir, window, specs),
         ]
     finally:
         con.close()
     return checks
 
 
-def _value_checks(con, quarantine: str, interval: str, max_spend: float, specs) -> list:
+def _value_checks(con, interval: str, max_spend: float, specs) -> list:
     checks = []
     for spec in specs:
         if not spec.value_path:
             continue
         rows = con.execute(
-            f"""select record, field, reason, value,
-                   case when json_valid(raw)
-                        then json_extract_string(raw, '$.properties.dealstage') = ?
-                        else false end as won
-            from {quarantine} where source = ? and entity = ? and _interval = ?
-            order by record""",
-            [WON_STAGE, spec.source, spec.entity, interval],
+            sql("quarantine_rows"), [WON_STAGE, spec.source, spec.entity, interval]
         ).fetchall()
         total = sum((r[3] for r in rows if r[3] is not None), Decimal(0))
         unknown = [r for r in rows if r[3] is None]
@@ -115,16 +111,10 @@ def _value_checks(con, quarantine: str, interval: str, max_spend: float, specs) 
     return checks
 
 
-def _reconcile(con, loads: str, quarantine: str, landing_dir: Path, window: DataWindow, specs):
+def _reconcile(con, landing_dir: Path, window: DataWindow, specs):
     problems, entities, interval = [], 0, window.key
     for spec in specs:
-        row = con.execute(
-            f"""select extracted, loaded, quarantined,
-                (select count(*) from {quarantine} q
-                 where q.source = l.source and q.entity = l.entity and q._interval = l._interval)
-            from {loads} l where raw_table = ? and _interval = ?""",
-            [spec.raw_table, interval],
-        ).fetchone()
+        row = con.execute(sql("load_counts"), [spec.raw_table, interval]).fetchone()
         name = f"{spec.source}/{spec.entity}"
         if row is None:
             problems.append(f"{name}: not loaded for interval {interval}")

@@ -1,37 +1,71 @@
-"""The quality gate's expectation suites, one per published mart, as code.
+"""The quality gate's expectation suites, as code: only what dbt cannot check.
 
-``smarketing quality init`` writes them into the Great Expectations file context under
-``expectations/`` (suites, validation definitions, checkpoint), which is committed. A test
-keeps the committed JSON and this module in step. Every check runs as SQL inside DuckDB.
+Where each kind of rule lives (one home per rule, see README "Quality"):
 
-Severity: ``critical`` blocks publication, ``warning`` is reported only.
+* **dbt** (``dbt build`` fails, nothing is published) owns every property of the models:
+  keys, not-null, accepted values and ranges, relationships, contracts (the column sets), and
+  every reconciliation that is SQL over the models (singular tests in
+  ``dbt_project/tests/``), plus source freshness (``loaded_at_field``).
+* **this gate** owns what needs the run's context or the published baseline: the interval's
+  freshness per source, the interval's leads against the CRM, volume anomalies against the
+  published history, quarantined value (``quality/quarantine.py``), no personal data in any
+  published value, and one consumer-facing expectation per published mart (never empty).
+
+Every SQL check is a file in ``quality/sql/``; the gate reads staging and audit models,
+never raw vendor JSON. Severity is not set here: ``expectations/severity.yml`` names every
+check once. ``smarketing quality init`` writes the suites into ``expectations/``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
 from typing import Any
 
-# Channels come from the seed dbt_project/seeds/channels.csv (loaded as seeds.channels): its
-# `origin` says where a channel can appear (web: sessions and UTM values; offline: leads
-# without a web visit; sales: sales touches; none: revenue without touches). Adding a channel
-# is one row there; no list is repeated here.
-CHANNEL_SEED = "seeds.channels"
-LEAD_ORIGINS = ("web", "offline")
 DATASOURCE = "audit"
-# the daily rates written before dbt runs (smarketing.fx.TABLE), read here independently of dbt
-FX_RATES = "raw.fx__daily_rates"
 CHECKPOINT = "smarketing_gate"
+RUN_CONTEXT_TABLE = "_run_context"
+SQL_DIR = Path(__file__).parent / "sql"
+
+PUBLISHED_MARTS = (
+    "fct_lead_funnel",
+    "mart_channel_daily",
+    "fct_attribution",
+    "fct_deals",
+    "fct_funnel_events",
+    "dim_campaign",
+    "mart_channel_performance",
+    "mart_funnel_conversion",
+    "mart_sales_marketing_sla",
+    "mart_revenue_summary",
+    "mart_account_journey",
+)
+
+# (label, staging model, its day column): the interval must bring rows of each source
+FRESHNESS = (
+    ("Google Ads", "stg_google_ads__campaign_stats", "date_day"),
+    ("Meta Ads", "stg_meta_ads__insights", "date_day"),
+    # without the click report, auto-tagged paid visits would count as direct traffic
+    ("Google Ads clicks", "stg_google_ads__clicks", "click_date"),
+    ("GA4", "stg_ga4__events", "event_date"),
+    ("Mailchimp activity", "stg_mailchimp__email_activity", "activity_date"),
+    ("the CRM", "stg_hubspot__contacts", "updated_at"),
+)
 
 
 @dataclass(frozen=True)
 class Check:
-    """One expectation: a GX expectation class name, its arguments and a readable name."""
+    """One expectation: a GX expectation class name, its arguments and a readable name.
+
+    ``kind`` and ``column`` say what the check covers, so a test can prove no dbt test
+    covers the same (model, column, kind)."""
 
     name: str
     expectation: str
     kwargs: dict[str, Any] = field(default_factory=dict)
-    severity: str = "critical"
+    kind: str = "sql"
+    column: str | None = None
 
 
 @dataclass(frozen=True)
@@ -40,822 +74,67 @@ class Suite:
     checks: tuple[Check, ...]
 
 
-def _not_null(*columns: str) -> list[Check]:
-    return [
-        Check(f"{c} is never null", "ExpectColumnValuesToNotBeNull", {"column": c}) for c in columns
-    ]
+@cache
+def sql(name: str) -> str:
+    """A check's SQL from quality/sql/<name>.sql, comments dropped (GX stores the query)."""
+    text = (SQL_DIR / f"{name}.sql").read_text()
+    lines = [line for line in text.splitlines() if not line.lstrip().startswith("--")]
+    return " ".join(" ".join(lines).split())
 
 
-def _non_negative(*columns: str) -> list[Check]:
-    return [
-        Check(
-            f"{c} is never negative", "ExpectColumnValuesToBeBetween", {"column": c, "min_value": 0}
-        )
-        for c in columns
-    ]
-
-
-def _converted_raw_sum(
-    table: str, amount: str, currency: str, day: str, where: str = "true"
-) -> str:
-    """Sum of raw amounts converted to the reporting currency the way dbt converts them
-    (per row, at the day's rate, rounded to the cent), recomputed here independently."""
-    # a row without a rate makes the whole sum null: the check then fails, never skips it.
-    # Through the euro, like dbt: amount × units_per_eur(reporting) / units_per_eur(currency).
-    return (
-        f" (select case when count(*) filter (where rate.units_per_eur is null"
-        f" or reporting.units_per_eur is null) > 0 then null else"
-        f" coalesce(sum(round(cast({amount} as decimal(38, 6))"
-        f" * cast(reporting.units_per_eur / rate.units_per_eur as decimal(38, 10)), 2)), 0) end"
-        f" from {table} as src"
-        f" left join {FX_RATES} as rate"
-        f" on rate.currency_code = upper({currency}) and rate.rate_date = {day}"
-        f" left join {FX_RATES} as reporting"
-        f" on reporting.currency_code = (select upper(reporting_currency) from _run_context)"
-        f" and reporting.rate_date = {day} where {where})"
-    )
-
-
-def _rows(name: str, query: str, severity: str = "critical") -> Check:
+def _rows(name: str, query: str, kind: str) -> Check:
     """A SQL check: the query returns the offending rows (with observed/expected columns)."""
-    return Check(name, "UnexpectedRowsExpectation", {"unexpected_rows_query": query}, severity)
+    return Check(name, "UnexpectedRowsExpectation", {"unexpected_rows_query": query}, kind)
 
 
-def _known_channel(column: str, origins: tuple[str, ...], label: str) -> Check:
-    """Every value of ``column`` is a channel of the channel seed with one of ``origins``."""
-    listed = ", ".join(f"'{o}'" for o in origins)
-    return _rows(
-        f"{column} is {label}",
-        f"select {column} as unknown_channel, count(*) as rows_affected from {{batch}}"
-        f" where {column} not in (select channel from {CHANNEL_SEED}"
-        f" where origin in ({listed})) group by all",
-    )
+def _fresh(label: str, model: str, day: str) -> Check:
+    query = sql("freshness").replace("__MODEL__", model).replace("__DAY__", day)
+    verb = "delivered changes" if label == "the CRM" else "delivered data"
+    return _rows(f"freshness: {label} {verb} for the interval", query, "interval_freshness")
 
 
-def _columns(*names: str) -> Check:
-    """The table has exactly the published columns (its dbt contract; a test keeps both equal)."""
-    return Check(
-        "has exactly the published columns",
-        "ExpectTableColumnsToMatchSet",
-        {"column_set": list(names), "exact_match": True},
-    )
-
-
-def _equal(name: str, observed: str, expected: str) -> Check:
-    """A reconciliation: two independently computed figures must be equal."""
-    return _rows(
-        name,
-        f"select observed, expected from (select ({observed}) as observed,"
-        f" ({expected}) as expected) where observed is distinct from expected",
-    )
-
-
-def _unique(*columns: str) -> Check:
-    """No two rows share the value of ``columns`` (one column, or a compound key)."""
-    if len(columns) == 1:
-        return Check(
-            f"{columns[0]} is unique", "ExpectColumnValuesToBeUnique", {"column": columns[0]}
-        )
-    return Check(
-        f"({', '.join(columns)}) is unique",
-        "ExpectCompoundColumnsToBeUnique",
-        {"column_list": list(columns)},
-    )
-
-
-def _between_0_and_1(*columns: str) -> list[Check]:
-    return [
-        Check(
-            f"{c} lies between 0 and 1",
-            "ExpectColumnValuesToBeBetween",
-            {"column": c, "min_value": 0, "max_value": 1},
-        )
-        for c in columns
-    ]
-
-
-WON_REVENUE = "select coalesce(sum(won_revenue), 0) from mart_channel_daily"
-# won deals in the CRM, converted from the raw payloads (the sales grain, recomputed)
-CONTACT_CREATED = "payload ->> '$.properties.createdate'"
-
-
-def _crm_day(expr: str) -> str:
-    """UTC day of a HubSpot datetime in any form it sends (ISO, date only, epoch ms)."""
-    return f"cast({_crm_ts(expr)} as date)"
-
-
-def _crm_ts(expr: str) -> str:
-    """A HubSpot datetime in any form it sends as naive UTC (the crm_timestamp macro's rule).
-
-    No regex braces: GX reads ``{…}`` in a query as a placeholder."""
-    return (
-        f"(case when nullif(trim({expr}), '') is null then null"
-        f" when regexp_full_match(trim({expr}), '-?[0-9]+')"
-        f" then epoch_ms(cast(trim({expr}) as bigint))"
-        f" when regexp_full_match(trim({expr}), '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]')"
-        f" then cast(cast(trim({expr}) as date) as timestamp)"
-        f" else cast(trim({expr}) as timestamptz) at time zone 'UTC' end)"
-    )
-
-
-CRM_WON_REVENUE = _converted_raw_sum(
-    "raw.hubspot__deals",
-    # HubSpot's amount to the cent first, as stg_hubspot__deals reads it (10.005 -> 10.01)
-    "cast(nullif(trim(payload ->> '$.properties.amount'), '') as decimal(18, 2))",
-    # no currency on the deal: the account's company currency, as HubSpot treats it
-    "coalesce(nullif(trim(payload ->> '$.properties.deal_currency_code'), ''),"
-    " (select hubspot_company_currency from _run_context))",
-    _crm_day("payload ->> '$.properties.closedate'"),
-    "payload ->> '$.properties.dealstage' = 'closedwon'",
-)
-
-
-def _utc(prop: str) -> str:
-    """A HubSpot contact property as naive UTC, in every timestamp form HubSpot sends."""
-    return _crm_ts(f"payload ->> '$.properties.{prop}'")
-
-
-# The CRM's leads recomputed from raw contacts, counted as the marts count them: not archived,
-# and not a subscriber who never reached the lead stage; a lead is dated by its lead stage
-# date, else its creation.
-CRM_LEADS = (
-    "select coalesce(" + _utc("hs_lifecyclestage_lead_date") + ", " + _utc("createdate") + ")"
-    " as lead_at from raw.hubspot__contacts"
-    " where not coalesce(cast(payload ->> '$.archived' as boolean), false)"
-    " and (lower(payload ->> '$.properties.lifecyclestage') is distinct from 'subscriber'"
-    " or coalesce("
-    + ", ".join(
-        _utc(f"hs_lifecyclestage_{stage}_date")
-        for stage in (
-            "lead",
-            "marketingqualifiedlead",
-            "salesqualifiedlead",
-            "opportunity",
-            "customer",
-        )
-    )
-    + ") is not null)"
-)
-
-
-FCT_LEAD_FUNNEL = Suite(
-    "fct_lead_funnel",
-    (
-        _columns(
-            "lead_id",
-            "person_key",
-            "account_id",
-            "owner_id",
-            "current_stage",
-            "is_recycled",
-            "first_touch_channel",
-            "first_touch_campaign",
-            "first_touch_campaign_key",
-            "channel_source",
-            "crm_channel",
-            "crm_source_agrees",
-            "visitor_at",
-            "lead_at",
-            "mql_at",
-            "sql_at",
-            "opportunity_at",
-            "won_at",
-            "lost_at",
-            "first_sales_touch_at",
-            "deal_id",
-            "deal_amount",
-            "deal_currency",
-            "deal_amount_reporting",
-            "days_visitor_to_lead",
-            "days_lead_to_mql",
-            "days_mql_to_sql",
-            "days_sql_to_opportunity",
-            "days_opportunity_to_close",
-            "days_lead_to_won",
-        ),
-        _unique("lead_id"),
-        *_not_null("lead_id", "person_key", "lead_at", "first_touch_channel"),
-        _known_channel("first_touch_channel", LEAD_ORIGINS, "a known channel"),
-        *_non_negative("deal_amount", "deal_amount_reporting"),
-        Check(
-            "mql_at is not before lead_at",
-            "ExpectColumnPairValuesAToBeGreaterThanB",
-            {
-                "column_A": "mql_at",
-                "column_B": "lead_at",
-                "or_equal": True,
-                "ignore_row_if": "either_value_is_missing",
-            },
-        ),
-        _rows(
-            "a lead is never both won and lost",
-            "select lead_id, won_at, lost_at from {batch} "
-            "where won_at is not null and lost_at is not null",
-        ),
-        _rows(
-            "funnel counts never increase from one stage to the next",
-            "select * from (select count(*) as leads, count(mql_at) as mqls,"
-            " count(sql_at) as sqls, count(opportunity_at) as opportunities,"
-            " count(won_at) as won from {batch})"
-            " where mqls > leads or sqls > mqls or opportunities > sqls or won > opportunities",
-        ),
-        _rows(
-            "no lead is dated in the future",
-            "select lead_id, lead_at from {batch} where lead_at > now()::timestamp",
-        ),
-    ),
-)
-
-MART_CHANNEL_DAILY = Suite(
-    "mart_channel_daily",
-    (
-        Check(
-            "has exactly the published columns",
-            "ExpectTableColumnsToMatchSet",
-            {
-                "column_set": [
-                    "date_day",
-                    "channel",
-                    "spend",
-                    "impressions",
-                    "clicks",
-                    "sessions",
-                    "leads",
-                    "won_deals",
-                    "won_revenue",
-                ],
-                "exact_match": True,
-            },
-        ),
-        _unique("date_day", "channel"),
-        *_not_null("date_day", "channel", "spend", "sessions", "leads", "won_deals", "won_revenue"),
-        _known_channel("channel", LEAD_ORIGINS, "a known channel"),
-        *_non_negative(
-            "spend", "impressions", "clicks", "sessions", "leads", "won_deals", "won_revenue"
-        ),
-        _rows(
-            "no day lies in the future",
-            "select date_day from {batch} where date_day > current_date",
-        ),
-        _equal(
-            "won revenue reconciles with the deals",
-            "select coalesce(sum(won_revenue), 0) from {batch}",
-            "select coalesce(sum(amount_reporting), 0) from fct_deals where won_at is not null",
-        ),
-        _rows(
-            "spend reconciles with the ad platforms' raw rows",
-            "select observed, expected from (select"
-            " (select coalesce(sum(spend), 0) from {batch}) as observed,"
-            + _converted_raw_sum(
-                "raw.google_ads__campaign_stats",
-                "cast(payload ->> '$.metrics.costMicros' as decimal(24, 0)) * 0.000001",
-                "payload ->> '$.customer.currencyCode'",
-                "record_date",
-            )
-            + " + "
-            + _converted_raw_sum(
-                "raw.meta_ads__insights",
-                "payload ->> '$.spend'",
-                "payload ->> '$.account_currency'",
-                "record_date",
-            )
-            + " as expected) where observed is distinct from expected",
-        ),
-        _rows(
-            "won revenue (marketing grain) equals won deals in the CRM (sales grain)",
-            "select observed, expected from (select"
-            " (select coalesce(sum(won_revenue), 0) from {batch}) as observed,"
-            + CRM_WON_REVENUE
-            + " as expected) where observed is distinct from expected",
-        ),
-        _rows(
-            "leads reconcile with the lead funnel",
-            "select observed, expected from (select"
-            " (select coalesce(sum(leads), 0) from {batch}) as observed,"
-            " (select count(*) from fct_lead_funnel) as expected)"
-            " where observed is distinct from expected",
-        ),
-    ),
-)
-
-FCT_ATTRIBUTION = Suite(
-    "fct_attribution",
-    (
-        Check(
-            "has exactly the published columns",
-            "ExpectTableColumnsToMatchSet",
-            {
-                "column_set": [
-                    "deal_id",
-                    "lead_id",
-                    "attribution_model",
-                    "touchpoint_id",
-                    "touched_at",
-                    "touch_type",
-                    "channel",
-                    "campaign",
-                    "deal_status",
-                    "opportunity_at",
-                    "won_at",
-                    "credit_weight",
-                    "attributed_amount",
-                    "currency_code",
-                ],
-                "exact_match": True,
-            },
-        ),
-        _unique("deal_id", "attribution_model", "touchpoint_id"),
-        *_not_null("deal_id", "attribution_model", "touchpoint_id", "channel", "attributed_amount"),
-        Check(
-            "attribution_model is one of the six models",
-            "ExpectColumnValuesToBeInSet",
-            {
-                "column": "attribution_model",
-                "value_set": [
-                    "first_touch",
-                    "last_touch",
-                    "linear",
-                    "u_shaped",
-                    "w_shaped",
-                    "time_decay",
-                ],
-            },
-        ),
-        _known_channel("channel", (*LEAD_ORIGINS, "none"), "a known channel or unattributed"),
-        *_non_negative("attributed_amount"),
-        _rows(
-            "attributed revenue per model equals won revenue",
-            "select attribution_model, observed, expected from (select attribution_model,"
-            " sum(attributed_amount) filter (where deal_status = 'won') as observed,"
-            " (select coalesce(sum(won_revenue), 0) from mart_channel_daily) as expected"
-            " from {batch} group by attribution_model) where observed is distinct from expected",
-        ),
-        _rows(
-            "every deal's credits sum to its amount, to the cent",
-            "select f.deal_id, f.attribution_model, sum(f.attributed_amount) as credited,"
-            " any_value(d.amount_reporting) as amount from (select * from {batch}) as f"
-            " join intermediate.int_crm__deals as d on d.deal_id = f.deal_id"
-            " group by all having sum(f.attributed_amount) <> any_value(d.amount_reporting)",
-        ),
-    ),
-)
-
-
-FCT_DEALS = Suite(
-    "fct_deals",
-    (
-        _columns(
-            "deal_id",
-            "lead_id",
-            "account_id",
-            "owner_id",
-            "deal_stage",
-            "deal_status",
-            "buying_group_contacts",
-            "deal_amount",
-            "deal_currency",
-            "amount_reporting",
-            "is_priced",
-            "opportunity_at",
-            "closed_at",
-            "won_at",
-            "lost_at",
-            "sales_cycle_days",
-            "source_channel",
-            "source_campaign",
-            "source_campaign_key",
-            "lead_deal_number",
-        ),
-        _unique("deal_id"),
-        *_not_null("deal_id", "deal_status", "is_priced", "opportunity_at", "source_channel"),
-        _rows(
-            "a deal without amount is open (a closed deal is always priced)",
-            "select deal_id from {batch} where (deal_amount is null or amount_reporting is null)"
-            " and deal_status <> 'open'",
-        ),
-        Check(
-            "deal_status is won, lost or open",
-            "ExpectColumnValuesToBeInSet",
-            {"column": "deal_status", "value_set": ["won", "lost", "open"]},
-        ),
-        *_non_negative("deal_amount", "amount_reporting", "sales_cycle_days"),
-        _equal(
-            "every deal in the CRM is here once",
-            "select count(*) from {batch}",
-            "select count(*) from raw.hubspot__deals",
-        ),
-        _equal(
-            "won revenue equals the CRM's won deals converted from raw",
-            "select coalesce(sum(amount_reporting), 0) from {batch} where won_at is not null",
-            CRM_WON_REVENUE.strip()[1:-1],
-        ),
-    ),
-)
-
-FCT_FUNNEL_EVENTS = Suite(
-    "fct_funnel_events",
-    (
-        _columns(
-            "funnel_event_id",
-            "person_id",
-            "lead_id",
-            "person_key",
-            "is_anonymous",
-            "stage",
-            "stage_number",
-            "stage_at",
-            "channel",
-            "campaign",
-            "owner_id",
-        ),
-        _unique("person_id", "stage"),
-        *_not_null("person_id", "stage", "stage_at", "channel"),
-        Check(
-            "stage is a funnel stage",
-            "ExpectColumnValuesToBeInSet",
-            {
-                "column": "stage",
-                "value_set": ["visitor", "lead", "mql", "sql", "opportunity", "won", "lost"],
-            },
-        ),
-        _equal(
-            "every lead has a lead event",
-            "select count(*) from {batch} where stage = 'lead'",
-            "select count(*) from fct_lead_funnel",
-        ),
-        _equal(
-            "won events equal the leads' won first deals",
-            "select count(*) from {batch} where stage = 'won'",
-            "select count(won_at) from fct_lead_funnel",
-        ),
-        _rows(
-            "anonymous people are only visitors",
-            "select person_id, stage from {batch} where is_anonymous and stage <> 'visitor'",
-        ),
-    ),
-)
-
-DIM_CAMPAIGN = Suite(
-    "dim_campaign",
-    (
-        _columns(
-            "campaign_key",
-            "channel",
-            "campaign_name",
-            "platform",
-            "platform_campaign_id",
-            "first_seen_on",
-            "channel_group",
-            "team",
-            "is_paid",
-        ),
-        _unique("campaign_key"),
-        *_not_null("campaign_key", "channel", "campaign_name", "platform"),
-        _rows(
-            "every campaign the marts report is in the dimension",
-            "select distinct p.campaign_key from mart_channel_performance as p"
-            " anti join (select * from {batch}) as d on p.campaign_key = d.campaign_key",
-        ),
-    ),
-)
-
-MART_CHANNEL_PERFORMANCE = Suite(
-    "mart_channel_performance",
-    (
-        _columns(
-            "date_day",
-            "channel",
-            "campaign",
-            "campaign_key",
-            "spend",
-            "impressions",
-            "clicks",
-            "sessions",
-            "leads",
-            "mqls",
-            "sqls",
-            "opportunities",
-            "pipeline_amount",
-            "won_deals",
-            "won_revenue",
-            "revenue_first_touch",
-            "revenue_last_touch",
-            "revenue_linear",
-            "revenue_u_shaped",
-            "revenue_w_shaped",
-            "revenue_time_decay",
-            "cost_per_lead",
-            "cac",
-            "roas",
-            "platform",
-            "channel_group",
-        ),
-        _unique("date_day", "campaign_key"),
-        *_not_null("date_day", "channel", "campaign_key", "spend", "won_revenue"),
-        *_non_negative("spend", "sessions", "leads", "pipeline_amount", "won_revenue"),
-        _rows(
-            "day totals equal mart_channel_daily",
-            "select * from (select p.date_day, p.spend, d.spend as daily_spend,"
-            " p.sessions, d.sessions as daily_sessions, p.leads, d.leads as daily_leads,"
-            " p.won_revenue, d.won_revenue as daily_won_revenue from (select date_day,"
-            " sum(spend) as spend, sum(sessions) as sessions, sum(leads) as leads,"
-            " sum(won_revenue) as won_revenue from {batch} group by 1) as p full join"
-            " (select date_day, sum(spend) as spend, sum(sessions) as sessions,"
-            " sum(leads) as leads, sum(won_revenue) as won_revenue from mart_channel_daily"
-            " group by 1) as d using (date_day))"
-            # a day without a row in one mart is a day of zeros there (e.g. only CRM activity)
-            " where coalesce(spend, 0) <> coalesce(daily_spend, 0)"
-            " or coalesce(sessions, 0) <> coalesce(daily_sessions, 0)"
-            " or coalesce(leads, 0) <> coalesce(daily_leads, 0)"
-            " or coalesce(won_revenue, 0) <> coalesce(daily_won_revenue, 0)",
-        ),
-        _rows(
-            "won revenue under every attribution model equals won revenue",
-            "select * from (select sum(revenue_first_touch) as first_touch,"
-            " sum(revenue_last_touch) as last_touch, sum(revenue_linear) as linear,"
-            " sum(revenue_u_shaped) as u_shaped, sum(revenue_w_shaped) as w_shaped,"
-            " sum(revenue_time_decay) as time_decay, sum(won_revenue) as won from {batch})"
-            " where won is distinct from (" + WON_REVENUE + ") or first_touch <> won"
-            " or last_touch <> won or linear <> won or u_shaped <> won or w_shaped <> won"
-            " or time_decay <> won",
-        ),
-        _equal(
-            "MQLs equal the lead funnel's MQLs",
-            "select coalesce(sum(mqls), 0) from {batch}",
-            "select count(mql_at) from fct_lead_funnel",
-        ),
-        _equal(
-            "pipeline equals the deals created",
-            "select coalesce(sum(pipeline_amount), 0) from {batch}",
-            "select coalesce(sum(amount_reporting), 0) from fct_deals",
-        ),
-    ),
-)
-
-CONVERSION_RATES = (
-    "visitor_to_lead_rate",
-    "lead_to_mql_rate",
-    "mql_to_sql_rate",
-    "sql_to_opportunity_rate",
-    "opportunity_to_won_rate",
-    "win_rate",
-)
-
-MART_FUNNEL_CONVERSION = Suite(
-    "mart_funnel_conversion",
-    (
-        _columns(
-            "cohort_month",
-            "channel",
-            "visitors",
-            "leads",
-            "mqls",
-            "sqls",
-            "opportunities",
-            "won_deals",
-            "lost_deals",
-            *CONVERSION_RATES,
-            "median_days_visitor_to_lead",
-            "median_days_lead_to_mql",
-            "median_days_mql_to_sql",
-            "median_days_sql_to_opportunity",
-            "median_days_opportunity_to_won",
-        ),
-        _unique("cohort_month", "channel"),
-        *_between_0_and_1(*CONVERSION_RATES),
-        _rows(
-            "stage counts never increase from one stage to the next",
-            "select cohort_month, channel from {batch} where mqls > leads or sqls > mqls"
-            " or opportunities > sqls or won_deals + lost_deals > opportunities",
-        ),
-        _equal(
-            "leads equal the lead funnel",
-            "select coalesce(sum(leads), 0) from {batch}",
-            "select count(*) from fct_lead_funnel",
-        ),
-        _equal(
-            "visitors equal the funnel's visitor events",
-            "select coalesce(sum(visitors), 0) from {batch}",
-            "select count(*) from fct_funnel_events where stage = 'visitor'",
-        ),
-    ),
-)
-
-MART_SALES_MARKETING_SLA = Suite(
-    "mart_sales_marketing_sla",
-    (
-        _columns(
-            "dimension",
-            "dimension_value",
-            "sla_hours",
-            "mqls",
-            "mqls_worked",
-            "mqls_worked_within_sla",
-            "share_worked_within_sla",
-            "mqls_never_worked",
-            "median_hours_to_first_touch",
-            "p90_hours_to_first_touch",
-            "opportunities",
-            "mql_to_opportunity_rate",
-            "won_deals",
-            "lost_deals",
-            "win_rate",
-        ),
-        _unique("dimension", "dimension_value"),
-        *_between_0_and_1("share_worked_within_sla", "mql_to_opportunity_rate", "win_rate"),
-        *_non_negative("median_hours_to_first_touch", "p90_hours_to_first_touch"),
-        _rows(
-            "worked plus never worked equals MQLs",
-            "select dimension, dimension_value, mqls, mqls_worked, mqls_never_worked"
-            " from {batch} where mqls_worked + mqls_never_worked <> mqls"
-            " or mqls_worked_within_sla > mqls_worked",
-        ),
-        _rows(
-            "every dimension adds up to the lead funnel's MQLs",
-            "select dimension, sum(mqls) as observed, (select count(mql_at) from"
-            " fct_lead_funnel) as expected from {batch} group by dimension"
-            " having sum(mqls) <> (select count(mql_at) from fct_lead_funnel)",
-        ),
-    ),
-)
-
-MART_REVENUE_SUMMARY = Suite(
-    "mart_revenue_summary",
-    (
-        _columns(
-            "month",
-            "bookings",
-            "won_deals",
-            "lost_deals",
-            "opportunities_created",
-            "pipeline_created",
-            "unpriced_opportunities_created",
-            "win_rate",
-            "average_deal_size",
-            "avg_sales_cycle_days",
-            "median_sales_cycle_days",
-        ),
-        _unique("month"),
-        *_non_negative("bookings", "pipeline_created", "avg_sales_cycle_days"),
-        *_between_0_and_1("win_rate"),
-        _equal(
-            "bookings equal won revenue (marketing grain)",
-            "select coalesce(sum(bookings), 0) from {batch}",
-            WON_REVENUE,
-        ),
-        _equal(
-            "pipeline created equals the deals",
-            "select coalesce(sum(pipeline_created), 0) from {batch}",
-            "select coalesce(sum(amount_reporting), 0) from fct_deals",
-        ),
-    ),
-)
-
-MART_ACCOUNT_JOURNEY = Suite(
-    "mart_account_journey",
-    (
-        _columns(
-            "account_id",
-            "account_name",
-            "domain",
-            "industry",
-            "contacts",
-            "mqls",
-            "first_visit_at",
-            "first_lead_at",
-            "marketing_touches",
-            "sales_touches",
-            "first_marketing_touch_at",
-            "first_sales_touch_at",
-            "last_touch_at",
-            "deals",
-            "open_deals",
-            "unpriced_open_deals",
-            "won_deals",
-            "lost_deals",
-            "open_pipeline",
-            "won_revenue",
-            "first_won_at",
-        ),
-        _unique("account_id"),
-        *_not_null("account_id", "account_name", "won_revenue"),
-        *_non_negative("won_revenue", "open_pipeline", "contacts"),
-        _equal(
-            "won revenue (sales grain, accounts) equals won revenue (marketing grain)",
-            "select coalesce(sum(won_revenue), 0) from {batch}",
-            WON_REVENUE,
-        ),
-        _equal(
-            "contacts equal the leads",
-            "select coalesce(sum(contacts), 0) from {batch}",
-            "select count(*) from fct_lead_funnel",
-        ),
-    ),
-)
-
-
-def _fresh(table: str, label: str, severity: str = "critical") -> Check:
-    return _rows(
-        f"freshness: {label} delivered data for the interval",
-        f"select '{table}' as source, count(r.record_date) as rows_in_interval"
-        f" from (select * from {{batch}}) as c left join raw.{table} as r"
-        f" on r.record_date >= c.interval_start"
-        f" and r.record_date < c.interval_end group by all having count(r.record_date) = 0",
-        severity,
-    )
-
-
-def _anomaly(figure: str, expr: str) -> Check:
-    return _rows(
-        f"anomaly: daily {figure} within the threshold of the published baseline",
-        f"select '{figure}' as figure, observed, baseline, threshold from (select"
-        f" (select coalesce(sum({expr}), 0) from mart_channel_daily"
-        f"  where date_day >= c.interval_start and date_day < c.interval_end)"
-        f"  / (c.interval_end - c.interval_start) as observed,"
-        f" c.baseline_{figure} as baseline, c.anomaly_threshold as threshold,"
-        f" c.accept_anomalies, c.anomaly_min_baseline from (select * from {{batch}}) as c)"
-        f" where not accept_anomalies and baseline >= greatest(anomaly_min_baseline, 1e-9)"
-        f" and abs(observed - baseline) / baseline > threshold",
-    )
-
-
-# An e-mail address, also URL-encoded (name%40host), as the staging models' scrub_pii finds it
-# (no {n,} quantifier: GX reads braces in a query as placeholders).
-EMAIL_PATTERN = r"[a-z0-9._%+-]+(@|%40)[a-z0-9-]+(\.[a-z0-9-]+)*\.[a-z][a-z]+"
-
-
-def _no_email_addresses(*suites: Suite) -> Check:
-    """No value of any published mart looks like an e-mail address (personal data).
-
-    Reports only the mart and a count: the offending value itself must not reach a report.
-    """
-    parts = [
-        f"select '{suite.table}' as mart, count(*) as rows_with_an_email_address"
-        f" from {suite.table} where regexp_matches(concat_ws(' ', *columns(*)),"
-        f" '{EMAIL_PATTERN}', 'i') having count(*) > 0"
-        for suite in suites
-    ]
-    query = " union all ".join(parts)
+def _no_email_addresses() -> Check:
+    """No value of any published mart looks like an e-mail address (personal data)."""
+    parts = " union all ".join(sql("email_in_mart").replace("__MART__", m) for m in PUBLISHED_MARTS)
     return _rows(
         "no published value looks like an e-mail address",
-        f"select * from ({query}) where exists (select 1 from {{batch}})",
+        sql("no_email_addresses").replace("__MARTS__", parts),
+        "personal_data",
     )
 
 
-PUBLISHED_SUITES = (
-    FCT_LEAD_FUNNEL,
-    MART_CHANNEL_DAILY,
-    FCT_ATTRIBUTION,
-    FCT_DEALS,
-    FCT_FUNNEL_EVENTS,
-    DIM_CAMPAIGN,
-    MART_CHANNEL_PERFORMANCE,
-    MART_FUNNEL_CONVERSION,
-    MART_SALES_MARKETING_SLA,
-    MART_REVENUE_SUMMARY,
-    MART_ACCOUNT_JOURNEY,
-)
+def _not_empty() -> Check:
+    """Consumer-facing: a published mart is never empty (a blank dashboard is no answer)."""
+    return Check("is not empty", "ExpectTableRowCountToBeBetween", {"min_value": 1}, "row_count")
 
-# Checks about the run as a whole: source freshness, volume anomalies against the last
-# published version, and CRM-side reconciliations. The batch is the one-row table
-# audit._run_context the pipeline writes before the gate (interval, baseline, flags).
+
+# Checks about the run as a whole. The batch is the one-row table audit._run_context the
+# pipeline writes before the gate (interval, baseline, flags).
 RUN_CONTEXT = Suite(
-    "_run_context",
+    RUN_CONTEXT_TABLE,
     (
-        _fresh("google_ads__campaign_stats", "Google Ads"),
-        _fresh("meta_ads__insights", "Meta Ads"),
-        # without the click report, auto-tagged paid visits would count as direct traffic
-        _fresh("google_ads__clicks", "Google Ads clicks", "warning"),
-        _fresh("ga4__events", "GA4"),
-        _fresh("mailchimp__email_activity", "Mailchimp activity", "warning"),
-        _rows(
-            "freshness: the CRM delivered changes for the interval",
-            "select count(r.updated_at) as changes from (select * from {batch}) as c"
-            " left join raw.hubspot__contacts as r"
-            " on r.updated_at >= c.interval_start and r.updated_at < c.interval_end"
-            " group by all having count(r.updated_at) = 0",
-            "warning",
-        ),
-        _rows(
-            "every deal has a contact (no orphan opportunity)",
-            "select record_id as deal_id from raw.hubspot__deals where coalesce(json_array_length("
-            "payload -> '$.associations.contacts.results'), 0) = 0"
-            " and exists (select 1 from {batch})",
-        ),
+        *(_fresh(*source) for source in FRESHNESS),
         _rows(
             "leads of the interval equal the CRM's new leads of the interval",
-            "select observed, expected from (select"
-            " (select count(*) from fct_lead_funnel, (select * from {batch}) as c"
-            "  where lead_at >= c.interval_start and lead_at < c.interval_end) as observed,"
-            " (select count(*) from (" + CRM_LEADS + ") as r, (select * from {batch}) as c"
-            "  where r.lead_at >= c.interval_start and r.lead_at < c.interval_end) as expected)"
-            " where observed is distinct from expected",
+            sql("interval_leads"),
+            "interval_reconciliation",
         ),
-        _anomaly("leads", "leads"),
-        _anomaly("spend", "spend"),
-        _anomaly("sessions", "sessions"),
-        _no_email_addresses(*PUBLISHED_SUITES),
+        _rows(
+            "anomaly: daily leads, spend and sessions within the threshold of the published"
+            " baseline",
+            sql("anomalies"),
+            "volume_anomaly",
+        ),
+        _no_email_addresses(),
     ),
 )
 
-SUITES: tuple[Suite, ...] = (*PUBLISHED_SUITES, RUN_CONTEXT)
+SUITES: tuple[Suite, ...] = (
+    *(Suite(mart, (_not_empty(),)) for mart in PUBLISHED_MARTS),
+    RUN_CONTEXT,
+)
+
+
+def check_keys() -> list[str]:
+    """``"<suite>: <check>"`` of every gate check, as severity.yml and the report name them."""
+    return [f"{s.table}: {c.name}" for s in SUITES for c in s.checks]

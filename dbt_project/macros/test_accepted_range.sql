@@ -1,0 +1,15 @@
+{#- Generic test: every non-null value of the column lies within [min_value, max_value]
+    (either bound optional). Returns the offending values with their row counts. -#}
+{% test accepted_range(model, column_name, min_value=none, max_value=none) %}
+
+select {{ column_name }} as value_out_of_range, count(*) as rows_affected
+from {{ model }}
+where {{ column_name }} is not null
+    and (
+        false
+        {% if min_value is not none %} or {{ column_name }} < {{ min_value }} {% endif %}
+        {% if max_value is not none %} or {{ column_name }} > {{ max_value }} {% endif %}
+    )
+group by 1
+
+{% endtest %}

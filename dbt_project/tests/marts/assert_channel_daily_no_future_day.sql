@@ -1,0 +1,3 @@
+select date_day, channel
+from {{ ref('mart_channel_daily') }}
+where date_day > current_date
