@@ -65,20 +65,28 @@ def reader_for(source: str, settings: Settings):
         from smarketing.sources.hubspot import HubSpotReader
 
         return HubSpotReader(
-            get_credentials("smarketing_hubspot"), policy, settings.hubspot_search_per_second
+            get_credentials("smarketing_hubspot"),
+            policy,
+            settings.hubspot_search_per_second,
+            workers=settings.extract_workers,
         )
     if source == "email":
         from smarketing.sources.mailchimp import MailchimpReader
 
         return MailchimpReader(
-            get_credentials("smarketing_mailchimp"), policy, settings.mailchimp_activity_days
+            get_credentials("smarketing_mailchimp"),
+            policy,
+            settings.mailchimp_activity_days,
+            workers=settings.extract_workers,
         )
     if source == "ppc":
         from smarketing.sources.base import EntityRouter
         from smarketing.sources.google_ads import GoogleAdsReader
         from smarketing.sources.meta_ads import MetaAdsReader
 
-        google_ads = GoogleAdsReader(get_credentials("smarketing_google_ads"), policy)
+        google_ads = GoogleAdsReader(
+            get_credentials("smarketing_google_ads"), policy, workers=settings.extract_workers
+        )
         return EntityRouter(
             {
                 "google_ads": google_ads,
