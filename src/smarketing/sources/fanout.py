@@ -48,7 +48,7 @@ class _Stopped(Exception):
 
 def ordered(slices: Iterable[Slice[T]], workers: int, ahead: int | None = None) -> Iterator[T]:
     """Every record of every slice, slice by slice in the given order, read by ``workers``
-    threads. ``ahead``: slices fetched beyond the workers' own (default: ``workers``).
+    threads. ``ahead``: slices fetched beyond the workers' own (default 2).
 
     With ``workers <= 1`` the slices are read one after another in this thread, lazily:
     the same records in the same order, nothing buffered.
@@ -61,7 +61,7 @@ def ordered(slices: Iterable[Slice[T]], workers: int, ahead: int | None = None) 
                 exc.add_note(f"while reading slice {part.label}")
                 raise
         return
-    yield from _pooled(iter(slices), workers, workers if ahead is None else ahead)
+    yield from _pooled(iter(slices), workers, 2 if ahead is None else ahead)
 
 
 def _pooled(slices: Iterator[Slice[T]], workers: int, ahead: int) -> Iterator[T]:
