@@ -3,6 +3,10 @@
 A landed interval is written to a temporary folder and renamed into place, so a reader sees
 either the previous complete landing of that interval or the new one. Re-running an interval
 replaces its folder; other intervals are never touched.
+
+Records are written as the reader yields them (nothing is held: memory does not grow with
+the interval), checksummed on the way; a failure anywhere in the read, in any of its worker
+threads, closes the read and removes the temporary folder.
 """
 
 from __future__ import annotations
