@@ -42,6 +42,7 @@ Airflow Connections (see README, "Connections").
 | SMARKETING_FX_MAX_STALE_DAYS | ``0`` | days past the shipped ECB file's end it may serve |
 | SMARKETING_HUBSPOT_COMPANY_CURRENCY | ``USD`` | currency of a HubSpot deal without a currency |
 | SMARKETING_HUBSPOT_SEARCH_PER_SECOND | ``4`` | HubSpot CRM search requests/s (~5 allowed) |
+| SMARKETING_EXTRACT_WORKERS | ``4`` | threads reading one source's slices (1: serially) |
 | SMARKETING_SLA_HOURS | ``24`` | hours within which sales should first touch an MQL |
 | SMARKETING_ATTRIBUTION_LOOKBACK_DAYS | ``90`` | touches this long before an opportunity count |
 | SMARKETING_ATTRIBUTION_HALF_LIFE_DAYS | ``7`` | half-life of the time-decay attribution model |
@@ -128,6 +129,9 @@ class Settings:
     # as HubSpot itself treats it) and the CRM search API's per-account request rate
     hubspot_company_currency: str = "USD"
     hubspot_search_per_second: float = 4.0
+    # threads a source's extract reads its independent slices with (time windows, campaigns,
+    # days); the landed order and files are the same for any number, 1 reads serially
+    extract_workers: int = 4
     # dates before this floor (or after the run time) are quarantined, never published
     date_floor: date = date(2000, 1, 1)
     # quarantined ad spend (per entity, in the account's currency) above this blocks the gate
@@ -264,4 +268,5 @@ def load_settings() -> Settings:
             float(_env("HUBSPOT_SEARCH_PER_SECOND", "4")), "HUBSPOT_SEARCH_PER_SECOND"
         ),
         disabled_vendors=parse_disabled(_env("DISABLED_VENDORS", "")),
+        extract_workers=_positive(int(_env("EXTRACT_WORKERS", "4")), "EXTRACT_WORKERS"),
     )

@@ -3,10 +3,15 @@
 A landed interval is written to a temporary folder and renamed into place, so a reader sees
 either the previous complete landing of that interval or the new one. Re-running an interval
 replaces its folder; other intervals are never touched.
+
+Records are written as the reader yields them (nothing is held: memory does not grow with
+the interval), checksummed on the way; a failure anywhere in the read, in any of its worker
+threads, closes the read and removes the temporary folder.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -42,6 +47,17 @@ class Landed:
     @property
     def extracted(self) -> int:
         return self.records + self.quarantined
+
+
+class _Closable:
+    """``close()`` for whatever a reader returned: a generator's, else nothing."""
+
+    def __init__(self, records: object):
+        self._close = getattr(records, "close", None)
+
+    def close(self) -> None:
+        if self._close is not None:
+            self._close()
 
 
 def interval_dir(landing_dir: Path, spec: EntitySpec, window: DataWindow) -> Path:
@@ -123,12 +139,16 @@ def land_entity(
     tmp = final.parent / f".tmp-{window.key}-{os.getpid()}"
     tmp.mkdir()
     digest, count, quarantined, reasons = hashlib.sha256(), 0, 0, []
+    records = reader.read(spec, window.extract_start, window.end)
     try:
         with (
             (tmp / RECORDS_FILE).open("w", encoding="utf-8") as fh,
             (tmp / QUARANTINE_FILE).open("w", encoding="utf-8") as qh,
+            # a record failing validation stops the read now: its workers stop fetching
+            contextlib.closing(_Closable(records)),
         ):
-            for index, record in enumerate(reader.read(spec, window.extract_start, window.end)):
+            # streamed: each record is written as it arrives, none is kept
+            for index, record in enumerate(records):
                 if isinstance(record, Malformed):
                     bad = {
                         "record": record.label,

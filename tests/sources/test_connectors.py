@@ -166,8 +166,13 @@ def test_click_view_without_a_single_day_filter_is_refused(
 
     query = google_ads.CLICK_VIEW_GAQL.split(" WHERE ")[0] + where
     monkeypatch.setattr(google_ads, "CLICK_VIEW_GAQL", query)
+    # one worker: the exact request sequence (with more, the other days' queries already
+    # sent when the first is refused are answered 400 too, each once)
+    monkeypatch.setenv("SMARKETING_EXTRACT_WORKERS", "1")
+    from smarketing.config import load_settings
+
     before = len(demo_server.requests)
-    reader = pipeline.reader_for("google_ads", settings)
+    reader = pipeline.reader_for("google_ads", load_settings())
     with pytest.raises(SourceHttpError) as err:
         list(reader.read(SPECS["google_ads__clicks"], START, END))
     assert (err.value.source, err.value.endpoint) == ("google_ads", SEARCH_STREAM)

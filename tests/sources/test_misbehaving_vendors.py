@@ -72,7 +72,7 @@ def _hubspot_stuck(request: Request) -> Reply:
     return Reply(
         200,
         {
-            "total": 10_000,
+            "total": 1_000,  # one window (above 5,000 the reader reads time slices)
             "results": [{"id": f"9{n}", **CONTACT}],
             "paging": {"next": {"after": "MTAw", "link": "?after=MTAw"}},
         },

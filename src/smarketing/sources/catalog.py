@@ -308,9 +308,10 @@ def type_problem(
             day = date(int(text[:4]), int(text[4:6]), int(text[6:]))
             return _out_of_range(day, None, text, floor, latest)
         elif kind == "crm_timestamp":
-            if problem := vendor_timestamp_problem(value):
-                return problem
-            ts = parse_vendor_timestamp(value)
+            try:  # parsed once per value: this runs for every timestamp of every record
+                ts = parse_vendor_timestamp(value)
+            except (ValueError, OverflowError, OSError):
+                return vendor_timestamp_problem(value)
             return _out_of_range(ts.date(), ts, text, floor, latest)
         elif kind == "timestamp":
             ts = datetime.fromisoformat(text.replace("Z", "+00:00"))

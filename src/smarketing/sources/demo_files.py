@@ -29,8 +29,6 @@ def record_day(spec: EntitySpec, value: object) -> str:
     return text[:10]
 
 
-
-
 class DemoFileReader:
     """Serves the files written by ``smarketing demo generate``."""
 

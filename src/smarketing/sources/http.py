@@ -11,6 +11,7 @@ from __future__ import annotations
 import email.utils
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -93,10 +94,26 @@ class JsonHttpClient:
         self.base_url = base_url.rstrip("/")
         self.policy = policy or RetryPolicy()
         self._sleep = sleep or time.sleep
-        self._session = session or requests.Session()
-        self._session.headers.update({"Accept": "application/json", **(headers or {})})
+        self._headers = {"Accept": "application/json", **(headers or {})}
+        self._given_session = session
+        if session is not None:
+            session.headers.update(self._headers)
+        self._local = threading.local()
         self._own_secrets = _secret_values(headers)
+        self._count_lock = threading.Lock()
         self.attempts = 0  # every HTTP attempt made, for tests and run summaries
+
+    @property
+    def _session(self) -> requests.Session:
+        """One session per thread: the extract's workers share the client, and a
+        ``requests.Session`` is not documented as safe to share between threads."""
+        if self._given_session is not None:
+            return self._given_session
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = requests.Session()
+            session.headers.update(self._headers)
+        return session
 
     def endpoint(self, method: str, path: str) -> str:
         """Method + path without host or query string: safe to log, never holds a secret."""
@@ -110,15 +127,21 @@ class JsonHttpClient:
         json_body: Any = None,
         form: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
+        pace: Callable[[], None] | None = None,
     ) -> Any:
+        """One JSON request, retried. ``pace`` is called before every attempt, retries
+        included (a vendor's rate limit counts them too)."""
         url = path if "://" in path else f"{self.base_url}{path}"
         endpoint = self.endpoint(method, path)
         timeout = (self.policy.connect_timeout, self.policy.read_timeout)
         own = [*self._own_secrets, *_secret_values(headers, params, form)]
         last = ""
         for attempt in range(1, self.policy.max_attempts + 1):
-            self.attempts += 1
+            with self._count_lock:
+                self.attempts += 1
             delay: float | None = None
+            if pace is not None:
+                pace()
             try:
                 response, body = self._send(method, url, params, json_body, form, headers, timeout)
             except DeadlineExceeded:

@@ -13,6 +13,13 @@ HubSpot's search has two limits a first load of a real account meets:
 * about five search requests per second per account (429 with HubSpot's JSON error
   beyond it): the reader spaces its search requests (``search_per_second``) and the shared
   client retries a 429 after ``Retry-After`` or its backoff.
+
+A window holding more than ``slice_records`` records (the first page's ``total`` says) is
+read as that many equal time slices by up to ``workers`` threads (``smarketing.sources.
+fanout``): the throttle is one per reader, so the search rate holds across the workers,
+and the slices are handed on in time order, so the landed file does not depend on the
+number of workers. Each slice reads its records' contacts batch by batch as it goes: the
+association reads (not under the search limit) overlap the searches.
 """
 
 from __future__ import annotations
@@ -20,11 +27,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
+from functools import partial
+from itertools import islice, pairwise
 
 from smarketing.sources.catalog import EntitySpec
 from smarketing.sources.credentials import Credentials
+from smarketing.sources.fanout import Slice, ordered
 from smarketing.sources.http import JsonHttpClient, RetryPolicy
 from smarketing.sources.paging import PageGuard, expect_list
 
@@ -105,6 +115,8 @@ WITH_CONTACTS = {"deals": "deal", "calls": "call", "emails": "email", "meetings"
 PAGE_SIZE = 200  # the search API's maximum page (raised from 100 in 2024)
 SEARCH_CAP = 10_000  # results one search query can page through; beyond: HTTP 400
 ASSOCIATION_BATCH = 100
+SLICE_RECORDS = 5_000  # a window with more records is read as time slices of about this many
+MAX_SLICES = 64
 _SMALLEST_WINDOW = timedelta(milliseconds=1)  # HubSpot filters on epoch milliseconds
 
 
@@ -117,7 +129,11 @@ class SearchTooDense(RuntimeError):
 
 
 class Throttle:
-    """Spaces calls at least ``1 / per_second`` apart (HubSpot's per-account search rate)."""
+    """Spaces calls at least ``1 / per_second`` apart (HubSpot's per-account search rate).
+
+    Thread-safe: each caller reserves the next free slot under the lock and sleeps until it
+    outside the lock, so any number of workers sharing one throttle keep the rate together.
+    """
 
     def __init__(
         self,
@@ -134,11 +150,11 @@ class Throttle:
     def wait(self) -> None:
         with self._lock:
             now = self._clock()
-            if now < self._next:
-                self._sleep(self._next - now)
-                self.waited += self._next - now
-                now = self._next
-            self._next = now + self.interval
+            slot = max(now, self._next)
+            self._next = slot + self.interval
+            self.waited += slot - now
+        if slot > now:
+            self._sleep(slot - now)
 
 
 class HubSpotReader:
@@ -151,6 +167,8 @@ class HubSpotReader:
         search_per_second: float = 4.0,
         page_size: int = PAGE_SIZE,
         search_cap: int = SEARCH_CAP,
+        workers: int = 1,
+        slice_records: int | None = None,
     ):
         creds.require("password")
         self.client = JsonHttpClient(
@@ -162,20 +180,44 @@ class HubSpotReader:
         self.throttle = Throttle(search_per_second)
         self.page_size = page_size
         self.search_cap = search_cap
+        self.workers = workers
+        self.slice_records = slice_records or SLICE_RECORDS
         self.splits = 0  # windows split because they held more than the cap
+        self.slices = 0  # time slices the windows were read in (1 per unsliced window)
 
     def _search_page(self, obj: str, body: dict) -> dict:
-        self.throttle.wait()
-        return self.client.request("POST", f"/crm/v3/objects/{obj}/search", json_body=body)
+        return self.client.request(
+            "POST", f"/crm/v3/objects/{obj}/search", json_body=body, pace=self.throttle.wait
+        )
 
-    def search(self, obj: str, start: datetime, end: datetime) -> Iterator[dict]:
-        """Every ``obj`` modified in [start, end): windows over the cap are split by time."""
-        prop = MODIFIED_PROPERTY[obj]
-        body = self._search_body(obj, prop, start, end)
+    def _first_page(self, obj: str, start: datetime, end: datetime) -> tuple[dict, dict, int]:
+        """The search body, first page and declared total of ``obj`` in [start, end)."""
+        body = self._search_body(obj, MODIFIED_PROPERTY[obj], start, end)
         first = self._search_page(obj, body)
         # a 200 of [] or {"results": null} fails here naming the endpoint, before "total" is read
         expect_list(first, "results", "hubspot", f"POST /crm/v3/objects/{obj}/search")
-        total = int(first.get("total") or 0)
+        return body, first, int(first.get("total") or 0)
+
+    def time_slices(
+        self, start: datetime, end: datetime, total: int
+    ) -> list[tuple[datetime, datetime]]:
+        """[start, end) cut into equal parts of about ``slice_records`` records each, on
+        millisecond bounds (HubSpot filters on epoch ms). Depends on the data, never on the
+        number of workers: one plan, one landed file."""
+        parts = min(MAX_SLICES, -(-total // self.slice_records))
+        bounds = {start, end}
+        for i in range(1, parts):
+            cut = start + (end - start) * i / parts
+            bounds.add(datetime.fromtimestamp(int(_ms(cut)) / 1000, cut.tzinfo))
+        edges = sorted(b for b in bounds if start <= b <= end)
+        return list(pairwise(edges))
+
+    def search(
+        self, obj: str, start: datetime, end: datetime, first: tuple[dict, dict, int] | None = None
+    ) -> Iterator[dict]:
+        """Every ``obj`` modified in [start, end): windows over the cap are split by time.
+        ``first``: the window's first page when the caller has already asked for it."""
+        body, first_page, total = first or self._first_page(obj, start, end)
         if total > self.search_cap:
             if end - start <= _SMALLEST_WINDOW:
                 raise SearchTooDense(
@@ -205,7 +247,7 @@ class HubSpotReader:
             return
         # one guard per (sub-)window: a cursor such as "200" legitimately recurs in the next one
         guard = PageGuard(self.client, f"POST /crm/v3/objects/{obj}/search")
-        page = first
+        page = first_page
         while True:
             yield from guard.items(page, "results")
             after = ((page.get("paging") or {}).get("next") or {}).get("after")
@@ -246,23 +288,59 @@ class HubSpotReader:
         return out
 
     def read(self, spec: EntitySpec, start: datetime, end: datetime) -> Iterator[dict]:
+        """Every record of ``spec.entity`` modified in [start, end), in modified-time order
+        (slice by slice), each engagement/deal with its contacts."""
         obj = spec.entity
         if obj not in MODIFIED_PROPERTY:
             raise KeyError(f"HubSpot reader has no entity {obj!r}")
-        if obj not in WITH_CONTACTS:
-            yield from self.search(obj, start, end)
+        first = self._first_page(obj, start, end)
+        if first[2] <= self.slice_records:
+            self.slices += 1
+            yield from self._with_contacts(obj, self.search(obj, start, end, first))
             return
-        records = list(self.search(obj, start, end))
-        contacts = self.associated_contacts(obj, [str(r["id"]) for r in records if r.get("id")])
+        # the first page of the whole window is not reused: each slice is its own query
+        windows = self.time_slices(start, end, first[2])
+        self.slices += len(windows)
+        log.info(
+            "source=crm entity=%s: %d results in [%s, %s); reading %d time slices with %d workers",
+            obj,
+            first[2],
+            start.isoformat(),
+            end.isoformat(),
+            len(windows),
+            self.workers,
+        )
+        yield from ordered(
+            (
+                Slice(f"{obj} [{s.isoformat()}, {e.isoformat()})", partial(self._slice, obj, s, e))
+                for s, e in windows
+            ),
+            self.workers,
+        )
+
+    def _slice(self, obj: str, start: datetime, end: datetime) -> Iterator[dict]:
+        return self._with_contacts(obj, self.search(obj, start, end))
+
+    def _with_contacts(self, obj: str, records: Iterable[dict]) -> Iterator[dict]:
+        """Deals and engagements with their contacts, read one association batch at a time
+        (nothing held beyond a batch)."""
+        if obj not in WITH_CONTACTS:
+            yield from records
+            return
         label = f"{WITH_CONTACTS[obj]}_to_contact"
-        for record in records:
-            ids = contacts.get(str(record.get("id")), [])
-            record["associations"] = {
-                "contacts": {"results": [{"id": c, "type": label} for c in ids]}
-            }
-            yield record
+        records = iter(records)
+        while batch := list(islice(records, ASSOCIATION_BATCH)):
+            contacts = self.associated_contacts(obj, [str(r["id"]) for r in batch if r.get("id")])
+            for record in batch:
+                ids = contacts.get(str(record.get("id")), [])
+                record["associations"] = {
+                    "contacts": {"results": [{"id": c, "type": label} for c in ids]}
+                }
+                yield record
 
 
 def build_reader(creds: Credentials, policy: RetryPolicy, settings) -> HubSpotReader:
     """The registry's factory (smarketing.vendors)."""
-    return HubSpotReader(creds, policy, settings.hubspot_search_per_second)
+    return HubSpotReader(
+        creds, policy, settings.hubspot_search_per_second, workers=settings.extract_workers
+    )
