@@ -6,7 +6,7 @@ process), and runs ``pipeline.extract`` per source in a fresh process for each w
 and checks that every worker count landed byte-identical files (the manifests' sha256).
 
     .venv/bin/python benchmarks/extract_workers.py --scale 5 --workers 1 4
-    .venv/bin/python benchmarks/extract_workers.py --scale 20 --workers 1 4 --sources crm email
+    .venv/bin/python benchmarks/extract_workers.py --scale 20 --workers 1 4 --sources hubspot mailchimp
 
 The HubSpot search rate (SMARKETING_HUBSPOT_SEARCH_PER_SECOND, default 4 as the real API
 needs) bounds the CRM extract whatever the workers; ``--hubspot-rate`` shows it lifted.
@@ -50,7 +50,7 @@ def main() -> int:
     parser.add_argument("--scale", type=float, default=5.0)
     parser.add_argument("--days", type=int, default=90)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 4])
-    parser.add_argument("--sources", nargs="+", default=["crm", "email", "ppc"])
+    parser.add_argument("--sources", nargs="+", default=["hubspot", "mailchimp", "google_ads", "meta_ads"])
     parser.add_argument("--hubspot-rate", type=float, default=None)
     parser.add_argument("--keep", type=Path, default=None, help="reuse/keep the demo here")
     args = parser.parse_args()
@@ -59,7 +59,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="extract-bench-") as tmp:
         work = Path(tmp)
         demo = args.keep or work / "demo"
-        if not (demo / "crm").exists():
+        if not (demo / "hubspot").exists():
             write_demo(args.scale, first, LAST_DAY, demo)
         apis = DemoApis(demo, work)
         try:

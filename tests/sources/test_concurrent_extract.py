@@ -71,7 +71,7 @@ def _extract(source: str, workers: int, data: Path, monkeypatch: pytest.MonkeyPa
 # ---------------------------------------------------------------- same landing, any workers
 
 
-@pytest.mark.parametrize("source", ["crm", "email", "ppc"])
+@pytest.mark.parametrize("source", ["hubspot", "mailchimp", "google_ads"])
 def test_one_and_eight_workers_land_identical_files(
     source: str,
     own_demo: tuple[Path, DemoServer],
@@ -94,7 +94,7 @@ def test_hubspot_slices_hold_exactly_each_slices_search(
     demo, server = own_demo
     creds = Credentials("smarketing_hubspot", host=server.url, password=DEMO_TOKENS["hubspot"])
     reader = HubSpotReader(creds, search_per_second=10_000, workers=4, slice_records=15)
-    spec = SPECS["crm__deals"]
+    spec = SPECS["hubspot__deals"]
     got = list(reader.read(spec, START, END))
     total = sum(1 for _ in DemoFileReader(demo).read(spec, START, END))
     windows = reader.time_slices(START, END, total)
@@ -143,7 +143,7 @@ def _hubspot(server: DemoServer, per_second: float, workers: int) -> HubSpotRead
 
 
 def test_the_search_rate_holds_across_eight_workers(tiny_demo: Path) -> None:
-    spec = SPECS["crm__deals"]
+    spec = SPECS["hubspot__deals"]
     window = (START, END)  # 75 deals: 5 slices of about 15
     with DemoServer(tiny_demo, page_size=5, hubspot_search_per_second=5) as server:
         counting = server.hubspot_search_limit = CountingLimit(server.hubspot_search_limit)
@@ -289,7 +289,7 @@ class Tracked(dict):
 
 
 def test_landing_keeps_no_record_once_written(tmp_path: Path) -> None:
-    spec = SPECS["crm__companies"]
+    spec = SPECS["hubspot__companies"]
     window = resolve_window("2026-01-14", "2026-01-15", 0, extract_start="2026-01-01")
     alive: list[weakref.ref] = []
     most_alive = 0
@@ -326,7 +326,7 @@ def test_hubspot_engagements_stream_one_association_batch_at_a_time(
     _, server = own_demo
     creds = Credentials("smarketing_hubspot", host=server.url, password=DEMO_TOKENS["hubspot"])
     reader = HubSpotReader(creds, search_per_second=10_000, workers=1, slice_records=10**6)
-    records = list(reader.read(SPECS["crm__calls"], START, END))
+    records = list(reader.read(SPECS["hubspot__calls"], START, END))
     assert len(records) > 100
     calls = [r for r in server.requests if "/calls/" in r]
     first_assoc = calls.index("POST /crm/v4/associations/calls/contacts/batch/read")
