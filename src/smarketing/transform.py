@@ -9,6 +9,7 @@ under the data folder, never into the repository.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,6 +79,55 @@ def _release_duckdb() -> None:
 
 # dbt commands that read the warehouse's raw tables
 _RUNS_MODELS = {"build", "run", "test"}
+# fingerprint of the seed files the warehouse's seed tables were last loaded from
+_SEEDS_FINGERPRINT = "seeds.fingerprint"
+
+
+def seeds_fingerprint(settings: Settings) -> str:
+    """SHA-256 over the seed files (CSV and YAML, names and contents) and the warehouse path.
+
+    A nightly build skips the seeds when this matches the last successful build's: reloading
+    three small CSVs and re-running their tests is a fixed cost that does not follow new data.
+    """
+    digest = hashlib.sha256(str(settings.warehouse_path.resolve()).encode())
+    seeds = settings.dbt_project_dir / "seeds"
+    for path in sorted(p for p in seeds.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(seeds).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _seed_tables_present(settings: Settings) -> bool:
+    """Every seed (a CSV under seeds/) is a table in the warehouse's ``seeds`` schema."""
+    import duckdb
+
+    wanted = {p.stem for p in (settings.dbt_project_dir / "seeds").rglob("*.csv")}
+    if not settings.warehouse_path.exists():
+        return False
+    try:
+        con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    except duckdb.Error:
+        return False
+    try:
+        have = {
+            r[0]
+            for r in con.execute(
+                "select table_name from information_schema.tables where table_schema = 'seeds'"
+            ).fetchall()
+        }
+    finally:
+        con.close()
+    return wanted <= have
+
+
+def seeds_unchanged(settings: Settings) -> bool:
+    """The seed tables were loaded by a successful build from the seed files as they are."""
+    recorded = settings.data_dir / "dbt" / _SEEDS_FINGERPRINT
+    return (
+        recorded.exists()
+        and recorded.read_text().strip() == seeds_fingerprint(settings)
+        and _seed_tables_present(settings)
+    )
 # rows of a failed data test shown in the error (the test's own query, re-run read-only)
 _SHOWN_ROWS = 10
 
@@ -125,8 +175,14 @@ def run_dbt(settings: Settings, command: str = "build", *extra: str) -> DbtSumma
     if key.demo:
         log.warning("demo: person keys use the demo's generated pseudonym key (not for real data)")
     builds = command.split()[0] in {"build", "run"}
+    full_refresh = "--full-refresh" in extra
     if builds:
-        pseudonyms.check_key_unchanged(settings.warehouse_path, key, "--full-refresh" in extra)
+        pseudonyms.check_key_unchanged(settings.warehouse_path, key, full_refresh)
+    whole_build = command.split()[0] == "build" and not {"--select", "--exclude"} & set(extra)
+    skip_seeds = whole_build and not full_refresh and seeds_unchanged(settings)
+    if skip_seeds:
+        log.info("seeds unchanged since the last build: not reloaded")
+        extra = (*extra, "--exclude", "resource_type:seed")
     quiet_resource_tracker()
     Path(settings.data_dir / "dbt").mkdir(parents=True, exist_ok=True)
     if command.split()[0] in _RUNS_MODELS:
@@ -168,6 +224,8 @@ def run_dbt(settings: Settings, command: str = "build", *extra: str) -> DbtSumma
         raise DbtBuildFailed(f"dbt {command} failed:\n{detail}")
     if builds:
         _record_key(settings, key)
+    if whole_build and not skip_seeds:
+        (settings.data_dir / "dbt" / _SEEDS_FINGERPRINT).write_text(seeds_fingerprint(settings))
     return DbtSummary(True, counts, failures)
 
 
