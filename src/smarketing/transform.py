@@ -79,21 +79,29 @@ def _release_duckdb() -> None:
 
 # dbt commands that read the warehouse's raw tables
 _RUNS_MODELS = {"build", "run", "test"}
-# fingerprint of the seed files the warehouse's seed tables were last loaded from
-_SEEDS_FINGERPRINT = "seeds.fingerprint"
+# fingerprint of the dbt project (and its settings) of the last successful whole build
+_PROJECT_FINGERPRINT = "project.fingerprint"
+# folders under the dbt project that are output, not source
+_NOT_SOURCE = {"target", "logs", "dbt_packages"}
 
 
-def seeds_fingerprint(settings: Settings) -> str:
-    """SHA-256 over the seed files (CSV and YAML, names and contents) and the warehouse path.
+def project_fingerprint(settings: Settings) -> str:
+    """SHA-256 over the dbt project's files (names and contents), its settings (the vars dbt
+    reads from the environment) and the warehouse path.
 
-    A nightly build skips the seeds when this matches the last successful build's: reloading
-    three small CSVs and re-running their tests is a fixed cost that does not follow new data.
+    When it matches the last successful whole build's, a nightly build skips what depends
+    on nothing but the project: reloading the seeds (three small CSVs, their tests) and the
+    unit tests (fixed inputs given in YAML). Their results cannot differ from last night's,
+    and together they are ~20 of the build's ~170 nodes.
     """
-    digest = hashlib.sha256(str(settings.warehouse_path.resolve()).encode())
-    seeds = settings.dbt_project_dir / "seeds"
-    for path in sorted(p for p in seeds.rglob("*") if p.is_file()):
-        digest.update(path.relative_to(seeds).as_posix().encode() + b"\0")
-        digest.update(path.read_bytes() + b"\0")
+    digest = hashlib.sha256(str(settings.warehouse_path.resolve()).encode() + b"\0")
+    for name, value in sorted(dbt_env(settings).items()):
+        digest.update(f"{name}={value}\0".encode())
+    root = settings.dbt_project_dir
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root)
+        if path.is_file() and rel.parts[0] not in _NOT_SOURCE:
+            digest.update(rel.as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
 
 
@@ -120,14 +128,17 @@ def _seed_tables_present(settings: Settings) -> bool:
     return wanted <= have
 
 
-def seeds_unchanged(settings: Settings) -> bool:
-    """The seed tables were loaded by a successful build from the seed files as they are."""
-    recorded = settings.data_dir / "dbt" / _SEEDS_FINGERPRINT
+def project_unchanged(settings: Settings) -> bool:
+    """The last successful whole build ran this very project (and settings) on this warehouse,
+    and its seed tables are still there."""
+    recorded = settings.data_dir / "dbt" / _PROJECT_FINGERPRINT
     return (
         recorded.exists()
-        and recorded.read_text().strip() == seeds_fingerprint(settings)
+        and recorded.read_text().strip() == project_fingerprint(settings)
         and _seed_tables_present(settings)
     )
+
+
 # rows of a failed data test shown in the error (the test's own query, re-run read-only)
 _SHOWN_ROWS = 10
 
@@ -179,10 +190,10 @@ def run_dbt(settings: Settings, command: str = "build", *extra: str) -> DbtSumma
     if builds:
         pseudonyms.check_key_unchanged(settings.warehouse_path, key, full_refresh)
     whole_build = command.split()[0] == "build" and not {"--select", "--exclude"} & set(extra)
-    skip_seeds = whole_build and not full_refresh and seeds_unchanged(settings)
-    if skip_seeds:
-        log.info("seeds unchanged since the last build: not reloaded")
-        extra = (*extra, "--exclude", "resource_type:seed")
+    skip_fixed = whole_build and not full_refresh and project_unchanged(settings)
+    if skip_fixed:
+        log.info("dbt project unchanged since the last build: seeds and unit tests not re-run")
+        extra = (*extra, "--exclude", "resource_type:seed", "resource_type:unit_test")
     quiet_resource_tracker()
     Path(settings.data_dir / "dbt").mkdir(parents=True, exist_ok=True)
     if command.split()[0] in _RUNS_MODELS:
@@ -224,8 +235,8 @@ def run_dbt(settings: Settings, command: str = "build", *extra: str) -> DbtSumma
         raise DbtBuildFailed(f"dbt {command} failed:\n{detail}")
     if builds:
         _record_key(settings, key)
-    if whole_build and not skip_seeds:
-        (settings.data_dir / "dbt" / _SEEDS_FINGERPRINT).write_text(seeds_fingerprint(settings))
+    if whole_build and not skip_fixed:
+        (settings.data_dir / "dbt" / _PROJECT_FINGERPRINT).write_text(project_fingerprint(settings))
     return DbtSummary(True, counts, failures)
 
 
