@@ -116,3 +116,41 @@ def published_demo(
         pipeline.transform(s)
         pipeline.publish("demo-run", interval, {}, s)
     return s
+
+
+@pytest.fixture(scope="session")
+def airflow_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated Airflow metadata DB (with the DuckDB pool) to copy; see tests/airflow_env.py."""
+    from tests.airflow_env import migrated_db
+
+    return migrated_db(tmp_path_factory)
+
+
+# `make test` runs two xdist workers with --dist loadgroup: a test file's tests share a group
+# (one worker, module fixtures built once) unless a test names its own `xdist_group`, as the
+# fault catalogue's halves do. Groups are handed out in collection order, so the longest ones
+# (seconds on the shared 2-core machine, measured) go first and both workers finish together.
+LONGEST_GROUPS = {
+    "tests/test_e2e_operations.py": 200,
+    "tests/test_topology.py": 190,
+    "faults_blocked": 180,
+    "faults_absorbed": 180,
+    "tests/benchmarks/test_bench.py": 120,
+    "tests/test_e2e_dag.py": 100,
+    "tests/test_e2e_secrets.py": 60,
+}
+
+
+def _group(item: pytest.Item) -> str:
+    mark = item.get_closest_marker("xdist_group")
+    if mark is None:
+        return item.nodeid.split("::")[0]
+    return str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the marks
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(_group(item)))
+    items.sort(key=lambda item: -LONGEST_GROUPS.get(_group(item), 0))
