@@ -148,6 +148,11 @@ def _group(item: pytest.Item) -> str:
     return str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # registered by pytest-xdist too; here as well so `-p no:xdist` runs keep --strict-markers
+    config.addinivalue_line("markers", "xdist_group(name): tests that share one xdist worker")
+
+
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the marks
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:

@@ -49,8 +49,9 @@ def night(
 # snapshot's, only dbt's target/ (its parse cache) stays from the worker's previous night, as
 # it does between real nights. The same warehouse path lets dbt re-use its parse (a new path
 # in profiles.yml makes dbt parse the project from scratch, tens of seconds per night).
-BLOCKED, ABSORBED_GROUP = pytest.mark.xdist_group("faults_blocked"), pytest.mark.xdist_group(
-    "faults_absorbed"
+BLOCKED, ABSORBED_GROUP = (
+    pytest.mark.xdist_group("faults_blocked"),
+    pytest.mark.xdist_group("faults_absorbed"),
 )
 
 
