@@ -32,13 +32,12 @@ topology: $(STAMP)
 	$(BIN)/smarketing topology --unpause $(TOPOLOGY_ARGS)
 
 ## Run the test suite.
-# Two workers (the machine's two cores); a file's tests stay on one worker (--dist loadgroup with
-# one group per file, see tests/conftest.py), so module fixtures (the topology, the e2e Airflow
-# home) are built once; the fault catalogue is split in two groups, and the longest groups start
-# first so both workers finish together. PYTEST_WORKERS=0 runs serially.
+# Two workers (the machine's two cores); a file's tests stay on one worker (--dist loadfile), so
+# module fixtures (the fault catalogue's company, the topology) are built once; the longest files
+# start first (tests/conftest.py) so both workers finish together. PYTEST_WORKERS=0 runs serially.
 PYTEST_WORKERS ?= 2
 test: $(STAMP)
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src dags tests benchmarks

@@ -49,12 +49,6 @@ def night(
 # snapshot's, only dbt's target/ (its parse cache) stays from the worker's previous night, as
 # it does between real nights. The same warehouse path lets dbt re-use its parse (a new path
 # in profiles.yml makes dbt parse the project from scratch, tens of seconds per night).
-BLOCKED, ABSORBED_GROUP = (
-    pytest.mark.xdist_group("faults_blocked"),
-    pytest.mark.xdist_group("faults_absorbed"),
-)
-
-
 def _night_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.getbasetemp() / "fault_night" / "data"
 
@@ -351,7 +345,6 @@ def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-@BLOCKED
 def test_control_night_without_fault_publishes(fault_env: tuple[Path, Settings]) -> None:
     _, settings = fault_env
     before = _digest(settings.published_path)
@@ -360,7 +353,6 @@ def test_control_night_without_fault_publishes(fault_env: tuple[Path, Settings])
     assert _digest(settings.published_path) != before
 
 
-@BLOCKED
 @pytest.mark.parametrize("name,inject,after,error,parts", FAULTS, ids=[f[0] for f in FAULTS])
 def test_fault_blocks_publication_and_leaves_published_bytes(
     fault_env: tuple[Path, Settings], name: str, inject, after, error: str, parts: list[str]
@@ -507,7 +499,6 @@ ABSORBED = [
 ]
 
 
-@ABSORBED_GROUP
 @pytest.mark.parametrize("name,inject,env", ABSORBED, ids=[a[0] for a in ABSORBED])
 def test_absorbed_fault_publishes_the_true_figures(
     fault_env: tuple[Path, Settings],
@@ -534,7 +525,6 @@ def test_absorbed_fault_publishes_the_true_figures(
         )
 
 
-@ABSORBED_GROUP
 def test_late_e_mail_activity_is_really_late_in_the_tiny_demo(fault_env) -> None:
     """Guard for the case above: the fault window holds activity of campaigns sent earlier."""
     demo, _ = fault_env
@@ -551,7 +541,6 @@ def test_late_e_mail_activity_is_really_late_in_the_tiny_demo(fault_env) -> None
     assert len(late) > 0
 
 
-@ABSORBED_GROUP
 def test_backfill_of_an_earlier_day_never_moves_a_published_figure_back(
     fault_env: tuple[Path, Settings], control_figures: dict[str, list[tuple]]
 ) -> None:
@@ -609,7 +598,6 @@ QUARANTINE_FAULTS = [
 ]
 
 
-@BLOCKED
 @pytest.mark.parametrize(
     "name,inject,check", QUARANTINE_FAULTS, ids=[f[0] for f in QUARANTINE_FAULTS]
 )
