@@ -20,7 +20,6 @@ from smarketing import pipeline
 from smarketing.config import Settings, load_settings
 from smarketing.demo.server import DemoServer, demo_connections
 from smarketing.sources.catalog import SOURCES
-from tests.airflow_env import file_lock, shared_dir
 
 pytestmark = pytest.mark.slow
 GOOD_DAY, FAULT_DAY = ("2026-02-13", "2026-02-14"), ("2026-02-14", "2026-02-15")
@@ -44,55 +43,21 @@ def night(
     return pipeline.publish(run_id, loaded["interval"], gate, settings=settings)
 
 
-# Every night below runs in one fixed data folder per worker (`_night_dir`), restored from the
-# good night's snapshot before each case: the DuckDB files, landing zone and reports are the
-# snapshot's, only dbt's target/ (its parse cache) stays from the worker's previous night, as
-# it does between real nights. The same warehouse path lets dbt re-use its parse (a new path
-# in profiles.yml makes dbt parse the project from scratch, tens of seconds per night).
-def _night_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.getbasetemp() / "fault_night" / "data"
-
-
-def restore(snapshot: Path, data: Path) -> None:
-    """Make `data` a copy of the snapshot, keeping only its own dbt/ (parse cache) if any."""
-    data.mkdir(parents=True, exist_ok=True)
-    for child in data.iterdir():
-        if child.name != "dbt":
-            shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
-    for child in snapshot.iterdir():
-        if child.name == "dbt" and (data / "dbt").exists():
-            continue
-        if child.is_dir() and not child.is_symlink():
-            shutil.copytree(child, data / child.name, symlinks=True)
-        else:
-            shutil.copy2(child, data / child.name, follow_symlinks=False)
-
-
 @pytest.fixture(scope="module")
 def published_once(tmp_path_factory: pytest.TempPathFactory, tiny_demo: Path) -> Iterator[Path]:
-    """A data folder after one good initial load (interval 2026-02-13): a snapshot built once
-    for the session (under a lock, shared by the xdist workers), never written to."""
-    root = shared_dir(tmp_path_factory) / "faults_published_once"
-    root.mkdir(exist_ok=True)
-    with file_lock(root / ".lock"):
-        if not (root / "done").exists():
-            data = _night_dir(tmp_path_factory)
-            shutil.rmtree(data, ignore_errors=True)
-            data.mkdir(parents=True)
-            mp = pytest.MonkeyPatch()
-            with DemoServer(tiny_demo, page_size=100) as server:
-                for key, value in demo_connections(server.url, tiny_demo).items():
-                    mp.setenv(key, value)
-                mp.setenv("SMARKETING_DATA_DIR", str(data))
-                mp.setenv("SMARKETING_LOOKBACK_DAYS", "2")
-                settings = load_settings()
-                settings.ensure_dirs()
-                night(settings, GOOD_DAY, "good-run", extract_start="2026-01-01")
-            mp.undo()
-            shutil.rmtree(root / "data", ignore_errors=True)
-            shutil.copytree(data, root / "data", symlinks=True)
-            (root / "done").touch()
-    yield root / "data"
+    """A data folder after one good initial load (interval 2026-02-13)."""
+    home = tmp_path_factory.mktemp("faults")
+    mp = pytest.MonkeyPatch()
+    with DemoServer(tiny_demo, page_size=100) as server:
+        for key, value in demo_connections(server.url, tiny_demo).items():
+            mp.setenv(key, value)
+        mp.setenv("SMARKETING_DATA_DIR", str(home / "data"))
+        mp.setenv("SMARKETING_LOOKBACK_DAYS", "2")
+        settings = load_settings()
+        settings.ensure_dirs()
+        night(settings, GOOD_DAY, "good-run", extract_start="2026-01-01")
+    mp.undo()
+    yield home / "data"
 
 
 def _rewrite(path: Path, change: Callable[[int, dict], dict | None]) -> None:
@@ -324,14 +289,10 @@ FAULTS = [
 
 @pytest.fixture
 def fault_env(
-    published_once: Path,
-    tiny_demo: Path,
-    tmp_path: Path,
-    tmp_path_factory: pytest.TempPathFactory,
-    monkeypatch: pytest.MonkeyPatch,
+    published_once: Path, tiny_demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[tuple[Path, Settings]]:
-    data, demo = _night_dir(tmp_path_factory), tmp_path / "demo"
-    restore(published_once, data)
+    data, demo = tmp_path / "data", tmp_path / "demo"
+    shutil.copytree(published_once, data, symlinks=True)
     shutil.copytree(tiny_demo, demo)
     with DemoServer(demo, page_size=100) as server:
         for key, value in demo_connections(server.url, demo).items():
@@ -436,14 +397,14 @@ def control_figures(
     published_once: Path, tiny_demo: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, list[tuple]]:
     """What the fault night publishes when nothing is wrong."""
-    data = _night_dir(tmp_path_factory)
-    restore(published_once, data)
+    home = tmp_path_factory.mktemp("control")
+    shutil.copytree(published_once, home / "data", symlinks=True)
     mp = pytest.MonkeyPatch()
     try:
         with DemoServer(tiny_demo, page_size=100) as server:
             for key, value in demo_connections(server.url, tiny_demo).items():
                 mp.setenv(key, value)
-            mp.setenv("SMARKETING_DATA_DIR", str(data))
+            mp.setenv("SMARKETING_DATA_DIR", str(home / "data"))
             mp.setenv("SMARKETING_LOOKBACK_DAYS", "2")
             settings = load_settings()
             night(settings, FAULT_DAY, "control-figures")
