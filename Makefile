@@ -33,8 +33,8 @@ topology: $(STAMP)
 
 ## Run the test suite.
 # Two workers (the machine's two cores); a file's tests stay on one worker (--dist loadfile), so
-# module fixtures (the fault catalogue's company, the topology) are built once. PYTEST_WORKERS=0
-# runs serially.
+# module fixtures (the fault catalogue's company, the topology) are built once; the longest files
+# start first (tests/conftest.py) so both workers finish together. PYTEST_WORKERS=0 runs serially.
 PYTEST_WORKERS ?= 2
 test: $(STAMP)
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)

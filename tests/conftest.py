@@ -116,3 +116,31 @@ def published_demo(
         pipeline.transform(s)
         pipeline.publish("demo-run", interval, {}, s)
     return s
+
+
+@pytest.fixture(scope="session")
+def airflow_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated Airflow metadata DB (with the DuckDB pool) to copy; see tests/airflow_env.py."""
+    from tests.airflow_env import migrated_db
+
+    return migrated_db(tmp_path_factory)
+
+
+# `make test` runs two xdist workers with --dist loadfile: a test file's tests share one worker
+# (module fixtures built once), and files are handed out in collection order, so the longest
+# ones go first and both workers finish together (rough seconds on the shared 2-core machine:
+# README's durations; the fault catalogue's ~25 nights estimated). --dist loadgroup could split
+# a file, but pytest-xdist 3.8 cannot set the group on pytest 9.2's node ids: every test became
+# its own group and the topology was started twice.
+LONGEST_FILES = {
+    "tests/test_fault_catalogue.py": 600,
+    "tests/test_e2e_operations.py": 200,
+    "tests/test_topology.py": 190,
+    "tests/benchmarks/test_bench.py": 120,
+    "tests/test_e2e_dag.py": 100,
+    "tests/test_e2e_secrets.py": 60,
+}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: -LONGEST_FILES.get(item.nodeid.split("::")[0], 0))

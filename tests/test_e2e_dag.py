@@ -12,7 +12,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
@@ -24,14 +23,16 @@ import pytest
 from smarketing.demo.fx import daily_rates, to_usd_cents
 from smarketing.demo.server import DemoServer, demo_connections
 from smarketing.pseudonyms import demo_key, pseudonym
+from tests.airflow_env import AIRFLOW, airflow_home
 from tests.conftest import PROJECT_DIR
 
 pytestmark = pytest.mark.slow
-AIRFLOW = str(Path(sys.executable).with_name("airflow"))
 
 
 @pytest.fixture(scope="module")
-def env(tmp_path_factory: pytest.TempPathFactory, tiny_demo: Path) -> Iterator[dict[str, str]]:
+def env(
+    tmp_path_factory: pytest.TempPathFactory, tiny_demo: Path, airflow_db: Path
+) -> Iterator[dict[str, str]]:
     home = tmp_path_factory.mktemp("e2e")
     demo = home / "demo"
     shutil.copytree(tiny_demo, demo)
@@ -39,18 +40,12 @@ def env(tmp_path_factory: pytest.TempPathFactory, tiny_demo: Path) -> Iterator[d
     env = {
         **os.environ,
         **demo_connections(server.url, demo),
-        "AIRFLOW_HOME": str(home / "airflow"),
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow/airflow.db",
-        "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_DIR / "dags"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        **airflow_home(home / "airflow", airflow_db),
         "SMARKETING_PROJECT_DIR": str(PROJECT_DIR),
         "SMARKETING_DATA_DIR": str(home / "data"),
         "SMARKETING_DEMO_DIR": str(demo),
         "SMARKETING_LOOKBACK_DAYS": "2",
     }
-    (home / "airflow").mkdir()
-    for cmd in (["db", "migrate"], ["pools", "set", "duckdb_warehouse", "1", "DuckDB writers"]):
-        subprocess.run([AIRFLOW, *cmd], env=env, check=True, capture_output=True)
     yield env
     server.stop()
 

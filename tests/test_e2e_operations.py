@@ -25,10 +25,10 @@ import duckdb
 import pytest
 
 from smarketing.demo.server import DemoServer, demo_connections
+from tests.airflow_env import AIRFLOW, airflow_home
 from tests.conftest import PROJECT_DIR
 
 pytestmark = pytest.mark.slow
-AIRFLOW = str(Path(sys.executable).with_name("airflow"))
 EXTRACT_START = json.dumps({"extract_start": "2026-01-01"})
 ASSET = ("smarketing_marts", "x-smarketing://published-marts")
 
@@ -89,7 +89,7 @@ def _hours(a: str, b: str) -> float:
 
 @pytest.mark.timeout(2700)  # three full runs; the shared test machine is slow
 def test_settings_and_paths_change_between_runs_on_one_airflow_home(
-    tmp_path: Path, tiny_demo: Path, truth: dict
+    tmp_path: Path, tiny_demo: Path, truth: dict, airflow_db: Path
 ) -> None:
     demo = tmp_path / "demo"
     shutil.copytree(tiny_demo, demo)
@@ -98,18 +98,12 @@ def test_settings_and_paths_change_between_runs_on_one_airflow_home(
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("SMARKETING_")},
         **demo_connections(server.url, demo),
-        "AIRFLOW_HOME": str(tmp_path / "airflow"),
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{tmp_path}/airflow/airflow.db",
-        "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_DIR / "dags"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        **airflow_home(tmp_path / "airflow", airflow_db),
         "SMARKETING_PROJECT_DIR": str(PROJECT_DIR),
         "SMARKETING_DATA_DIR": str(data),
         "SMARKETING_DEMO_DIR": str(demo),
         "SMARKETING_LOOKBACK_DAYS": "2",
     }
-    (tmp_path / "airflow").mkdir()
-    for cmd in (["db", "migrate"], ["pools", "set", "duckdb_warehouse", "1", "DuckDB writers"]):
-        subprocess.run([AIRFLOW, *cmd], env=env, check=True, capture_output=True)
     try:
         _three_runs(env, tmp_path, data, truth)
     finally:

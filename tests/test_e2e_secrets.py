@@ -12,7 +12,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import threading
 from http.server import HTTPServer
 from pathlib import Path
@@ -20,12 +19,12 @@ from urllib.parse import quote, quote_plus
 
 import pytest
 
+from tests.airflow_env import AIRFLOW, airflow_home
 from tests.conftest import PROJECT_DIR
 from tests.sources.hostile import EchoServer
 from tests.test_notify import Hook
 
 pytestmark = pytest.mark.slow
-AIRFLOW = str(Path(sys.executable).with_name("airflow"))
 SECRETS = {
     "hubspot": "hubspot private app words",
     "mailchimp": "mailchimp api key words",
@@ -75,7 +74,9 @@ def _connections(url: str, web: Path) -> dict[str, str]:
     return {f"AIRFLOW_CONN_{k.upper()}": json.dumps(v) for k, v in conns.items()}
 
 
-def test_echoed_credentials_reach_no_output_of_a_dag_run(tmp_path: Path, tiny_demo: Path) -> None:
+def test_echoed_credentials_reach_no_output_of_a_dag_run(
+    tmp_path: Path, tiny_demo: Path, airflow_db: Path
+) -> None:
     web = tmp_path / "ga4"
     shutil.copytree(tiny_demo / "ga4", web)
     hook = HTTPServer(("127.0.0.1", 0), Hook)
@@ -89,10 +90,7 @@ def test_echoed_credentials_reach_no_output_of_a_dag_run(tmp_path: Path, tiny_de
         env = {
             **os.environ,
             **_connections(vendor.url, web),
-            "AIRFLOW_HOME": str(tmp_path / "airflow"),
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{tmp_path}/airflow/airflow.db",
-            "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_DIR / "dags"),
-            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            **airflow_home(tmp_path / "airflow", airflow_db),
             "SMARKETING_PROJECT_DIR": str(PROJECT_DIR),
             "SMARKETING_DATA_DIR": str(tmp_path / "data"),
             "SMARKETING_DEMO_DIR": str(tiny_demo),
@@ -102,9 +100,6 @@ def test_echoed_credentials_reach_no_output_of_a_dag_run(tmp_path: Path, tiny_de
             "SMARKETING_HTTP_BACKOFF_SECONDS": "0",
             "SMARKETING_ALERT_WEBHOOK_URL": f"http://127.0.0.1:{hook.server_port}/alert",
         }
-        (tmp_path / "airflow").mkdir()
-        for cmd in (["db", "migrate"], ["pools", "set", "duckdb_warehouse", "1", "DuckDB"]):
-            subprocess.run([AIRFLOW, *cmd], env=env, check=True, capture_output=True)
         run = subprocess.run(
             [AIRFLOW, "dags", "test", "smarketing_nightly", "2026-01-15T02:00:00+00:00"],
             env=env,
