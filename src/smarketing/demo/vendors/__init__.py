@@ -1,0 +1,1 @@
+"""One module per vendor: its wire format and endpoints, mirroring ``smarketing.sources``."""
