@@ -235,7 +235,9 @@ class LinkedInAdsReader:
                 },
             )
         except SourceHttpError as exc:
-            raise _fail_fast(exc) from exc
+            if (failed := _fail_fast(exc)) is exc:
+                raise
+            raise failed from exc
         token = reply.get("access_token") if isinstance(reply, dict) else None
         if not isinstance(token, str) or not token:
             raise SourceResponseError(
@@ -259,10 +261,14 @@ class LinkedInAdsReader:
                 return self.client.request("GET", url, headers={"Authorization": f"Bearer {token}"})
             except SourceHttpError as exc:
                 if exc.status == 401 and attempt == 1:
-                    log.warning("source=%s endpoint=%s: 401, refreshing the token", SOURCE, exc.endpoint)
+                    log.warning(
+                        "source=%s endpoint=%s: 401, refreshing the token", SOURCE, exc.endpoint
+                    )
                     self._token = None
                     continue
-                raise _fail_fast(exc) from exc
+                if (failed := _fail_fast(exc)) is exc:
+                    raise
+                raise failed from exc
         raise AssertionError("unreachable")  # pragma: no cover
 
     # ------------------------------------------------------------------ lookups
@@ -294,7 +300,9 @@ class LinkedInAdsReader:
             for campaign in guard.items(page, "elements"):
                 if isinstance(campaign, dict) and campaign.get("id") is not None:
                     name = campaign.get("name")
-                    names[f"{CAMPAIGN_URN}{campaign['id']}"] = name if isinstance(name, str) else None
+                    names[f"{CAMPAIGN_URN}{campaign['id']}"] = (
+                        name if isinstance(name, str) else None
+                    )
             token = (page.get("metadata") or {}).get("nextPageToken")
             if not token:
                 return names
@@ -338,7 +346,9 @@ class LinkedInAdsReader:
                 f"{self.max_elements} for a single day; the reply may be cut short",
             )
         middle = first + timedelta(days=(last - first).days // 2)
-        log.info("source=%s: %d elements (cap) for %s..%s, splitting", SOURCE, len(elements), first, last)
+        log.info(
+            "source=%s: %d elements (cap) for %s..%s, splitting", SOURCE, len(elements), first, last
+        )
         yield from self._elements(account, first, middle)
         yield from self._elements(account, middle + timedelta(days=1), last)
 
@@ -393,6 +403,8 @@ class LinkedInAdsReader:
         }
 
 
-def build_reader(creds: Credentials, policy: RetryPolicy, settings: object = None) -> LinkedInAdsReader:
+def build_reader(
+    creds: Credentials, policy: RetryPolicy, settings: object = None
+) -> LinkedInAdsReader:
     """The registry's connector factory: ``smarketing.sources.linkedin_ads:build_reader``."""
     return LinkedInAdsReader(creds, policy)

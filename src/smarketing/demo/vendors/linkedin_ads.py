@@ -22,10 +22,13 @@ active: 426 ``NONEXISTENT_VERSION``), ``X-Restli-Protocol-Version: 2.0.0`` and a
 token (401 ``INVALID_ACCESS_TOKEN`` / ``EXPIRED_ACCESS_TOKEN``); a query string over 4 KB or
 a URL over 8 KB is 414; more calls than ``daily_quota`` are 429 with LinkedIn's throttle body
 (serviceErrorCode 101), no ``Retry-After``. Errors use LinkedIn's body
-``{"status", "serviceErrorCode", "code", "message"}``. Test hooks: :meth:`LinkedInAdsApi.
-expire_tokens` (a token lapsing mid-run), ``token_lifetime_calls`` (each token lapses after that
-many calls), ``faults`` (queued statuses per path prefix, with an optional ``Retry-After``) and ``echo_credentials`` (a hostile vendor quoting the request's
-``Authorization`` header in its error bodies).
+``{"status", "serviceErrorCode", "code", "message"}``.
+
+Test hooks: :meth:`LinkedInAdsApi.expire_tokens`
+(every token lapses), ``token_lifetime_calls`` (each token lapses after that many calls),
+``faults`` (queued statuses per path prefix, with an optional ``Retry-After``) and
+``echo_credentials`` (a hostile vendor quoting the request's ``Authorization`` header in
+its error bodies).
 
 :class:`LinkedInAdsServer` serves one API on 127.0.0.1 on its own; the demo server can mount
 the same API through :meth:`LinkedInAdsApi.handle`, which needs no HTTP.
@@ -288,7 +291,9 @@ class LinkedInAdsApi:
         except LinkedInError as exc:
             payload = dict(exc.body)
             if self.echo_credentials:  # a hostile vendor quoting what it was sent
-                payload["message"] += f" (request had Authorization: {headers.get('authorization')})"
+                payload["message"] += (
+                    f" (request had Authorization: {headers.get('authorization')})"
+                )
             return exc.status, payload, {}
 
     def _rest(self, method: str, path: str, raw_query: str, headers: Mapping[str, str]) -> Any:
@@ -303,7 +308,9 @@ class LinkedInAdsApi:
                 "LinkedIn-Version header.",
             )
         if version not in self.active_versions:
-            raise LinkedInError(426, "NONEXISTENT_VERSION", f"Requested version {version} is not active")
+            raise LinkedInError(
+                426, "NONEXISTENT_VERSION", f"Requested version {version} is not active"
+            )
         self._authorise(headers)
         with self._lock:
             self._calls += 1
@@ -401,7 +408,9 @@ class LinkedInAdsApi:
         if query.get("pivot") != "CAMPAIGN":
             raise LinkedInError(400, "ILLEGAL_ARGUMENT", "the demo answers pivot=CAMPAIGN only")
         if query.get("timeGranularity") != "DAILY":
-            raise LinkedInError(400, "ILLEGAL_ARGUMENT", "the demo answers timeGranularity=DAILY only")
+            raise LinkedInError(
+                400, "ILLEGAL_ARGUMENT", "the demo answers timeGranularity=DAILY only"
+            )
         first, last = _date_range(query.get("dateRange", ""))
         accounts = _urn_list(query.get("accounts", ""), ACCOUNT_URN, "accounts")
         fields = [f for f in query.get("fields", "").split(",") if f]
