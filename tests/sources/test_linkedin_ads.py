@@ -410,3 +410,19 @@ def test_landed_rows_satisfy_the_catalog_entry_and_land_keyed_by_campaign_day(
         vendor.reader(), AD_ANALYTICS, DataWindow(START, END, START), tmp_path / "landing"
     )
     assert landed.records == 7 and landed.quarantined == 0
+
+
+def test_a_campaign_day_sent_twice_is_kept_once_and_a_changed_twin_fails_naming_both(
+    vendor: Harness,
+) -> None:
+    twin = demo.landed_row(ACCOUNT, "EUR", "7001", "Brand – DACH", day(2), "12.25", 2, 200)
+    assert twin in vendor.api.rows  # the same campaign-day, figure for figure
+    vendor.api.rows.append(dict(twin))
+    got = list(vendor.reader().read(AD_ANALYTICS, START, END))
+    assert _norm(got) == _norm(_in_window(vendor.api.rows[:-1], {ACCOUNT}))
+    vendor.api.rows[-1] = {**twin, "costInLocalCurrency": "99.00"}
+    with pytest.raises(SourceResponseError) as err:
+        list(vendor.reader().read(AD_ANALYTICS, START, END))
+    message = str(err.value)
+    assert "urn:li:sponsoredCampaign:7001 on 2026-01-30 sent twice with different" in message
+    assert '"costInLocalCurrency": "12.25"' in message and '"99.00"' in message

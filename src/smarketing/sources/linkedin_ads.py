@@ -362,9 +362,34 @@ class LinkedInAdsReader:
         for account in self.accounts:
             currency = self.account_currency(account)
             names = self.campaign_names(account)
+            seen: dict[tuple[str, str], str] = {}  # (campaign, day) -> element as sent
             for lo, hi in self._windows(first, last, len(names)):
                 for element in self._elements(account, lo, hi):
-                    yield self._row(element, account, currency, names, first, last)
+                    row = self._row(element, account, currency, names, first, last)
+                    if isinstance(row, dict) and not self._first_time(row, element, seen):
+                        continue
+                    yield row
+
+    def _first_time(self, row: dict, element: Any, seen: dict[tuple[str, str], str]) -> bool:
+        """False for a campaign-day sent again unchanged; a changed twin fails the read.
+
+        A campaign-day twice with two costs cannot be resolved by any rule: loading either
+        would silently lose or double spend, so the read stops naming both.
+        """
+        key = (row["campaign"], row["day"])
+        sent = json.dumps(element, sort_keys=True, default=str)
+        if key not in seen:
+            seen[key] = sent
+            return True
+        if seen[key] == sent:
+            log.warning("source=%s: %s on %s sent twice, kept once", SOURCE, *key)
+            return False
+        raise SourceResponseError(
+            SOURCE,
+            "GET /rest/adAnalytics",
+            f"{row['account']} {key[0]} on {key[1]} sent twice with different figures: "
+            f"{seen[key][:200]} and {sent[:200]}",
+        )
 
     def _row(
         self,
