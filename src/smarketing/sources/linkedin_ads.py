@@ -46,8 +46,10 @@ where LinkedIn's own pages are silent):
   token ("Programmatic Refresh Tokens"). The connector refreshes once per read and once
   more when a call is answered 401 (token expired or revoked meanwhile), then retries the
   call; a second 401 fails at once.
-* **Errors** have the body ``{"status": 401, "serviceErrorCode": 65602, "code":
-  "EXPIRED_ACCESS_TOKEN", "message": "…"}`` (LinkedIn API guide, "Error Handling").
+* **Errors** have the body ``{"status": 401, "serviceErrorCode": 65600, "message":
+  "Invalid access token"}`` (LinkedIn API guide, "Error Handling"; that exact 401 quoted in
+  xcarpentier/react-native-linkedin#80); versioned endpoints add a ``code`` such as
+  ``VERSION_MISSING``. The connector keys on the HTTP status only, never on these codes.
   Throttling is a daily application and member quota reset at midnight UTC, answered 429
   (``{"serviceErrorCode": 101, "message": "Resource level throttle limit for calls to this
   resource is reached.", "status": 429}``, quoted in Automattic/wp-calypso#32007; "Rate
@@ -60,7 +62,11 @@ Each row landed is the element as LinkedIn sent it plus five fields the connecto
 ``account`` (the sponsoredAccount URN), ``accountCurrency``, ``campaign`` (the campaign
 URN, from ``pivotValues``), ``campaignName`` and ``day`` (ISO date from ``dateRange.start``).
 An element that is not one campaign on one day of the window is quarantined whole
-(:class:`~smarketing.sources.base.Malformed`), never dropped.
+(:class:`~smarketing.sources.base.Malformed`), never dropped. A campaign-day sent twice
+unchanged is kept once; sent twice with different figures, the read fails naming both.
+The catalog entry (:data:`AD_ANALYTICS`) is a ``window`` entity: each day of the window
+holds what the latest delivery said about it, so a day restated to no activity empties.
+Days are taken as LinkedIn labels them; the connector does not shift time zones.
 """
 
 from __future__ import annotations

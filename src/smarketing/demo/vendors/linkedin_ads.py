@@ -19,7 +19,8 @@ LinkedIn does (see :mod:`smarketing.sources.linkedin_ads` for the documentation 
 
 Every ``/rest`` call needs ``LinkedIn-Version`` (missing: 400 ``VERSION_MISSING``; not
 active: 426 ``NONEXISTENT_VERSION``), ``X-Restli-Protocol-Version: 2.0.0`` and a live bearer
-token (401 ``INVALID_ACCESS_TOKEN`` / ``EXPIRED_ACCESS_TOKEN``); a query string over 4 KB or
+token (401 ``INVALID_ACCESS_TOKEN``, serviceErrorCode 65600 as LinkedIn answers; a lapsed
+token ``EXPIRED_ACCESS_TOKEN`` 65602, a code assumed here); a query string over 4 KB or
 a URL over 8 KB is 414; more calls than ``daily_quota`` are 429 with LinkedIn's throttle body
 (serviceErrorCode 101), no ``Retry-After``. Errors use LinkedIn's body
 ``{"status", "serviceErrorCode", "code", "message"}``.
