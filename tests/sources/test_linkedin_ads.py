@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import parse_qs
 
 import pytest
 
@@ -426,3 +428,32 @@ def test_a_campaign_day_sent_twice_is_kept_once_and_a_changed_twin_fails_naming_
     message = str(err.value)
     assert "urn:li:sponsoredCampaign:7001 on 2026-01-30 sent twice with different" in message
     assert '"costInLocalCurrency": "12.25"' in message and '"99.00"' in message
+
+
+def test_the_demo_world_side_renders_clicks_into_costed_rows_and_tagged_landings() -> None:
+    rows = demo.ad_rows_for_day(
+        random.Random("7:2026-01-05"),
+        date(2026, 1, 5),
+        {"abm_enterprise": 3, "webinar_demand_gen": 0},
+    )
+    (row,) = rows  # no row for the campaign without clicks
+    assert row["campaign"] == "urn:li:sponsoredCampaign:7001" and row["clicks"] == 3
+    assert row["accountCurrency"] == "GBP" and row["day"] == "2026-01-05"
+    pence = Decimal(row["costInLocalCurrency"]) * 100
+    assert pence == pence.to_integral() and pence % 3 == 0 and 1800 <= pence <= 4200
+    assert 180 <= row["impressions"] <= 420
+    again = demo.ad_rows_for_day(
+        random.Random("7:2026-01-05"),
+        date(2026, 1, 5),
+        {"abm_enterprise": 3, "webinar_demand_gen": 0},
+    )
+    assert again == rows  # the same seed, the same day
+    click = demo.li_fat_id(random.Random(1))
+    query = parse_qs(demo.landing_query("abm_enterprise", click)[1:])
+    assert query == {
+        "utm_source": ["linkedin"],
+        "utm_medium": ["paid_social"],
+        "utm_campaign": ["abm_enterprise"],
+        "li_fat_id": [click],
+    }
+    assert len(click) == 36 and click[14] == "4"  # a UUID, version 4

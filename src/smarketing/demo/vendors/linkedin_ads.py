@@ -39,9 +39,11 @@ from __future__ import annotations
 
 import base64
 import json
+import random
 import re
 import secrets
 import threading
+import uuid
 from collections import defaultdict, deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -109,6 +111,56 @@ def landed_row(
         "campaignName": campaign_name,
         "day": day.isoformat(),
     }
+
+
+# ---------------------------------------------------------------- the demo world's side
+# LinkedIn campaigns of the demo company (B2B: account-based and webinar demand generation);
+# its ad account bills in pounds, a third currency beside Google's dollars and Meta's euros
+LINKEDIN_CAMPAIGNS = (("7001", "abm_enterprise"), ("7002", "webinar_demand_gen"))
+DEMO_ACCOUNT_CURRENCY = "GBP"
+UTM_SOURCE, UTM_MEDIUM = "linkedin", "paid_social"
+
+
+def li_fat_id(rng: random.Random) -> str:
+    """LinkedIn's click id (``li_fat_id``), appended to the landing URL of an ad click."""
+    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+
+def landing_query(campaign: str, click_id: str) -> str:
+    """The query string a LinkedIn ad click lands with: UTM values and the click id."""
+    return (
+        f"?utm_source={UTM_SOURCE}&utm_medium={UTM_MEDIUM}&utm_campaign={campaign}"
+        f"&li_fat_id={click_id}"
+    )
+
+
+def ad_rows_for_day(rng: random.Random, day: date, clicks: Mapping[str, int]) -> list[dict]:
+    """Landed rows of one day: a campaign's clicks equal the sessions its ads brought.
+
+    ``clicks`` maps campaign name → clicks that day. A campaign without clicks has no row
+    (LinkedIn sends no element for a day without activity). Cost is clicks × a CPC of
+    £6.00–£14.00 in whole pence, so the ground truth can sum it exactly.
+    """
+    rows = []
+    for campaign_id, name in LINKEDIN_CAMPAIGNS:
+        n = clicks.get(name, 0)
+        cpc_pence, per_click = rng.randint(600, 1400), rng.randint(60, 140)
+        if n <= 0:
+            continue
+        pence = n * cpc_pence
+        rows.append(
+            landed_row(
+                DEMO_ACCOUNT_ID,
+                DEMO_ACCOUNT_CURRENCY,
+                campaign_id,
+                name,
+                day,
+                f"{pence // 100}.{pence % 100:02d}",
+                n,
+                n * per_click,
+            )
+        )
+    return rows
 
 
 ELEMENT_FIELDS = ("pivotValues", "dateRange", "costInLocalCurrency", "impressions", "clicks")
