@@ -457,3 +457,14 @@ def test_the_demo_world_side_renders_clicks_into_costed_rows_and_tagged_landings
         "li_fat_id": [click],
     }
     assert len(click) == 36 and click[14] == "4"  # a UUID, version 4
+
+
+def test_the_api_serves_a_demo_file_of_landed_rows(tmp_path: Path) -> None:
+    path = tmp_path / "ad_analytics.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in _rows()) + "\n")
+    api = demo.LinkedInAdsApi.from_jsonl(path)
+    assert api.rows == _rows() and api.accounts == {ACCOUNT: "EUR", OTHER_ACCOUNT: "GBP"}
+    with demo.LinkedInAdsServer(api) as server:
+        harness = Harness(api, server)
+        got = list(harness.reader().read(AD_ANALYTICS, START, END))
+    assert _norm(got) == _norm(_in_window(_rows(), {ACCOUNT}))

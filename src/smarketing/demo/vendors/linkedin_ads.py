@@ -32,7 +32,9 @@ Test hooks: :meth:`LinkedInAdsApi.expire_tokens`
 its error bodies).
 
 :class:`LinkedInAdsServer` serves one API on 127.0.0.1 on its own; the demo server can mount
-the same API through :meth:`LinkedInAdsApi.handle`, which needs no HTTP.
+the same API through :meth:`LinkedInAdsApi.handle`, which needs no HTTP: route every path
+under :data:`PATH_PREFIXES` to ``api.handle(method, self.path, dict(self.headers), body)``
+and send back its (status, JSON payload, headers).
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -255,6 +258,12 @@ class LinkedInAdsApi:
         self._expired: set[str] = set()
         self._calls = 0
         self._lock = threading.Lock()
+
+    @classmethod
+    def from_jsonl(cls, path: Path, **options: Any) -> LinkedInAdsApi:
+        """The API over a demo file of landed rows (``<demo>/linkedin_ads/ad_analytics.jsonl``)."""
+        with path.open(encoding="utf-8") as lines:
+            return cls((json.loads(line) for line in lines if line.strip()), **options)
 
     # ------------------------------------------------------------------ tokens
     def expire_tokens(self) -> None:
