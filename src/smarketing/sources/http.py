@@ -30,10 +30,14 @@ READ_CHUNK = 64 * 1024
 
 
 class SourceHttpError(RuntimeError):
-    """A vendor endpoint failed for good; names source, endpoint, status and attempts."""
+    """A vendor endpoint failed for good; names source, endpoint, status and attempts.
 
-    def __init__(self, source: str, endpoint: str, detail: str):
-        self.source, self.endpoint = source, endpoint
+    ``status`` is the HTTP status of a refused request (None after retries ran out or for a
+    body of the wrong shape), so that a connector can react to it (refresh on 401).
+    """
+
+    def __init__(self, source: str, endpoint: str, detail: str, status: int | None = None):
+        self.source, self.endpoint, self.status = source, endpoint, status
         super().__init__(redact.scrub_known(f"source={source} endpoint={endpoint}: {detail}"))
 
 
@@ -169,6 +173,7 @@ class JsonHttpClient:
                         self.source,
                         endpoint,
                         f"{last}: {redact.quote_body(text, own)} (not retried)",
+                        status=response.status_code,
                     )
                 delay = retry_after_seconds(response.headers.get("Retry-After"))
             if attempt == self.policy.max_attempts:
