@@ -39,8 +39,14 @@ PYTEST_WORKERS ?= 2
 test: $(STAMP)
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
+## Lint: ruff (Python) and sqlfluff (dbt templater, duckdb dialect: .sqlfluff) with zero findings.
+# The dbt templater compiles the project; it opens a scratch warehouse, never the real one.
 lint: $(STAMP)
 	$(BIN)/ruff check src dags tests benchmarks
+	$(BIN)/ruff format --check src dags tests benchmarks
+	tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	  SMARKETING_WAREHOUSE_PATH="$$tmp/lint.duckdb" $(BIN)/sqlfluff lint --disable-progress-bar \
+	    dbt_project/models dbt_project/tests dbt_project/macros
 
 ## Benchmark: per-step time and peak memory over a scale sweep, full load and next nightly,
 ## against the bare-DuckDB floor; ends with one `ratios:` line. BENCH_ARGS="--scales 1 5 --repeat 3"
