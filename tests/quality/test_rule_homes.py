@@ -15,6 +15,8 @@ import duckdb
 import pytest
 import yaml
 
+from smarketing.vendors import VENDORS
+
 from smarketing.quality.suites import SUITES
 from tests.conftest import PROJECT_DIR
 from tests.quality.test_gate import build_audit
@@ -94,7 +96,9 @@ def test_every_raw_vendor_source_declares_freshness() -> None:
         for source in yaml.safe_load(path.read_text())["sources"]:
             sources.append(source)
     vendors = [s for s in sources if s["name"] != "fx"]
-    assert len(vendors) == 5
+    assert sorted(s["name"] for s in vendors) == sorted(
+        {v.staging_folder for v in VENDORS} | {"linkedin_ads"}
+    )
     for source in vendors:
         assert source["loaded_at_field"] == "_loaded_at", source["name"]
         assert set(source["freshness"]) == {"warn_after", "error_after"}, source["name"]
