@@ -43,6 +43,7 @@ Airflow Connections (see README, "Connections").
 | SMARKETING_HUBSPOT_COMPANY_CURRENCY | ``USD`` | currency of a HubSpot deal without a currency |
 | SMARKETING_HUBSPOT_SEARCH_PER_SECOND | ``4`` | HubSpot CRM search requests/s (~5 allowed) |
 | SMARKETING_SLA_HOURS | ``24`` | hours within which sales should first touch an MQL |
+| SMARKETING_DISQUALIFICATION_REASON_PROPERTY | ``disqualification_reason`` | why sales rejected |
 | SMARKETING_ATTRIBUTION_LOOKBACK_DAYS | ``90`` | touches this long before an opportunity count |
 | SMARKETING_ATTRIBUTION_HALF_LIFE_DAYS | ``7`` | half-life of the time-decay attribution model |
 | SMARKETING_INCREMENTAL_LOOKBACK_DAYS | ``3`` | days incremental models re-process (late events) |
@@ -125,6 +126,9 @@ class Settings:
     # as HubSpot itself treats it) and the CRM search API's per-account request rate
     hubspot_company_currency: str = "USD"
     hubspot_search_per_second: float = 4.0
+    # HubSpot contact property holding why sales rejected a lead (a custom property: every
+    # account names its own); read beside hs_lead_status for the lead disposition
+    disqualification_reason_property: str = "disqualification_reason"
     # dates before this floor (or after the run time) are quarantined, never published
     date_floor: date = date(2000, 1, 1)
     # quarantined ad spend (per entity, in the account's currency) above this blocks the gate
@@ -184,6 +188,18 @@ def _positive(value: _Number, name: str) -> _Number:
     if value <= 0:
         raise ValueError(f"{ENV_PREFIX}{name} must be greater than 0, got {value}")
     return value
+
+
+def _property_name(value: str, name: str) -> str:
+    """A HubSpot internal property name (lower-case letters, digits, underscores): it is
+    requested from the API and read from the stored JSON, so nothing else may pass."""
+    text = value.strip()
+    if not text or not all(ch.isdigit() or ch == "_" or "a" <= ch <= "z" for ch in text):
+        raise ValueError(
+            f"{ENV_PREFIX}{name} must be a HubSpot internal property name"
+            f" (a-z, 0-9, _), got {value!r}"
+        )
+    return text
 
 
 def _currency(value: str) -> str:
@@ -257,5 +273,9 @@ def load_settings() -> Settings:
         hubspot_company_currency=_env("HUBSPOT_COMPANY_CURRENCY", "USD").strip().upper(),
         hubspot_search_per_second=_positive(
             float(_env("HUBSPOT_SEARCH_PER_SECOND", "4")), "HUBSPOT_SEARCH_PER_SECOND"
+        ),
+        disqualification_reason_property=_property_name(
+            _env("DISQUALIFICATION_REASON_PROPERTY", "disqualification_reason"),
+            "DISQUALIFICATION_REASON_PROPERTY",
         ),
     )

@@ -65,7 +65,10 @@ def reader_for(source: str, settings: Settings):
         from smarketing.sources.hubspot import HubSpotReader
 
         return HubSpotReader(
-            get_credentials("smarketing_hubspot"), policy, settings.hubspot_search_per_second
+            get_credentials("smarketing_hubspot"),
+            policy,
+            settings.hubspot_search_per_second,
+            contact_properties=(settings.disqualification_reason_property,),
         )
     if source == "email":
         from smarketing.sources.mailchimp import MailchimpReader

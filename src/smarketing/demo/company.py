@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from smarketing.demo import disposition
 from smarketing.demo.fx import daily_rates, to_reporting_cents
 
 # Acquisition channels of new visitors and their share of traffic.
@@ -341,6 +342,8 @@ def generate(seed: int, scale: float, start: date, end: date) -> World:
         if colleague is not None:
             contacts.append(colleague)
         world.sales_touches.extend(_sales_touches(seed, c, horizon))
+        # sales' decisions on the MQL (lead status, reason, re-qualification): own RNG
+        c.lead_disposition = disposition.plan(c, horizon)  # type: ignore[attr-defined]
     world.contacts = contacts
     return world
 
@@ -679,15 +682,17 @@ def _contact_state(c: Contact, as_of: datetime) -> dict:
         "hs_analytics_source": HUBSPOT_SOURCES[c.channel],
         "createdate": _hs_time(c.lead_at, _seq(c)),
         "lifecyclestage": reached[-1][0],
-        "lastmodifieddate": _iso(reached[-1][1]),
     }
     for stage, ts in reached:
         props[f"hs_lifecyclestage_{stage}_date"] = _hs_time(ts, _seq(c) + 1)
+    decided = disposition.add_properties(c, as_of, props)  # hs_lead_status and reason
+    modified = max(reached[-1][1], decided) if decided else reached[-1][1]
+    props["lastmodifieddate"] = _iso(modified)
     return {
         "id": c.contact_id,
         "properties": props,
         "createdAt": _iso(c.lead_at),
-        "updatedAt": _iso(reached[-1][1]),
+        "updatedAt": _iso(modified),
         "archived": False,
     }
 
@@ -734,6 +739,9 @@ def _versions(c: Contact) -> tuple[list[dict], list[dict]]:
     changes = [
         t for t in (c.lead_at, c.mql_at, c.sql_at, c.opportunity_at, c.won_at, c.lost_at) if t
     ]
+    plan = getattr(c, "lead_disposition", None)  # sales' decisions change the contact too
+    decided = plan.change_times() if plan else []
+    changes = sorted([*changes, *(t for t in decided if t not in changes)])
     contacts = [_contact_state(c, ts) for ts in changes]
     deals = []
     if c.opportunity_at is not None:
@@ -1031,4 +1039,5 @@ def ground_truth(world: World, reporting_currency: str = "USD") -> dict:
         ],
         "sla_by_owner": dict(sorted(sla.items())),
         "accounts": dict(sorted(accounts.items())),
+        "lead_disposition": disposition.ground_truth(world),
     }

@@ -802,6 +802,108 @@ def _no_email_addresses(*suites: Suite) -> Check:
     )
 
 
+# Lead disposition (issue 13): what sales decided about each MQL. The cross-mart
+# reconciliations (MQLs per month × campaign against mart_channel_performance, per lead
+# against fct_lead_funnel) also run in dbt as singular tests (dbt_project/tests/).
+FCT_LEAD_DISPOSITION = Suite(
+    "fct_lead_disposition",
+    (
+        _columns(
+            "lead_id",
+            "mql_month",
+            "lead_source",
+            "campaign",
+            "campaign_key",
+            "owner_id",
+            "lead_status",
+            "disposition",
+            "rejection_reason",
+            "mql_at",
+            "mql_started_at",
+            "is_remql",
+            "sla_due_at",
+            "is_within_sla_window",
+            "first_sales_touch_at",
+            "hours_to_first_touch",
+            "sal_at",
+            "is_sal_skipped",
+            "ever_rejected",
+            "rejected_then_converted",
+            "opportunity_at",
+            "won_at",
+            "as_of",
+        ),
+        _unique("lead_id"),
+        *_not_null("lead_id", "mql_month", "disposition", "owner_id", "mql_started_at"),
+        _rows(
+            "each MQL has one of the five dispositions, a rejected one its reason",
+            "select lead_id, disposition, rejection_reason from {batch} where disposition not in"
+            " ('accepted', 'rejected', 'worked_undecided', 'pending', 'never_worked')"
+            " or (disposition = 'rejected') <> (rejection_reason is not null)",
+        ),
+        _rows(
+            "every MQL of the lead funnel has a disposition",
+            "select coalesce(d.lead_id, f.lead_id) as lead_id, d.lead_id is not null as disposed,"
+            " f.lead_id is not null as mql from {batch} as d full join (select lead_id from"
+            " fct_lead_funnel where mql_at is not null) as f on d.lead_id = f.lead_id"
+            " where d.lead_id is null or f.lead_id is null",
+        ),
+    ),
+)
+
+MART_LEAD_DISPOSITION = Suite(
+    "mart_lead_disposition",
+    (
+        _columns(
+            "mql_month",
+            "lead_source",
+            "campaign",
+            "campaign_key",
+            "owner_id",
+            "mqls",
+            "accepted",
+            "rejected",
+            "rejected_unqualified",
+            "rejected_bad_timing",
+            "worked_undecided",
+            "never_worked",
+            "pending",
+            "remqls",
+            "sal_skipped",
+            "acceptance_rate",
+            "mql_to_sal_rate",
+            "mqls_sla_elapsed",
+            "worked_within_sla",
+            "share_worked_within_sla",
+            "ever_rejected",
+            "rejected_then_converted",
+            "share_rejected_later_converted",
+        ),
+        _unique("mql_month", "campaign_key", "owner_id"),
+        *_between_0_and_1(
+            "acceptance_rate",
+            "mql_to_sal_rate",
+            "share_worked_within_sla",
+            "share_rejected_later_converted",
+        ),
+        _rows(
+            "dispositions add up to the MQLs",
+            "select mql_month, campaign_key, owner_id, mqls, accepted, rejected,"
+            " worked_undecided, pending, never_worked from {batch}"
+            " where accepted + rejected + worked_undecided + pending + never_worked <> mqls"
+            " or rejected_unqualified + rejected_bad_timing <> rejected",
+        ),
+        _rows(
+            "MQLs per month and lead source equal fct_lead_disposition's",
+            "select * from (select mql_month, lead_source, sum(mqls) as observed from {batch}"
+            " group by all) as m full join (select mql_month, lead_source, count(*) as expected"
+            " from fct_lead_disposition group by all) as f using (mql_month, lead_source)"
+            " where observed is distinct from expected",
+        ),
+    ),
+)
+
+
 PUBLISHED_SUITES = (
     FCT_LEAD_FUNNEL,
     MART_CHANNEL_DAILY,
@@ -814,6 +916,8 @@ PUBLISHED_SUITES = (
     MART_SALES_MARKETING_SLA,
     MART_REVENUE_SUMMARY,
     MART_ACCOUNT_JOURNEY,
+    FCT_LEAD_DISPOSITION,
+    MART_LEAD_DISPOSITION,
 )
 
 # Checks about the run as a whole: source freshness, volume anomalies against the last

@@ -61,6 +61,10 @@ PROPERTIES = {
         "hs_lifecyclestage_salesqualifiedlead_date",
         "hs_lifecyclestage_opportunity_date",
         "hs_lifecyclestage_customer_date",
+        # the most recent entry into MQL: a recycled lead that qualifies again restarts the SLA
+        "hs_v2_date_entered_marketingqualifiedlead",
+        # sales' decision on the lead (NEW, OPEN, IN_PROGRESS, ..., UNQUALIFIED, BAD_TIMING)
+        "hs_lead_status",
     ],
     "deals": [
         "dealname",
@@ -151,6 +155,7 @@ class HubSpotReader:
         search_per_second: float = 4.0,
         page_size: int = PAGE_SIZE,
         search_cap: int = SEARCH_CAP,
+        contact_properties: tuple[str, ...] = (),
     ):
         creds.require("password")
         self.client = JsonHttpClient(
@@ -163,6 +168,11 @@ class HubSpotReader:
         self.page_size = page_size
         self.search_cap = search_cap
         self.splits = 0  # windows split because they held more than the cap
+        # account-specific contact properties (e.g. the disqualification reason) on top
+        self.properties = {
+            **PROPERTIES,
+            "contacts": list(dict.fromkeys([*PROPERTIES["contacts"], *contact_properties])),
+        }
 
     def _search_page(self, obj: str, body: dict) -> dict:
         self.throttle.wait()
@@ -226,7 +236,7 @@ class HubSpotReader:
                 }
             ],
             "sorts": [{"propertyName": prop, "direction": "ASCENDING"}],
-            "properties": PROPERTIES[obj],
+            "properties": self.properties[obj],
             "limit": self.page_size,
         }
 
