@@ -258,6 +258,37 @@ def _new_marts(con: duckdb.DuckDBPyConnection) -> None:
         count(lost_at) as lost_deals, 0.00 as open_pipeline,
         coalesce(sum(deal_amount_reporting) filter (where won_at is not null), 0) as won_revenue,
         min(won_at) as first_won_at from audit.fct_lead_funnel group by 1""")
+    # lead 1 accepted by sales, lead 3 rejected as a bad fit
+    con.execute("""create table audit.fct_lead_disposition as select lead_id,
+        cast(date_trunc('month', mql_at) as date) as mql_month,
+        first_touch_channel as lead_source, coalesce(first_touch_campaign, '(none)') as campaign,
+        first_touch_campaign_key as campaign_key, owner_id,
+        case lead_id when '1' then 'OPEN_DEAL' else 'UNQUALIFIED' end as lead_status,
+        case lead_id when '1' then 'accepted' else 'rejected' end as disposition,
+        case lead_id when '3' then 'bad_fit' end as rejection_reason, mql_at,
+        mql_at as mql_started_at, false as is_remql, mql_at + interval 24 hour as sla_due_at,
+        false as is_within_sla_window, first_sales_touch_at,
+        (epoch(first_sales_touch_at) - epoch(mql_at)) / 3600.0 as hours_to_first_touch,
+        case lead_id when '1' then first_sales_touch_at end as sal_at, false as is_sal_skipped,
+        lead_id = '3' as ever_rejected, false as rejected_then_converted, opportunity_at,
+        won_at, timestamp '2026-01-10 00:00' as as_of
+        from audit.fct_lead_funnel where mql_at is not null""")
+    con.execute("""create table audit.mart_lead_disposition as select mql_month, lead_source,
+        campaign, campaign_key, owner_id, count(*) as mqls,
+        count(*) filter (where disposition = 'accepted') as accepted,
+        count(*) filter (where disposition = 'rejected') as rejected,
+        count(*) filter (where disposition = 'rejected') as rejected_unqualified,
+        0 as rejected_bad_timing, 0 as worked_undecided, 0 as never_worked, 0 as pending,
+        0 as remqls, 0 as sal_skipped,
+        count(*) filter (where disposition = 'accepted') / count(*) as acceptance_rate,
+        count(*) filter (where disposition = 'accepted') / count(*) as mql_to_sal_rate,
+        count(*) as mqls_sla_elapsed,
+        count(*) filter (where hours_to_first_touch <= 24) as worked_within_sla,
+        count(*) filter (where hours_to_first_touch <= 24) / count(*)
+            as share_worked_within_sla,
+        count(*) filter (where ever_rejected) as ever_rejected, 0 as rejected_then_converted,
+        0.0 as share_rejected_later_converted
+        from audit.fct_lead_disposition group by all""")
 
 
 def tracked_digest() -> str:
@@ -274,7 +305,8 @@ def test_good_marts_pass_every_check_and_touch_no_tracked_file(tmp_path: Path) -
     assert (result.success, result.checks_run, result.failures) == (True, N_CHECKS, [])
     # 142 before, plus "no published value looks like an e-mail address" and
     # "a deal without an amount is an open deal"
-    assert N_CHECKS == 144
+    # and 17 for the lead disposition (fct_lead_disposition 9, mart_lead_disposition 8)
+    assert N_CHECKS == 144 + 17
     # no e-mail activity and no CRM change in the interval: reported, severity warn
     assert sorted(w.check for w in result.warnings) == [
         "freshness: Mailchimp activity delivered data for the interval",
@@ -286,10 +318,10 @@ def test_good_marts_pass_every_check_and_touch_no_tracked_file(tmp_path: Path) -
     assert len(saved["checks"]) == N_CHECKS
     assert sum(not c["success"] for c in saved["checks"]) == len(result.warnings) == 2
     # one warning is a warning, not a failure: the same three numbers in report and JSON
-    counts = {"checks": 144, "blocked": 0, "warned": 2, "passed": 142}
+    counts = {"checks": 161, "blocked": 0, "warned": 2, "passed": 159}
     assert result.counts == saved["counts"] == counts
     report = (tmp_path / "good" / "validation.html").read_text()
-    assert "144 checks: 0 blocked, 2 warned, 142 passed." in report and "failed" not in report
+    assert "161 checks: 0 blocked, 2 warned, 159 passed." in report and "failed" not in report
 
 
 def test_crm_only_day_and_a_subscriber_do_not_block(tmp_path: Path) -> None:
@@ -673,3 +705,22 @@ def test_the_gate_reads_hubspot_timestamps_as_staging_does() -> None:
         got = con.execute(f"select {_crm_ts('v')} from (select ?::varchar as v)", [raw]).fetchone()
         assert got == (expected,), raw
     con.close()
+
+
+def test_dispositions_that_do_not_add_up_to_the_mqls_block_publication(tmp_path: Path) -> None:
+    """An MQL counted twice (accepted and rejected) or lost from the disposition fact fails."""
+    db = build_audit(tmp_path / "a.duckdb")
+    con = duckdb.connect(str(db))
+    con.execute("update audit._run_context set accept_anomalies = true")
+    con.execute("update audit.mart_lead_disposition set accepted = accepted + 1 where rejected = 1")
+    con.execute("delete from audit.fct_lead_disposition where lead_id = '3'")
+    con.close()
+    result = run_gate(db, EXPECTATIONS, tmp_path, "bad_disposition")
+    assert not result.success
+    failed = {(f.suite, f.check) for f in result.failures}
+    assert ("mart_lead_disposition", "dispositions add up to the MQLs") in failed
+    assert ("fct_lead_disposition", "every MQL of the lead funnel has a disposition") in failed
+    assert (
+        "mart_lead_disposition",
+        "MQLs per month and lead source equal fct_lead_disposition's",
+    ) in failed
