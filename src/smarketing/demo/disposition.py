@@ -31,9 +31,11 @@ if TYPE_CHECKING:  # company imports this module: no import cycle at run time
 REASON_PROPERTY = "disqualification_reason"  # the setting's default
 MQL_ENTERED_PROPERTY = "hs_v2_date_entered_marketingqualifiedlead"
 REASONS = ("bad_fit", "no_budget", "not_decision_maker", "competitor")
+# the draw: bad fit is the most common reason
+REASON_WEIGHTS = (3, 1, 1, 1)
 P_REJECT = 0.35  # of MQLs sales never qualifies
 P_BAD_TIMING = 0.2  # of rejections: BAD_TIMING (no reason) instead of UNQUALIFIED
-P_RETURN = 0.6  # of bad-fit rejections: the lead qualifies again weeks later
+P_RETURN = 0.7  # of bad-fit rejections: the lead qualifies again weeks later
 P_ATTEMPT = 0.3  # of MQLs neither qualified nor rejected: status ATTEMPTED_TO_CONTACT
 SLA_HOURS = 24  # the setting's default (SMARKETING_SLA_HOURS)
 
@@ -61,8 +63,8 @@ def plan(c: Contact, horizon: datetime) -> Plan | None:
     # every number drawn up front: a longer date range never changes a decision
     reject_roll, timing_roll, return_roll, attempt_roll = (rng.random() for _ in range(4))
     decide = c.mql_at + timedelta(seconds=round(rng.uniform(1, 96) * 3_600))
-    reason = rng.choice(REASONS)
-    back = timedelta(seconds=round(rng.uniform(21, 60) * 86_400))
+    reason = rng.choices(REASONS, REASON_WEIGHTS)[0]
+    back = timedelta(seconds=round(rng.uniform(10, 75) * 86_400))
     if c.planned_sql_at is not None or decide >= horizon:
         return Plan()
     if reject_roll < P_REJECT:
