@@ -44,6 +44,7 @@ Airflow Connections (see README, "Connections").
 | SMARKETING_HUBSPOT_SEARCH_PER_SECOND | ``4`` | HubSpot CRM search requests/s (~5 allowed) |
 | SMARKETING_SLA_HOURS | ``24`` | hours within which sales should first touch an MQL |
 | SMARKETING_DISQUALIFICATION_REASON_PROPERTY | ``disqualification_reason`` | why sales rejected |
+| SMARKETING_CONTRACT_MONTHS | ``12`` | months a deal's amount pays over (payback) |
 | SMARKETING_ATTRIBUTION_LOOKBACK_DAYS | ``90`` | touches this long before an opportunity count |
 | SMARKETING_ATTRIBUTION_HALF_LIFE_DAYS | ``7`` | half-life of the time-decay attribution model |
 | SMARKETING_INCREMENTAL_LOOKBACK_DAYS | ``3`` | days incremental models re-process (late events) |
@@ -129,6 +130,9 @@ class Settings:
     # HubSpot contact property holding why sales rejected a lead (a custom property: every
     # account names its own); read beside hs_lead_status for the lead disposition
     disqualification_reason_property: str = "disqualification_reason"
+    # months a won deal's amount is earned over (an annual contract: 12); payback months in
+    # mart_unit_economics divide by the monthly revenue this gives
+    contract_months: int = 12
     # dates before this floor (or after the run time) are quarantined, never published
     date_floor: date = date(2000, 1, 1)
     # quarantined ad spend (per entity, in the account's currency) above this blocks the gate
@@ -278,4 +282,5 @@ def load_settings() -> Settings:
             _env("DISQUALIFICATION_REASON_PROPERTY", "disqualification_reason"),
             "DISQUALIFICATION_REASON_PROPERTY",
         ),
+        contract_months=_positive(int(_env("CONTRACT_MONTHS", "12")), "CONTRACT_MONTHS"),
     )

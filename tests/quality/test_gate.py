@@ -209,7 +209,7 @@ def _new_marts(con: duckdb.DuckDBPyConnection) -> None:
         won_deals, won_revenue, won_revenue as revenue_first_touch,
         won_revenue as revenue_last_touch, won_revenue as revenue_linear,
         won_revenue as revenue_u_shaped, won_revenue as revenue_w_shaped,
-        won_revenue as revenue_time_decay, null as cost_per_lead, null as cac, null as roas,
+        won_revenue as revenue_time_decay,
         'web' as platform, 'paid' as channel_group from audit.mart_channel_daily""")
     con.execute("""create table audit.dim_campaign as select distinct campaign_key, channel,
         campaign as campaign_name, 'web' as platform, null as platform_campaign_id,
@@ -289,6 +289,25 @@ def _new_marts(con: duckdb.DuckDBPyConnection) -> None:
         count(*) filter (where ever_rejected) as ever_rejected, 0 as rejected_then_converted,
         0.0 as share_rejected_later_converted
         from audit.fct_lead_disposition group by all""")
+    models = ("first_touch", "last_touch", "linear", "u_shaped", "w_shaped", "time_decay")
+    by_model = ", ".join(
+        f"sum(revenue_{m}) as revenue_{m}, count(*) filter (where won_deals > 0)::decimal(18, 4)"
+        f" as won_deals_{m}, sum(revenue_{m}) as pipeline_{m}, null as cac_{m},"
+        f" sum(revenue_{m}) / nullif(sum(spend), 0) as roas_{m}"
+        for m in models
+    )
+    con.execute(f"""create table audit.mart_unit_economics as
+        with grains as (select 'campaign' as grain, campaign_key, * exclude (campaign_key)
+            from audit.mart_channel_performance union all select 'channel',
+            channel || ':(all)', * exclude (campaign_key) from audit.mart_channel_performance)
+        select grain, cast(date_trunc('month', date_day) as date) as month, channel,
+            case grain when 'channel' then '(all)' else campaign end as campaign,
+            campaign_key, sum(spend) as spend, sum(leads) as leads, sum(mqls) as mqls,
+            sum(opportunities) as opportunities, sum(pipeline_amount) as pipeline_lead_source,
+            sum(won_deals) as won_deals, sum(won_revenue) as won_revenue,
+            null as cost_per_lead, null as cost_per_mql, null as cac_lead_source,
+            null as roas_lead_source, null as payback_months, {by_model}
+        from grains group by all""")
 
 
 def tracked_digest() -> str:
@@ -305,8 +324,9 @@ def test_good_marts_pass_every_check_and_touch_no_tracked_file(tmp_path: Path) -
     assert (result.success, result.checks_run, result.failures) == (True, N_CHECKS, [])
     # 142 before, plus "no published value looks like an e-mail address" and
     # "a deal without an amount is an open deal"
-    # and 17 for the lead disposition (fct_lead_disposition 9, mart_lead_disposition 8)
-    assert N_CHECKS == 144 + 17
+    # and 17 for the lead disposition (fct_lead_disposition 9, mart_lead_disposition 8) and
+    # 16 for mart_unit_economics
+    assert N_CHECKS == 144 + 17 + 16
     # no e-mail activity and no CRM change in the interval: reported, severity warn
     assert sorted(w.check for w in result.warnings) == [
         "freshness: Mailchimp activity delivered data for the interval",
@@ -318,10 +338,10 @@ def test_good_marts_pass_every_check_and_touch_no_tracked_file(tmp_path: Path) -
     assert len(saved["checks"]) == N_CHECKS
     assert sum(not c["success"] for c in saved["checks"]) == len(result.warnings) == 2
     # one warning is a warning, not a failure: the same three numbers in report and JSON
-    counts = {"checks": 161, "blocked": 0, "warned": 2, "passed": 159}
+    counts = {"checks": 177, "blocked": 0, "warned": 2, "passed": 175}
     assert result.counts == saved["counts"] == counts
     report = (tmp_path / "good" / "validation.html").read_text()
-    assert "161 checks: 0 blocked, 2 warned, 159 passed." in report and "failed" not in report
+    assert "177 checks: 0 blocked, 2 warned, 175 passed." in report and "failed" not in report
 
 
 def test_crm_only_day_and_a_subscriber_do_not_block(tmp_path: Path) -> None:
@@ -724,3 +744,27 @@ def test_dispositions_that_do_not_add_up_to_the_mqls_block_publication(tmp_path:
         "mart_lead_disposition",
         "MQLs per month and lead source equal fct_lead_disposition's",
     ) in failed
+
+
+def test_unit_economics_that_disagree_with_the_daily_mart_block_publication(
+    tmp_path: Path,
+) -> None:
+    """Spend lost from a month's channel row, or a campaign row off its channel's total."""
+    db = build_audit(tmp_path / "a.duckdb")
+    con = duckdb.connect(str(db))
+    con.execute("update audit._run_context set accept_anomalies = true")
+    con.execute(
+        "update audit.mart_unit_economics set spend = spend + 1"
+        " where grain = 'channel' and channel = 'paid_search'"
+    )
+    con.close()
+    result = run_gate(db, EXPECTATIONS, tmp_path, "bad_economics")
+    assert not result.success
+    failed = {(f.suite, f.check) for f in result.failures}
+    assert failed == {
+        (
+            "mart_unit_economics",
+            "spend, leads and bookings per month and channel equal mart_channel_daily's",
+        ),
+        ("mart_unit_economics", "campaign rows add up to their channel row"),
+    }

@@ -544,9 +544,6 @@ MART_CHANNEL_PERFORMANCE = Suite(
             "revenue_u_shaped",
             "revenue_w_shaped",
             "revenue_time_decay",
-            "cost_per_lead",
-            "cac",
-            "roas",
             "platform",
             "channel_group",
         ),
@@ -904,6 +901,97 @@ MART_LEAD_DISPOSITION = Suite(
 )
 
 
+# Unit economics (issue 13): month × channel / campaign, ratios from summed components.
+MART_UNIT_ECONOMICS = Suite(
+    "mart_unit_economics",
+    (
+        _columns(
+            "grain",
+            "month",
+            "channel",
+            "campaign",
+            "campaign_key",
+            "spend",
+            "leads",
+            "mqls",
+            "opportunities",
+            "pipeline_lead_source",
+            "won_deals",
+            "won_revenue",
+            "cost_per_lead",
+            "cost_per_mql",
+            "cac_lead_source",
+            "roas_lead_source",
+            "payback_months",
+            "revenue_first_touch",
+            "won_deals_first_touch",
+            "pipeline_first_touch",
+            "cac_first_touch",
+            "roas_first_touch",
+            "revenue_last_touch",
+            "won_deals_last_touch",
+            "pipeline_last_touch",
+            "cac_last_touch",
+            "roas_last_touch",
+            "revenue_linear",
+            "won_deals_linear",
+            "pipeline_linear",
+            "cac_linear",
+            "roas_linear",
+            "revenue_u_shaped",
+            "won_deals_u_shaped",
+            "pipeline_u_shaped",
+            "cac_u_shaped",
+            "roas_u_shaped",
+            "revenue_w_shaped",
+            "won_deals_w_shaped",
+            "pipeline_w_shaped",
+            "cac_w_shaped",
+            "roas_w_shaped",
+            "revenue_time_decay",
+            "won_deals_time_decay",
+            "pipeline_time_decay",
+            "cac_time_decay",
+            "roas_time_decay",
+        ),
+        _unique("grain", "month", "campaign_key"),
+        *_not_null("grain", "month", "channel", "campaign_key", "spend", "won_revenue"),
+        *_non_negative("spend", "leads", "mqls", "won_revenue", "payback_months"),
+        _rows(
+            "spend, leads and bookings per month and channel equal mart_channel_daily's",
+            "select * from (select month, channel, spend, leads, won_revenue from {batch}"
+            " where grain = 'channel') as u full join (select cast(date_trunc('month',"
+            " date_day) as date) as month, channel, sum(spend) as daily_spend,"
+            " sum(leads) as daily_leads, sum(won_revenue) as daily_won_revenue"
+            " from mart_channel_daily group by all) as d using (month, channel)"
+            " where coalesce(spend, 0) <> coalesce(daily_spend, 0)"
+            " or coalesce(leads, 0) <> coalesce(daily_leads, 0)"
+            " or coalesce(won_revenue, 0) <> coalesce(daily_won_revenue, 0)",
+        ),
+        _rows(
+            "campaign rows add up to their channel row",
+            "select c.month, c.channel, c.spend, c.mqls, c.won_revenue, c.revenue_linear,"
+            " c.pipeline_linear from (select month, channel, sum(spend) as spend,"
+            " sum(mqls) as mqls, sum(won_revenue) as won_revenue,"
+            " sum(revenue_linear) as revenue_linear, sum(pipeline_linear) as pipeline_linear"
+            " from {batch} where grain = 'campaign' group by all) as c"
+            " full join (select * from {batch} where grain = 'channel') as h"
+            " using (month, channel) where c.spend is distinct from h.spend"
+            " or c.mqls is distinct from h.mqls or c.won_revenue is distinct from h.won_revenue"
+            " or c.revenue_linear is distinct from h.revenue_linear"
+            " or c.pipeline_linear is distinct from h.pipeline_linear",
+        ),
+        _rows(
+            "won revenue under every attribution model equals bookings",
+            "select * from (select sum(won_revenue) as won, sum(revenue_first_touch) as ft,"
+            " sum(revenue_last_touch) as lt, sum(revenue_linear) as li,"
+            " sum(revenue_u_shaped) as u, sum(revenue_w_shaped) as w,"
+            " sum(revenue_time_decay) as td from {batch} where grain = 'channel')"
+            " where ft <> won or lt <> won or li <> won or u <> won or w <> won or td <> won",
+        ),
+    ),
+)
+
 PUBLISHED_SUITES = (
     FCT_LEAD_FUNNEL,
     MART_CHANNEL_DAILY,
@@ -918,6 +1006,7 @@ PUBLISHED_SUITES = (
     MART_ACCOUNT_JOURNEY,
     FCT_LEAD_DISPOSITION,
     MART_LEAD_DISPOSITION,
+    MART_UNIT_ECONOMICS,
 )
 
 # Checks about the run as a whole: source freshness, volume anomalies against the last
