@@ -700,6 +700,139 @@ def test_sla_by_owner_and_lead_source(warehouse: tuple[Settings, Path]) -> None:
     ]
 
 
+def test_unit_economics_per_month_and_channel(warehouse: tuple[Settings, Path]) -> None:
+    """January's unit economics, worked out from the company above: ratios from the month's
+    sums; credit under a model counts the deal's share (fractional deals). In USD: runs
+    before test_money_in_another_currency rebuilds the warehouse in euros."""
+    _, db = warehouse
+    d = Decimal
+    rows = query(
+        db,
+        "select grain, campaign_key, spend, leads, mqls, opportunities, pipeline_lead_source,"
+        " won_deals, won_revenue, cost_per_lead, cost_per_mql, cac_lead_source,"
+        " roas_lead_source, payback_months from audit.mart_unit_economics"
+        " where month = '2026-01-01' and channel in ('paid_search', 'referral')"
+        " order by 1, 2",
+    )
+    assert rows == [
+        # paid search: 12.34 of spend, no lead of its own (Ann's first touch is a referral)
+        (
+            "campaign",
+            "paid_search:brand_search",
+            d("12.34"),
+            0,
+            0,
+            0,
+            d("0.00"),
+            0,
+            d("0.00"),
+            None,
+            None,
+            None,
+            d("0.0000"),
+            None,
+        ),
+        (
+            "campaign",
+            "referral:(none)",
+            d("0.00"),
+            1,
+            1,
+            1,
+            d("1000.00"),
+            1,
+            d("1000.00"),
+            d("0.00"),
+            d("0.00"),
+            d("0.00"),
+            None,
+            d("0.00"),
+        ),
+        (
+            "channel",
+            "paid_search:(all)",
+            d("12.34"),
+            0,
+            0,
+            0,
+            d("0.00"),
+            0,
+            d("0.00"),
+            None,
+            None,
+            None,
+            d("0.0000"),
+            None,
+        ),
+        (
+            "channel",
+            "referral:(all)",
+            d("0.00"),
+            1,
+            1,
+            1,
+            d("1000.00"),
+            1,
+            d("1000.00"),
+            d("0.00"),
+            d("0.00"),
+            d("0.00"),
+            None,
+            d("0.00"),
+        ),
+    ]
+    models = query(
+        db,
+        "select revenue_first_touch, won_deals_first_touch, cac_first_touch, roas_first_touch,"
+        " revenue_linear, won_deals_linear, pipeline_linear, cac_linear, roas_linear,"
+        " revenue_u_shaped, won_deals_u_shaped, cac_u_shaped, roas_u_shaped"
+        " from audit.mart_unit_economics where grain = 'channel' and channel = 'paid_search'",
+    )
+    # deal 901 (1,000.00): first touch all to the ad click; linear a third (333.34, the
+    # spare cent to the earliest touch), U-shaped 40 %. CAC = 12.34 / credited deals;
+    # ROAS = credited revenue / 12.34.
+    assert models == [
+        (
+            d("1000.00"),
+            d("1.0000"),
+            d("12.34"),
+            d("81.0373"),
+            d("333.34"),
+            d("0.3333"),
+            d("333.34"),
+            d("37.02"),
+            d("27.0130"),
+            d("400.00"),
+            d("0.4000"),
+            d("30.85"),
+            d("32.4149"),
+        ),
+    ]
+    # the paid social spend (7.50 EUR at 01-03's rate) and the unattributed euro deal
+    meta = convert("7.50", "EUR", "2026-01-03", "USD")
+    eur = convert("500.00", "EUR", "2026-01-25", "USD")
+    social = query(
+        db,
+        "select spend, roas_lead_source, cac_lead_source from audit.mart_unit_economics"
+        " where grain = 'channel' and channel = 'paid_social'",
+    )
+    assert social == [(meta, d("0.0000"), None)]
+    unattributed = query(
+        db,
+        "select spend, revenue_linear, won_deals_linear, pipeline_linear, cac_linear,"
+        " roas_linear from audit.mart_unit_economics where grain = 'campaign'"
+        " and channel = 'unattributed'",
+    )
+    assert unattributed == [(d("0.00"), eur, d("1.0000"), eur, d("0.00"), None)]
+    # the month agrees with the other marts: spend, bookings, MQLs
+    totals = query(
+        db,
+        "select sum(spend), sum(won_revenue), sum(mqls), sum(revenue_time_decay)"
+        " from audit.mart_unit_economics where grain = 'channel'",
+    )
+    assert totals == [(d("12.34") + meta, d("1000.00") + eur, 5, d("1000.00") + eur)]
+
+
 def test_money_in_another_currency(warehouse: tuple[Settings, Path]) -> None:
     """Spend of the euro Meta account is converted at its day's rate; a second build in a
     euro reporting currency keeps euro deals exact and converts dollars."""
@@ -971,135 +1104,3 @@ def test_lead_disposition_mart(warehouse: tuple[Settings, Path]) -> None:
         ("organic_search:(none)", 1),
         ("referral:(none)", 1),
     ]
-
-
-def test_unit_economics_per_month_and_channel(warehouse: tuple[Settings, Path]) -> None:
-    """January's unit economics, worked out from the company above: ratios from the month's
-    sums; credit under a model counts the deal's share (fractional deals)."""
-    _, db = warehouse
-    d = Decimal
-    rows = query(
-        db,
-        "select grain, campaign_key, spend, leads, mqls, opportunities, pipeline_lead_source,"
-        " won_deals, won_revenue, cost_per_lead, cost_per_mql, cac_lead_source,"
-        " roas_lead_source, payback_months from audit.mart_unit_economics"
-        " where month = '2026-01-01' and channel in ('paid_search', 'referral')"
-        " order by 1, 2",
-    )
-    assert rows == [
-        # paid search: 12.34 of spend, no lead of its own (Ann's first touch is a referral)
-        (
-            "campaign",
-            "paid_search:brand_search",
-            d("12.34"),
-            0,
-            0,
-            0,
-            d("0.00"),
-            0,
-            d("0.00"),
-            None,
-            None,
-            None,
-            d("0.0000"),
-            None,
-        ),
-        (
-            "campaign",
-            "referral:(none)",
-            d("0.00"),
-            1,
-            1,
-            1,
-            d("1000.00"),
-            1,
-            d("1000.00"),
-            d("0.00"),
-            d("0.00"),
-            d("0.00"),
-            None,
-            d("0.00"),
-        ),
-        (
-            "channel",
-            "paid_search:(all)",
-            d("12.34"),
-            0,
-            0,
-            0,
-            d("0.00"),
-            0,
-            d("0.00"),
-            None,
-            None,
-            None,
-            d("0.0000"),
-            None,
-        ),
-        (
-            "channel",
-            "referral:(all)",
-            d("0.00"),
-            1,
-            1,
-            1,
-            d("1000.00"),
-            1,
-            d("1000.00"),
-            d("0.00"),
-            d("0.00"),
-            d("0.00"),
-            None,
-            d("0.00"),
-        ),
-    ]
-    models = query(
-        db,
-        "select revenue_first_touch, won_deals_first_touch, cac_first_touch, roas_first_touch,"
-        " revenue_linear, won_deals_linear, pipeline_linear, cac_linear, roas_linear,"
-        " revenue_u_shaped, won_deals_u_shaped, cac_u_shaped, roas_u_shaped"
-        " from audit.mart_unit_economics where grain = 'channel' and channel = 'paid_search'",
-    )
-    # deal 901 (1,000.00): first touch all to the ad click; linear a third (333.34, the
-    # spare cent to the earliest touch), U-shaped 40 %. CAC = 12.34 / credited deals;
-    # ROAS = credited revenue / 12.34.
-    assert models == [
-        (
-            d("1000.00"),
-            d("1.0000"),
-            d("12.34"),
-            d("81.0373"),
-            d("333.34"),
-            d("0.3333"),
-            d("333.34"),
-            d("37.02"),
-            d("27.0130"),
-            d("400.00"),
-            d("0.4000"),
-            d("30.85"),
-            d("32.4149"),
-        ),
-    ]
-    # the paid social spend (7.50 EUR at 01-03's rate) and the unattributed euro deal
-    meta = convert("7.50", "EUR", "2026-01-03", "USD")
-    eur = convert("500.00", "EUR", "2026-01-25", "USD")
-    social = query(
-        db,
-        "select spend, roas_lead_source, cac_lead_source from audit.mart_unit_economics"
-        " where grain = 'channel' and channel = 'paid_social'",
-    )
-    assert social == [(meta, d("0.0000"), None)]
-    unattributed = query(
-        db,
-        "select spend, revenue_linear, won_deals_linear, pipeline_linear, cac_linear,"
-        " roas_linear from audit.mart_unit_economics where grain = 'campaign'"
-        " and channel = 'unattributed'",
-    )
-    assert unattributed == [(d("0.00"), eur, d("1.0000"), eur, d("0.00"), None)]
-    # the month agrees with the other marts: spend, bookings, MQLs
-    totals = query(
-        db,
-        "select sum(spend), sum(won_revenue), sum(mqls), sum(revenue_time_decay)"
-        " from audit.mart_unit_economics where grain = 'channel'",
-    )
-    assert totals == [(d("12.34") + meta, d("1000.00") + eur, 5, d("1000.00") + eur)]
