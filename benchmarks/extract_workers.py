@@ -50,7 +50,9 @@ def main() -> int:
     parser.add_argument("--scale", type=float, default=5.0)
     parser.add_argument("--days", type=int, default=90)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 4])
-    parser.add_argument("--sources", nargs="+", default=["hubspot", "mailchimp", "google_ads", "meta_ads"])
+    parser.add_argument(
+        "--sources", nargs="+", default=["hubspot", "mailchimp", "google_ads", "meta_ads"]
+    )
     parser.add_argument("--hubspot-rate", type=float, default=None)
     parser.add_argument("--keep", type=Path, default=None, help="reuse/keep the demo here")
     args = parser.parse_args()

@@ -33,6 +33,9 @@ def test_docs_generate_offline_with_exposures_for_every_published_mart(
         "mart_sales_marketing_sla",
         "mart_revenue_summary",
         "mart_account_journey",
+        "fct_lead_disposition",
+        "mart_lead_disposition",
+        "mart_unit_economics",
     }
     # every published mart has an enforced contract and a quality-gate suite
     for node in manifest["nodes"].values():

@@ -242,6 +242,37 @@ def _check_joint_marts(con: duckdb.DuckDBPyConnection, truth: dict) -> None:
     # deals with a buying group of two are counted once, for their first lead
     two = con.execute("select count(*) from fct_deals where buying_group_contacts = 2").fetchone()
     assert two[0] == sum(1 for t in truth["leads"].values() if t["joined_deal_of"]) > 0
+    # what sales decided about each MQL: the demo's plan, recovered from hs_lead_status, the
+    # reason property and the latest MQL entry (leads rejected as bad fit that came back)
+    disposition = truth["lead_disposition"]
+    decided = con.execute(
+        "select lead_id, disposition, rejection_reason, is_remql, ever_rejected,"
+        " strftime(mql_started_at, '%Y-%m-%dT%H:%M:%S.%g') || 'Z',"
+        " strftime(as_of, '%Y-%m-%dT%H:%M:%S.%g') || 'Z' from fct_lead_disposition order by 1"
+    ).fetchall()
+    assert decided == [
+        (
+            lid,
+            t["disposition"],
+            t["rejection_reason"],
+            t["is_remql"],
+            t["ever_rejected"],
+            t["mql_started_at"],
+            disposition["as_of"],
+        )
+        for lid, t in sorted(disposition["leads"].items())
+    ]
+    split = con.execute(
+        "select sum(mqls), sum(accepted), sum(rejected), sum(worked_undecided), sum(pending),"
+        " sum(never_worked), sum(remqls), sum(ever_rejected) from mart_lead_disposition"
+    ).fetchone()
+    assert split == (
+        disposition["mqls"],
+        *disposition["by_disposition"].values(),
+        disposition["remqls"],
+        disposition["ever_rejected"],
+    )
+    assert disposition["by_disposition"]["rejected"] > 0 and disposition["remqls"] > 0
 
 
 def test_failing_gate_publishes_nothing(env: dict[str, str], truth: dict) -> None:

@@ -20,6 +20,13 @@ The company, January 2026 (UTC):
   500.00 EUR opened 01-09 12:00, won 01-25 12:00 (converted at that day's rate).
 * An anonymous visitor from a Meta ad (01-03) never converts; an unknown subscriber clicks
   the newsletter.
+
+What sales decided (hs_lead_status and the disqualification-reason property, see
+DISPOSITIONS): Ann OPEN_DEAL; Ben UNQUALIFIED as "not_decision_maker" (Ann is the buyer);
+Cat, after her lost deal, was rejected as "bad_fit", became an MQL again on 01-20 09:00
+(HubSpot's date entered MQL) and is OPEN, untouched since; Dan ATTEMPTED_TO_CONTACT with no
+call logged; Eve OPEN_DEAL, keeping the "bad_timing" reason of an earlier rejection. The
+CRM's clock (the latest change it sent) is deal 902's close, 01-25 12:00.
 """
 
 from __future__ import annotations
@@ -344,6 +351,22 @@ COMPANY: dict[tuple[str, str], list[dict]] = {
         }
     ],
 }
+
+
+# sales' decisions on each contact (properties added to the contacts above)
+DISPOSITIONS: dict[str, dict[str, str]] = {
+    "101": {"hs_lead_status": "OPEN_DEAL"},
+    "102": {"hs_lead_status": "UNQUALIFIED", "disqualification_reason": "not_decision_maker"},
+    "103": {
+        "hs_lead_status": "OPEN",
+        "disqualification_reason": "bad_fit",
+        "hs_v2_date_entered_marketingqualifiedlead": iso(ts("2026-01-20 09:00")),
+    },
+    "104": {"hs_lead_status": "ATTEMPTED_TO_CONTACT"},
+    "105": {"hs_lead_status": "OPEN_DEAL", "disqualification_reason": "bad_timing"},
+}
+for _record in COMPANY[("crm", "contacts")]:
+    _record["properties"].update(DISPOSITIONS[_record["id"]])
 
 
 class HandBuiltReader:
@@ -677,6 +700,139 @@ def test_sla_by_owner_and_lead_source(warehouse: tuple[Settings, Path]) -> None:
     ]
 
 
+def test_unit_economics_per_month_and_channel(warehouse: tuple[Settings, Path]) -> None:
+    """January's unit economics, worked out from the company above: ratios from the month's
+    sums; credit under a model counts the deal's share (fractional deals). In USD: runs
+    before test_money_in_another_currency rebuilds the warehouse in euros."""
+    _, db = warehouse
+    d = Decimal
+    rows = query(
+        db,
+        "select grain, campaign_key, spend, leads, mqls, opportunities, pipeline_lead_source,"
+        " won_deals, won_revenue, cost_per_lead, cost_per_mql, cac_lead_source,"
+        " roas_lead_source, payback_months from audit.mart_unit_economics"
+        " where month = '2026-01-01' and channel in ('paid_search', 'referral')"
+        " order by 1, 2",
+    )
+    assert rows == [
+        # paid search: 12.34 of spend, no lead of its own (Ann's first touch is a referral)
+        (
+            "campaign",
+            "paid_search:brand_search",
+            d("12.34"),
+            0,
+            0,
+            0,
+            d("0.00"),
+            0,
+            d("0.00"),
+            None,
+            None,
+            None,
+            d("0.0000"),
+            None,
+        ),
+        (
+            "campaign",
+            "referral:(none)",
+            d("0.00"),
+            1,
+            1,
+            1,
+            d("1000.00"),
+            1,
+            d("1000.00"),
+            d("0.00"),
+            d("0.00"),
+            d("0.00"),
+            None,
+            d("0.00"),
+        ),
+        (
+            "channel",
+            "paid_search:(all)",
+            d("12.34"),
+            0,
+            0,
+            0,
+            d("0.00"),
+            0,
+            d("0.00"),
+            None,
+            None,
+            None,
+            d("0.0000"),
+            None,
+        ),
+        (
+            "channel",
+            "referral:(all)",
+            d("0.00"),
+            1,
+            1,
+            1,
+            d("1000.00"),
+            1,
+            d("1000.00"),
+            d("0.00"),
+            d("0.00"),
+            d("0.00"),
+            None,
+            d("0.00"),
+        ),
+    ]
+    models = query(
+        db,
+        "select revenue_first_touch, won_deals_first_touch, cac_first_touch, roas_first_touch,"
+        " revenue_linear, won_deals_linear, pipeline_linear, cac_linear, roas_linear,"
+        " revenue_u_shaped, won_deals_u_shaped, cac_u_shaped, roas_u_shaped"
+        " from audit.mart_unit_economics where grain = 'channel' and channel = 'paid_search'",
+    )
+    # deal 901 (1,000.00): first touch all to the ad click; linear a third (333.34, the
+    # spare cent to the earliest touch), U-shaped 40 %. CAC = 12.34 / credited deals;
+    # ROAS = credited revenue / 12.34.
+    assert models == [
+        (
+            d("1000.00"),
+            d("1.0000"),
+            d("12.34"),
+            d("81.0373"),
+            d("333.34"),
+            d("0.3333"),
+            d("333.34"),
+            d("37.02"),
+            d("27.0130"),
+            d("400.00"),
+            d("0.4000"),
+            d("30.85"),
+            d("32.4149"),
+        ),
+    ]
+    # the paid social spend (7.50 EUR at 01-03's rate) and the unattributed euro deal
+    meta = convert("7.50", "EUR", "2026-01-03", "USD")
+    eur = convert("500.00", "EUR", "2026-01-25", "USD")
+    social = query(
+        db,
+        "select spend, roas_lead_source, cac_lead_source from audit.mart_unit_economics"
+        " where grain = 'channel' and channel = 'paid_social'",
+    )
+    assert social == [(meta, d("0.0000"), None)]
+    unattributed = query(
+        db,
+        "select spend, revenue_linear, won_deals_linear, pipeline_linear, cac_linear,"
+        " roas_linear from audit.mart_unit_economics where grain = 'campaign'"
+        " and channel = 'unattributed'",
+    )
+    assert unattributed == [(d("0.00"), eur, d("1.0000"), eur, d("0.00"), None)]
+    # the month agrees with the other marts: spend, bookings, MQLs
+    totals = query(
+        db,
+        "select sum(spend), sum(won_revenue), sum(mqls), sum(revenue_time_decay)"
+        " from audit.mart_unit_economics where grain = 'channel'",
+    )
+    assert totals == [(d("12.34") + meta, d("1000.00") + eur, 5, d("1000.00") + eur)]
+
+
 def test_money_in_another_currency(warehouse: tuple[Settings, Path]) -> None:
     """Spend of the euro Meta account is converted at its day's rate; a second build in a
     euro reporting currency keeps euro deals exact and converts dollars."""
@@ -735,3 +891,216 @@ def test_no_personal_data_in_any_published_mart(warehouse: tuple[Settings, Path]
         )[0][0]
     ]
     assert leaks == []
+
+
+def test_lead_disposition_per_mql(warehouse: tuple[Settings, Path]) -> None:
+    """Each MQL's disposition, its SAL date and whether a rejection was overturned."""
+    _, db = warehouse
+    rows = query(
+        db,
+        "select lead_id, disposition, rejection_reason, strftime(mql_started_at, '%m-%d %H:%M'),"
+        " is_remql, strftime(sal_at, '%m-%d %H:%M'), is_sal_skipped, hours_to_first_touch,"
+        " is_within_sla_window, ever_rejected, rejected_then_converted,"
+        " strftime(as_of, '%m-%d %H:%M') from audit.fct_lead_disposition order by lead_id",
+    )
+    d = Decimal
+    assert rows == [
+        # accepted: SAL at her first call (2 h), before the SQL on 01-05
+        (
+            "101",
+            "accepted",
+            None,
+            "01-03 10:00",
+            False,
+            "01-03 12:00",
+            False,
+            d("2.00"),
+            False,
+            False,
+            False,
+            "01-25 12:00",
+        ),
+        # rejected with the account's reason; the meeting 30 h after the MQL was the work
+        (
+            "102",
+            "rejected",
+            "not_decision_maker",
+            "01-06 12:00",
+            False,
+            None,
+            False,
+            d("30.00"),
+            False,
+            True,
+            False,
+            "01-25 12:00",
+        ),
+        # MQL again on 01-20: the SLA restarts, her e-mail of 01-06 no longer answers it and
+        # by 01-25 (past 01-21 09:00) nobody has worked her: never worked; her old reason
+        # marks her as rejected once
+        (
+            "103",
+            "never_worked",
+            None,
+            "01-20 09:00",
+            True,
+            None,
+            False,
+            None,
+            False,
+            True,
+            False,
+            "01-25 12:00",
+        ),
+        # the status says sales tried, though no call is logged: worked, undecided
+        (
+            "104",
+            "worked_undecided",
+            None,
+            "01-06 10:00",
+            False,
+            None,
+            False,
+            None,
+            False,
+            False,
+            False,
+            "01-25 12:00",
+        ),
+        # once put off as bad timing, then a deal on 01-09 12:00: a rejection overturned
+        (
+            "105",
+            "accepted",
+            None,
+            "01-08 00:00",
+            False,
+            "01-08 06:00",
+            False,
+            d("6.00"),
+            False,
+            True,
+            True,
+            "01-25 12:00",
+        ),
+    ]
+
+
+def test_lead_disposition_mart(warehouse: tuple[Settings, Path]) -> None:
+    """Month × lead source × campaign × owner; the five dispositions add up to the MQLs and
+    the MQLs to mart_channel_performance's for the month and campaign."""
+    _, db = warehouse
+    rows = query(
+        db,
+        "select strftime(mql_month, '%Y-%m'), campaign_key, owner_id, mqls, accepted, rejected,"
+        " rejected_unqualified, rejected_bad_timing, worked_undecided, never_worked, pending,"
+        " remqls, sal_skipped, acceptance_rate, mql_to_sal_rate, mqls_sla_elapsed,"
+        " worked_within_sla, share_worked_within_sla, ever_rejected, rejected_then_converted,"
+        " share_rejected_later_converted from audit.mart_lead_disposition order by 2, 3",
+    )
+    assert rows == [
+        # Eve (owner 501): accepted, worked in 6 h, her earlier rejection overturned
+        (
+            "2026-01",
+            "offline:(none)",
+            "501",
+            1,
+            1,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            1.0,
+            1.0,
+            1,
+            1,
+            1.0,
+            1,
+            1,
+            1.0,
+        ),
+        # Cat never worked since her second MQL, Dan worked but undecided: no decision yet
+        (
+            "2026-01",
+            "offline:(none)",
+            "502",
+            2,
+            0,
+            0,
+            0,
+            0,
+            1,
+            1,
+            0,
+            1,
+            0,
+            None,
+            0.0,
+            2,
+            0,
+            0.0,
+            1,
+            0,
+            0.0,
+        ),
+        # Ben rejected as UNQUALIFIED, first touched after 30 h (outside the 24 h SLA)
+        (
+            "2026-01",
+            "organic_search:(none)",
+            "501",
+            1,
+            0,
+            1,
+            1,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0.0,
+            0.0,
+            1,
+            0,
+            0.0,
+            1,
+            0,
+            0.0,
+        ),
+        (
+            "2026-01",
+            "referral:(none)",
+            "501",
+            1,
+            1,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            1.0,
+            1.0,
+            1,
+            1,
+            1.0,
+            0,
+            0,
+            None,
+        ),
+    ]
+    by_campaign = query(
+        db,
+        "select campaign_key, sum(mqls) from audit.mart_channel_performance where mqls > 0"
+        " group by 1 order by 1",
+    )
+    assert by_campaign == [
+        ("offline:(none)", 3),
+        ("organic_search:(none)", 1),
+        ("referral:(none)", 1),
+    ]

@@ -44,6 +44,8 @@ Airflow Connections (see README, "Connections").
 | SMARKETING_HUBSPOT_SEARCH_PER_SECOND | ``4`` | HubSpot CRM search requests/s (~5 allowed) |
 | SMARKETING_EXTRACT_WORKERS | ``4`` | threads reading one source's slices (1: serially) |
 | SMARKETING_SLA_HOURS | ``24`` | hours within which sales should first touch an MQL |
+| SMARKETING_DISQUALIFICATION_REASON_PROPERTY | ``disqualification_reason`` | why sales rejected |
+| SMARKETING_CONTRACT_MONTHS | ``12`` | months a deal's amount pays over (payback) |
 | SMARKETING_ATTRIBUTION_LOOKBACK_DAYS | ``90`` | touches this long before an opportunity count |
 | SMARKETING_ATTRIBUTION_HALF_LIFE_DAYS | ``7`` | half-life of the time-decay attribution model |
 | SMARKETING_INCREMENTAL_LOOKBACK_DAYS | ``3`` | days incremental models re-process (late events) |
@@ -132,6 +134,12 @@ class Settings:
     # threads a source's extract reads its independent slices with (time windows, campaigns,
     # days); the landed order and files are the same for any number, 1 reads serially
     extract_workers: int = 4
+    # HubSpot contact property holding why sales rejected a lead (a custom property: every
+    # account names its own); read beside hs_lead_status for the lead disposition
+    disqualification_reason_property: str = "disqualification_reason"
+    # months a won deal's amount is earned over (an annual contract: 12); payback months in
+    # mart_unit_economics divide by the monthly revenue this gives
+    contract_months: int = 12
     # dates before this floor (or after the run time) are quarantined, never published
     date_floor: date = date(2000, 1, 1)
     # quarantined ad spend (per entity, in the account's currency) above this blocks the gate
@@ -193,6 +201,18 @@ def _positive(value: _Number, name: str) -> _Number:
     if value <= 0:
         raise ValueError(f"{ENV_PREFIX}{name} must be greater than 0, got {value}")
     return value
+
+
+def _property_name(value: str, name: str) -> str:
+    """A HubSpot internal property name (lower-case letters, digits, underscores): it is
+    requested from the API and read from the stored JSON, so nothing else may pass."""
+    text = value.strip()
+    if not text or not all(ch.isdigit() or ch == "_" or "a" <= ch <= "z" for ch in text):
+        raise ValueError(
+            f"{ENV_PREFIX}{name} must be a HubSpot internal property name"
+            f" (a-z, 0-9, _), got {value!r}"
+        )
+    return text
 
 
 def _currency(value: str) -> str:
@@ -269,4 +289,9 @@ def load_settings() -> Settings:
         ),
         disabled_vendors=parse_disabled(_env("DISABLED_VENDORS", "")),
         extract_workers=_positive(int(_env("EXTRACT_WORKERS", "4")), "EXTRACT_WORKERS"),
+        disqualification_reason_property=_property_name(
+            _env("DISQUALIFICATION_REASON_PROPERTY", "disqualification_reason"),
+            "DISQUALIFICATION_REASON_PROPERTY",
+        ),
+        contract_months=_positive(int(_env("CONTRACT_MONTHS", "12")), "CONTRACT_MONTHS"),
     )

@@ -64,6 +64,8 @@ def dbt_env(settings: Settings) -> dict[str, str]:
         "SMARKETING_REPORTING_CURRENCY": settings.reporting_currency,
         "SMARKETING_HUBSPOT_COMPANY_CURRENCY": settings.hubspot_company_currency,
         "SMARKETING_SLA_HOURS": str(settings.sla_hours),
+        "SMARKETING_DISQUALIFICATION_REASON_PROPERTY": settings.disqualification_reason_property,
+        "SMARKETING_CONTRACT_MONTHS": str(settings.contract_months),
         "SMARKETING_ATTRIBUTION_LOOKBACK_DAYS": str(settings.attribution_lookback_days),
         "SMARKETING_ATTRIBUTION_HALF_LIFE_DAYS": str(settings.attribution_half_life_days),
         "SMARKETING_INCREMENTAL_LOOKBACK_DAYS": str(settings.incremental_lookback_days),

@@ -80,7 +80,7 @@ def test_no_check_exists_twice() -> None:
     # every published mart keeps its consumer-facing expectation in the gate, and its
     # contract, key and reconciliations in dbt
     marts = {s.table for s in SUITES if not s.table.startswith("_")}
-    assert len(marts) == 11
+    assert len(marts) == 14
     for mart in marts:
         assert (mart, None, "row_count") in gate
         assert (mart, None, "contract") in dbt
@@ -173,6 +173,17 @@ DBT_FAULTS = [
         "pipeline off",
         "update audit.mart_revenue_summary set pipeline_created = 2400.01",
         "assert_pipeline_reconciles_with_deals",
+    ),
+    (
+        "dispositions that do not add up to the MQLs",
+        "update audit.mart_lead_disposition set accepted = accepted + 1 where rejected = 1",
+        "assert_lead_disposition_adds_up_to_mqls",
+    ),
+    (
+        "unit economics disagreeing with the daily mart",
+        "update audit.mart_unit_economics set spend = spend + 1"
+        " where grain = 'channel' and spend > 0",
+        "assert_unit_economics_agree_across_grains",
     ),
     (
         "leads do not reconcile",

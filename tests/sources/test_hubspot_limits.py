@@ -184,3 +184,28 @@ def test_extract_lands_the_big_company_without_quarantine(
     forms = {len(r["properties"]["createdate"]) for r in rows}
     assert {10, 13, 20, 24} <= forms  # date, epoch ms, ISO without ms, ISO with ms
     assert sum(r["properties"]["email"] is None for r in rows) == len(range(0, 12_200, 9))
+
+
+def test_contacts_are_searched_with_lead_status_and_the_configured_reason(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """hs_lead_status, the latest MQL entry and the account's own reason property (a
+    setting) are requested with every contact search; other objects are not affected."""
+    monkeypatch.setenv("SMARKETING_DISQUALIFICATION_REASON_PROPERTY", "why_rejected")
+    from smarketing.config import load_settings
+
+    settings = load_settings()
+    assert settings.disqualification_reason_property == "why_rejected"
+    creds = Credentials(conn_id="smarketing_hubspot", host="http://127.0.0.1:9", password="t")
+    reader = HubSpotReader(creds, contact_properties=(settings.disqualification_reason_property,))
+    body = reader._search_body("contacts", "lastmodifieddate", *WINDOW)
+    wanted = {"hs_lead_status", "hs_v2_date_entered_marketingqualifiedlead", "why_rejected"}
+    assert wanted <= set(body["properties"])
+    assert len(body["properties"]) == len(set(body["properties"]))
+    assert (
+        "why_rejected"
+        not in reader._search_body("deals", "hs_lastmodifieddate", *WINDOW)["properties"]
+    )
+    monkeypatch.setenv("SMARKETING_DISQUALIFICATION_REASON_PROPERTY", "x'); drop")
+    with pytest.raises(ValueError, match="SMARKETING_DISQUALIFICATION_REASON_PROPERTY"):
+        load_settings()

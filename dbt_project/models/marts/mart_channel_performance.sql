@@ -1,8 +1,8 @@
 {#- Day × channel × campaign: spend and traffic, the lead-source funnel (leads, MQLs, SQLs,
     opportunities and pipeline by the lead's first touch, on the day each stage was reached),
     won revenue by lead source and under each attribution model (on the day the deal was
-    won), and the unit economics. Ratios are per row: to aggregate, sum the components and
-    divide again. Money is in the reporting currency. -#}
+    won). The ratios (cost per lead, CAC, ROAS) are in mart_unit_economics, at month × channel
+    and campaign: per day they were noise. Money is in the reporting currency. -#}
 with
 
 spend as (
@@ -185,11 +185,8 @@ final as (
 
     select
         joined.*,
-        cast(spend / nullif(leads, 0) as decimal(18, 2)) as cost_per_lead,
-        -- customer acquisition cost: spend per deal won (lead-source grain)
-        cast(spend / nullif(won_deals, 0) as decimal(18, 2)) as cac,
-        -- return on ad spend: won revenue (lead-source grain) per unit of spend
-        cast(won_revenue / nullif(spend, 0) as decimal(18, 4)) as roas,
+        -- no per-day ratios here (a CAC or ROAS of one day × campaign means little): they
+        -- live in mart_unit_economics, computed from monthly sums
         campaigns.platform,
         campaigns.channel_group
 

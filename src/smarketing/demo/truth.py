@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime, timedelta
 
+from smarketing.demo import disposition
 from smarketing.demo.fx import daily_rates, to_reporting_cents
 from smarketing.demo.world import (
     COMPANIES,
@@ -166,4 +167,5 @@ def ground_truth(world: World, reporting_currency: str = "USD") -> dict:
         ],
         "sla_by_owner": dict(sorted(sla.items())),
         "accounts": dict(sorted(accounts.items())),
+        "lead_disposition": disposition.ground_truth(world),
     }

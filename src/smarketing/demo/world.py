@@ -28,6 +28,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
+from smarketing.demo import disposition
+
 # Acquisition channels of new visitors and their share of traffic.
 ACQUISITION_MIX: tuple[tuple[str, float], ...] = (
     ("paid_search", 0.25),
@@ -339,6 +341,8 @@ def generate(seed: int, scale: float, start: date, end: date) -> World:
         if colleague is not None:
             contacts.append(colleague)
         world.sales_touches.extend(_sales_touches(seed, c, horizon))
+        # sales' decisions on the MQL (lead status, reason, re-qualification): own RNG
+        c.lead_disposition = disposition.plan(c, horizon)  # type: ignore[attr-defined]
     world.contacts = contacts
     return world
 

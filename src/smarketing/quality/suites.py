@@ -40,6 +40,9 @@ PUBLISHED_MARTS = (
     "mart_sales_marketing_sla",
     "mart_revenue_summary",
     "mart_account_journey",
+    "fct_lead_disposition",
+    "mart_lead_disposition",
+    "mart_unit_economics",
 )
 
 # (label, staging model, its day column): the interval must bring rows of each source

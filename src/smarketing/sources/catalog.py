@@ -79,6 +79,7 @@ ENTITIES: tuple[EntitySpec, ...] = (
             ("properties.hs_lifecyclestage_salesqualifiedlead_date", "crm_timestamp"),
             ("properties.hs_lifecyclestage_opportunity_date", "crm_timestamp"),
             ("properties.hs_lifecyclestage_customer_date", "crm_timestamp"),
+            ("properties.hs_v2_date_entered_marketingqualifiedlead", "crm_timestamp"),
         ),
     ),
     EntitySpec(

@@ -71,6 +71,10 @@ PROPERTIES = {
         "hs_lifecyclestage_salesqualifiedlead_date",
         "hs_lifecyclestage_opportunity_date",
         "hs_lifecyclestage_customer_date",
+        # the most recent entry into MQL: a recycled lead that qualifies again restarts the SLA
+        "hs_v2_date_entered_marketingqualifiedlead",
+        # sales' decision on the lead (NEW, OPEN, IN_PROGRESS, ..., UNQUALIFIED, BAD_TIMING)
+        "hs_lead_status",
     ],
     "deals": [
         "dealname",
@@ -169,6 +173,7 @@ class HubSpotReader:
         search_cap: int = SEARCH_CAP,
         workers: int = 1,
         slice_records: int | None = None,
+        contact_properties: tuple[str, ...] = (),
     ):
         creds.require("password")
         self.client = JsonHttpClient(
@@ -184,6 +189,11 @@ class HubSpotReader:
         self.slice_records = slice_records or SLICE_RECORDS
         self.splits = 0  # windows split because they held more than the cap
         self.slices = 0  # time slices the windows were read in (1 per unsliced window)
+        # account-specific contact properties (e.g. the disqualification reason) on top
+        self.properties = {
+            **PROPERTIES,
+            "contacts": list(dict.fromkeys([*PROPERTIES["contacts"], *contact_properties])),
+        }
 
     def _search_page(self, obj: str, body: dict) -> dict:
         return self.client.request(
@@ -268,7 +278,7 @@ class HubSpotReader:
                 }
             ],
             "sorts": [{"propertyName": prop, "direction": "ASCENDING"}],
-            "properties": PROPERTIES[obj],
+            "properties": self.properties[obj],
             "limit": self.page_size,
         }
 
@@ -342,5 +352,9 @@ class HubSpotReader:
 def build_reader(creds: Credentials, policy: RetryPolicy, settings) -> HubSpotReader:
     """The registry's factory (smarketing.vendors)."""
     return HubSpotReader(
-        creds, policy, settings.hubspot_search_per_second, workers=settings.extract_workers
+        creds,
+        policy,
+        settings.hubspot_search_per_second,
+        workers=settings.extract_workers,
+        contact_properties=(settings.disqualification_reason_property,),
     )

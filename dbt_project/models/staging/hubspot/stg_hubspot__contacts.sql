@@ -1,3 +1,6 @@
+{#- The disqualification reason is an account's own property: its name is the var
+    disqualification_reason_property (setting SMARKETING_DISQUALIFICATION_REASON_PROPERTY). -#}
+{%- set reason_property = var('disqualification_reason_property', 'disqualification_reason') -%}
 with
 
 source as (
@@ -27,6 +30,9 @@ renamed as (
         {{ crm_timestamp("payload ->> '$.properties.hs_lifecyclestage_salesqualifiedlead_date'") }} as sql_at,
         {{ crm_timestamp("payload ->> '$.properties.hs_lifecyclestage_opportunity_date'") }} as opportunity_at,
         {{ crm_timestamp("payload ->> '$.properties.hs_lifecyclestage_customer_date'") }} as customer_at,
+        {{ crm_timestamp("payload ->> '$.properties.hs_v2_date_entered_marketingqualifiedlead'") }} as mql_entered_at,
+        nullif(upper(trim(payload ->> '$.properties.hs_lead_status')), '') as lead_status,
+        nullif(trim(payload ->> '$.properties.{{ reason_property }}'), '') as disqualification_reason,
         updated_at,
         cast(payload ->> '$.archived' as boolean) as is_archived
 

@@ -41,6 +41,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from smarketing.demo import disposition
 from smarketing.demo.vendors.files import IndexCache, write_jsonl
 from smarketing.demo.world import (
     COMPANIES,
@@ -118,15 +119,17 @@ def _contact_state(c: Contact, as_of: datetime) -> dict:
         "hs_analytics_source": HUBSPOT_SOURCES[c.channel],
         "createdate": _hs_time(c.lead_at, seq(c)),
         "lifecyclestage": reached[-1][0],
-        "lastmodifieddate": iso(reached[-1][1]),
     }
     for stage, ts in reached:
         props[f"hs_lifecyclestage_{stage}_date"] = _hs_time(ts, seq(c) + 1)
+    decided = disposition.add_properties(c, as_of, props)  # hs_lead_status and reason
+    modified = max(reached[-1][1], decided) if decided else reached[-1][1]
+    props["lastmodifieddate"] = iso(modified)
     return {
         "id": c.contact_id,
         "properties": props,
         "createdAt": iso(c.lead_at),
-        "updatedAt": iso(reached[-1][1]),
+        "updatedAt": iso(modified),
         "archived": False,
     }
 
@@ -173,6 +176,9 @@ def versions(c: Contact) -> tuple[list[dict], list[dict]]:
     changes = [
         t for t in (c.lead_at, c.mql_at, c.sql_at, c.opportunity_at, c.won_at, c.lost_at) if t
     ]
+    plan = getattr(c, "lead_disposition", None)  # sales' decisions change the contact too
+    decided = plan.change_times() if plan else []
+    changes = sorted([*changes, *(t for t in decided if t not in changes)])
     contacts = [_contact_state(c, ts) for ts in changes]
     deals = []
     if c.opportunity_at is not None:
