@@ -6,7 +6,8 @@ process), and runs ``pipeline.extract`` per source in a fresh process for each w
 and checks that every worker count landed byte-identical files (the manifests' sha256).
 
     .venv/bin/python benchmarks/extract_workers.py --scale 5 --workers 1 4
-    .venv/bin/python benchmarks/extract_workers.py --scale 20 --workers 1 4 --sources hubspot mailchimp
+    .venv/bin/python benchmarks/extract_workers.py --scale 20 --workers 1 4 \
+        --sources hubspot mailchimp
 
 The HubSpot search rate (SMARKETING_HUBSPOT_SEARCH_PER_SECOND, default 4 as the real API
 needs) bounds the CRM extract whatever the workers; ``--hubspot-rate`` shows it lifted.

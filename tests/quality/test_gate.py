@@ -302,12 +302,6 @@ def tracked_digest() -> str:
     digest = hashlib.sha256()
     for p in sorted(EXPECTATIONS.rglob("*")):
         if p.is_file() and "uncommitted" not in p.parts:
-
-
-def tracked_digest() -> str:
-    digest = hashlib.sha256()
-    for p in sorted(EXPECTATIONS.rglob("*")):
-        if p.is_file() and "uncommitted" not in p.parts:
             digest.update(p.read_bytes())
     return digest.hexdigest()
 

@@ -15,9 +15,8 @@ import duckdb
 import pytest
 import yaml
 
-from smarketing.vendors import VENDORS
-
 from smarketing.quality.suites import SUITES
+from smarketing.vendors import VENDORS
 from tests.conftest import PROJECT_DIR
 from tests.quality.test_gate import build_audit
 
