@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench venv demo clean ui topology
+.PHONY: run test test-extended lint bench venv demo clean ui topology
 
 venv: $(STAMP)
 
@@ -31,13 +31,19 @@ ui: $(STAMP)
 topology: $(STAMP)
 	$(BIN)/smarketing topology --unpause $(TOPOLOGY_ARGS)
 
-## Run the test suite.
+## Run the test suite (all but the `extended` suites; `make test-extended` runs those, CI both).
 # Two workers (the machine's two cores); a file's tests stay on one worker (--dist loadfile), so
 # module fixtures (the fault catalogue's company, the topology) are built once; the longest files
 # start first (tests/conftest.py) so both workers finish together. PYTEST_WORKERS=0 runs serially.
+# PYTEST_MARKS selects by marker ("" runs everything); PYTEST_ARGS are passed on.
 PYTEST_WORKERS ?= 2
+PYTEST_MARKS ?= not extended
 test: $(STAMP)
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile -m "$(PYTEST_MARKS)" $(PYTEST_ARGS)
+
+## The long end-to-end suites: fault catalogue, nightly equivalence, topology, bench sweep.
+test-extended: $(STAMP)
+	$(MAKE) test PYTEST_MARKS=extended
 
 ## Lint: ruff (Python) and sqlfluff (dbt templater, duckdb dialect: .sqlfluff) with zero findings.
 # The dbt templater compiles the project; it opens a scratch warehouse, never the real one.

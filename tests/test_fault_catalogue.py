@@ -21,7 +21,7 @@ from smarketing.config import Settings, load_settings
 from smarketing.demo.server import DemoServer, demo_connections
 from smarketing.sources.catalog import SOURCES
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.extended]
 GOOD_DAY, FAULT_DAY = ("2026-02-13", "2026-02-14"), ("2026-02-14", "2026-02-15")
 
 

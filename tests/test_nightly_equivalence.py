@@ -30,7 +30,7 @@ from smarketing.transform import run_dbt
 from tests.conftest import PROJECT_DIR
 
 # seven dbt builds: well past the default per-test timeout on a shared 2-core machine
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(3600)]
+pytestmark = [pytest.mark.slow, pytest.mark.extended, pytest.mark.timeout(3600)]
 
 FIRST, LAST = date(2026, 1, 1), date(2026, 2, 13)
 # columns that say when a row was built, not what it says

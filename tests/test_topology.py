@@ -39,7 +39,12 @@ from smarketing.topology import DAG_ID, Topology, live_group_members, postgres_b
 from smarketing.warehouse.publish import kept_versions
 from tests.conftest import PROJECT_DIR
 
-pytestmark = [pytest.mark.slow, pytest.mark.topology, pytest.mark.timeout(1500)]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.topology,
+    pytest.mark.extended,
+    pytest.mark.timeout(1500),
+]
 
 TODAY = date.today()
 FIRST_DAY = TODAY - timedelta(days=2)  # data day of the first scheduled run

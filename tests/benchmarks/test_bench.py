@@ -36,6 +36,7 @@ def _seconds(cell: str) -> tuple[float, float]:
 
 
 @pytest.mark.slow
+@pytest.mark.extended
 def test_tiny_sweep_prints_a_consistent_table_and_one_ratios_line(tmp_path: Path) -> None:
     bench = _bench()
     proc = subprocess.run(
