@@ -96,7 +96,7 @@ def test_every_raw_vendor_source_declares_freshness() -> None:
             sources.append(source)
     vendors = [s for s in sources if s["name"] != "fx"]
     assert sorted(s["name"] for s in vendors) == sorted(
-        {v.staging_folder for v in VENDORS} | {"linkedin_ads"}
+        {v.staging_folder for v in VENDORS}
     )
     for source in vendors:
         assert source["loaded_at_field"] == "_loaded_at", source["name"]

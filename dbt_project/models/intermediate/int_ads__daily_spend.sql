@@ -10,33 +10,33 @@
 with
 
 unioned as (
-{% for vendor in ad_vendors %}
-    select
-        date_day,
-        '{{ vendor.name }}' as platform,
-        '{{ vendor.channel }}' as channel,
-        campaign_id,
-        lower(campaign_name) as campaign_name,
-        currency_code,
-        impressions,
-        clicks,
-        cast({{ vendor.spend_column }} as decimal(18, 6)) as spend
-    from {{ ref(vendor.spend_model) }}
-    {% if not loop.last %}union all{% endif %}
-{% else %}
-    {#- no ad vendor enabled: no rows, same columns and types #}
-    select
-        cast(null as date) as date_day,
-        cast(null as varchar) as platform,
-        cast(null as varchar) as channel,
-        cast(null as varchar) as campaign_id,
-        cast(null as varchar) as campaign_name,
-        cast(null as varchar) as currency_code,
-        cast(null as bigint) as impressions,
-        cast(null as bigint) as clicks,
-        cast(null as decimal(18, 6)) as spend
-    where false
-{% endfor %}
+    {% for vendor in ad_vendors %}
+        select
+            date_day,
+            '{{ vendor.name }}' as platform,
+            '{{ vendor.channel }}' as channel,
+            campaign_id,
+            lower(campaign_name) as campaign_name,
+            currency_code,
+            impressions,
+            clicks,
+            cast({{ vendor.spend_column }} as decimal(18, 6)) as spend
+        from {{ ref(vendor.spend_model) }}
+        {% if not loop.last %}union all{% endif %}
+    {% else %}
+        {#- no ad vendor enabled: no rows, same columns and types #}
+        select
+            cast(null as date) as date_day,
+            cast(null as varchar) as platform,
+            cast(null as varchar) as channel,
+            cast(null as varchar) as campaign_id,
+            cast(null as varchar) as campaign_name,
+            cast(null as varchar) as currency_code,
+            cast(null as bigint) as impressions,
+            cast(null as bigint) as clicks,
+            cast(null as decimal(18, 6)) as spend
+        where false
+    {% endfor %}
 ),
 
 -- each source row is converted at its day's rate and rounded to the cent, then summed

@@ -134,10 +134,18 @@ class DemoServer(ThreadingHTTPServer):
             if hasattr(module := vendor.demo_module(), "Api")
         }
         self.apis = tuple(self.vendor_apis.values())
-        self.hubspot_search_limit = self.vendor_apis["hubspot"].search_limit
         self.faults = Faults()
         self.requests: list[str] = []
         self._thread: threading.Thread | None = None
+
+    @property
+    def hubspot_search_limit(self) -> hubspot.RateLimiter:
+        """HubSpot's search-rate limiter; tests swap it for a counting one."""
+        return self.vendor_apis["hubspot"].search_limit
+
+    @hubspot_search_limit.setter
+    def hubspot_search_limit(self, limit: hubspot.RateLimiter) -> None:
+        self.vendor_apis["hubspot"].search_limit = limit
 
     def __getattr__(self, name: str) -> Any:
         """``server.hubspot``, ``server.google_ads``…: a vendor's API (its indexes, limits)."""
