@@ -148,7 +148,7 @@ class DemoServer(ThreadingHTTPServer):
         self.vendor_apis["hubspot"].search_limit = limit
 
     def __getattr__(self, name: str) -> Any:
-        """``server.hubspot``, ``server.google_ads``…: a vendor's API (its indexes, limits)."""
+        """``server.<vendor>`` (e.g. ``server.hubspot``): a vendor's API (its indexes, limits)."""
         apis = self.__dict__.get("vendor_apis", {})
         if name in apis:
             return apis[name]

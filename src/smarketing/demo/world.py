@@ -128,7 +128,7 @@ class Session:
     # medium and campaign above stay the truth the warehouse must recover via the click id)
     autotagged: bool = False
     # further query parameters an ad click's landing URL carries after the UTM values (an ad
-    # platform's own click id, e.g. LinkedIn's li_fat_id)
+    # platform's own click id, e.g. li_fat_id)
     click_params: tuple[tuple[str, str], ...] = ()
 
 
