@@ -363,7 +363,7 @@ def test_malformed_records_are_quarantined_counted_and_loaded_nowhere_else(
         fh.write('{"event_date": "20260110", "event_name": "page_v\n')
     result = {
         s: pipeline.extract(s, "2026-01-14", "2026-01-15", "2026-01-01", settings=settings)
-        for s in ("hubspot", "mailchimp", "google_ads", "meta_ads", "ga4")
+        for s in SOURCES  # every registered vendor: load_raw loads them all
     }
     assert result["meta_ads"]["records"]["insights"] == {
         "extracted": 28,
