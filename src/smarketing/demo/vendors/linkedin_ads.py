@@ -1,10 +1,11 @@
 """LinkedIn Marketing API as the demo company's vendor: wire format, endpoints, limits, errors.
 
-The demo world hands this module its LinkedIn ad rows (campaign × day spend, clicks and
-impressions of ad accounts with a currency) in the form the connector lands them
-(:func:`landed_row`): the ``adAnalytics`` element plus ``account``, ``accountCurrency``,
-``campaign``, ``campaignName`` and ``day``. From them :class:`LinkedInAdsApi` answers, as
-LinkedIn does (see :mod:`smarketing.sources.linkedin_ads` for the documentation behind each):
+The demo company's LinkedIn campaigns are simulated here (:func:`simulate`, called by the demo
+world for every registered vendor that has it: leads the company knows click its ads, from an
+RNG of its own) and written in the form the connector lands them (:func:`landed_row`): the
+``adAnalytics`` element plus ``account``, ``accountCurrency``, ``campaign``, ``campaignName``
+and ``day``. From such rows :class:`LinkedInAdsApi` answers, as LinkedIn does (see
+:mod:`smarketing.sources.linkedin_ads` for the documentation behind each):
 
 * ``POST /oauth/v2/accessToken`` (``grant_type=refresh_token``): a new access token per
   exchange; a wrong refresh token or client is answered 400 ``invalid_grant``.
@@ -31,10 +32,9 @@ Test hooks: :meth:`LinkedInAdsApi.expire_tokens`
 ``echo_credentials`` (a hostile vendor quoting the request's ``Authorization`` header in
 its error bodies).
 
-:class:`LinkedInAdsServer` serves one API on 127.0.0.1 on its own; the demo server can mount
-the same API through :meth:`LinkedInAdsApi.handle`, which needs no HTTP: route every path
-under :data:`PATH_PREFIXES` to ``api.handle(method, self.path, dict(self.headers), body)``
-and send back its (status, JSON payload, headers).
+:class:`LinkedInAdsServer` serves one API on 127.0.0.1 on its own (the connector's tests);
+:class:`Api` mounts it on the demo server (``smarketing.demo.server``) over the demo file,
+for every path under :data:`PATH_PREFIXES`.
 """
 
 from __future__ import annotations
