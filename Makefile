@@ -46,11 +46,13 @@ test-extended: $(STAMP)
 	$(MAKE) test PYTEST_MARKS=extended
 
 ## Lint: ruff (Python) and sqlfluff (dbt templater, duckdb dialect: .sqlfluff) with zero findings.
-# The dbt templater compiles the project; it opens a scratch warehouse, never the real one.
+# The dbt templater compiles the project; it opens a scratch warehouse, never the real one, and
+# renders every registered vendor's branch of the vendor unions (SMARKETING_DBT_VARS).
 lint: $(STAMP)
 	$(BIN)/ruff check src dags tests benchmarks
 	$(BIN)/ruff format --check src dags tests benchmarks
 	tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	  SMARKETING_DBT_VARS="$$(SMARKETING_DISABLED_VENDORS= $(BIN)/smarketing vendors --dbt-vars)" \
 	  SMARKETING_WAREHOUSE_PATH="$$tmp/lint.duckdb" $(BIN)/sqlfluff lint --disable-progress-bar \
 	    dbt_project/models dbt_project/tests dbt_project/macros
 

@@ -36,6 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench import LAST_DAY, DemoApis, spawn_step, write_demo
 
+from smarketing.vendors import VENDORS
+
 
 def manifests(landing: Path, source: str) -> dict[str, tuple[int, str]]:
     """{entity: (records, sha256)} of one source's landed full load."""
@@ -52,7 +54,10 @@ def main() -> int:
     parser.add_argument("--days", type=int, default=90)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 4])
     parser.add_argument(
-        "--sources", nargs="+", default=["hubspot", "mailchimp", "google_ads", "meta_ads"]
+        "--sources",
+        nargs="+",
+        # every registered vendor with an API (the demo server's), in registry order
+        default=[v.name for v in VENDORS if hasattr(v.demo_module(), "Api")],
     )
     parser.add_argument("--hubspot-rate", type=float, default=None)
     parser.add_argument("--keep", type=Path, default=None, help="reuse/keep the demo here")

@@ -54,6 +54,7 @@ def test_wiring_extracts_in_parallel_then_one_path_to_publish(dag) -> None:
         "extract_mailchimp",
         "extract_google_ads",
         "extract_meta_ads",
+        "extract_linkedin_ads",
         "extract_ga4",
     }
     tasks = {t.task_id: t for t in dag.tasks}

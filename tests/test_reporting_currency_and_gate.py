@@ -4,8 +4,8 @@
 Added to the company, all on Saturday 2026-01-31 (the gate's interval; ECB publishes nothing
 on a Saturday, so Friday's rates apply):
 
-* Google Ads spend 5.00 USD and Meta spend 2.25 EUR, and an organic visit (so each source is
-  fresh for the interval);
+* Google Ads spend 5.00 USD, Meta spend 2.25 EUR and LinkedIn spend 3.10 GBP, and an organic
+  visit (so each source is fresh for the interval);
 * Fay (106), a newsletter subscriber created that day who never became a lead: not a lead;
 * Gus (107), created 2025-12-01 as a subscriber, a lead on 01-31 10:00, won deal 904 of
   200.00 GBP that day: a lead of the interval, although created long before it.
@@ -22,7 +22,7 @@ import copy
 import dataclasses
 import json
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -30,6 +30,7 @@ import duckdb
 import pytest
 
 from smarketing.config import Settings
+from smarketing.demo.vendors import linkedin_ads as linkedin
 from smarketing.intervals import resolve_window
 from smarketing.landing import land_source
 from smarketing.pipeline import quality_gate
@@ -74,12 +75,20 @@ COMPANY_31[("meta_ads", "insights")] += [
     }
 ]
 
+# LinkedIn's account bills in pounds: a campaign that served impressions without a click
+COMPANY_31[("linkedin_ads", "ad_analytics")] = [
+    linkedin.landed_row(
+        "508877001", "GBP", "7001", "abm_enterprise", date(2026, 1, 31), "3.10", 0, 150
+    )
+]
+
 # (amount, currency, day) of every spend row and every won deal
 SPEND = [
     ("12.34", "USD", "2026-01-02"),
     ("7.50", "EUR", "2026-01-03"),
     ("5.00", "USD", LAST_DAY),
     ("2.25", "EUR", LAST_DAY),
+    ("3.10", "GBP", LAST_DAY),
 ]
 WON = [
     ("1000.00", "USD", "2026-01-20"),
@@ -182,7 +191,7 @@ def test_missing_rate_names_currency_days_and_rows(landed: Settings, tmp_path: P
     )
     assert (
         "missing_currency=RUB, rows_of=ad spend rows, first_day=2026-01-02,"
-        " last_day=2026-01-31, rows_affected=4" in message
+        f" last_day=2026-01-31, rows_affected={len(SPEND)}" in message  # Google, Meta, LinkedIn
     )
     assert "SMARKETING_FX_RATES_PATH" in message
     # the user's own file supplies the missing rates: the same build passes

@@ -37,17 +37,26 @@ RAW_TABLES = {
     "google_ads__campaign_stats",
     "google_ads__clicks",
     "meta_ads__insights",
+    "linkedin_ads__ad_analytics",
     "ga4__events",
 }
 
 
 def test_registry_names_the_vendors_their_categories_and_connections() -> None:
-    assert VENDOR_NAMES == ("hubspot", "mailchimp", "google_ads", "meta_ads", "ga4")
+    assert VENDOR_NAMES == (
+        "hubspot",
+        "mailchimp",
+        "google_ads",
+        "meta_ads",
+        "linkedin_ads",
+        "ga4",
+    )
     assert {v.name: v.category for v in VENDORS} == {
         "hubspot": "crm",
         "mailchimp": "email",
         "google_ads": "ads",
         "meta_ads": "ads",
+        "linkedin_ads": "ads",
         "ga4": "web",
     }
     assert all(v.conn_id == f"smarketing_{v.name}" for v in VENDORS)
@@ -81,6 +90,7 @@ def test_every_vendor_connector_is_built_from_the_registry(settings: Settings) -
         "mailchimp": "MailchimpReader",
         "google_ads": "GoogleAdsReader",
         "meta_ads": "MetaAdsReader",
+        "linkedin_ads": "LinkedInAdsReader",
         "ga4": "Ga4ExportReader",
     }
 
@@ -96,23 +106,51 @@ def test_staging_sources_and_folders_follow_the_registry() -> None:
         assert sorted(p.stem for p in folder.glob("stg_*.sql")), vendor.name
 
 
-def test_dbt_var_default_equals_the_registry() -> None:
-    """Plain `dbt` (no --vars) unions the same vendors the pipeline passes by default."""
-    project = yaml.safe_load((DBT_DIR / "dbt_project.yml").read_text())
-    assert project["vars"][DBT_VAR] == list(VENDOR_NAMES)
+def test_dbt_var_names_no_vendor_and_defaults_to_the_environment() -> None:
+    """The registry is the only list: dbt_project.yml reads the var from SMARKETING_DBT_VARS
+    (what `smarketing vendors --dbt-vars` prints) and names no ad vendor itself."""
+    text = (DBT_DIR / "dbt_project.yml").read_text()
+    default = yaml.safe_load(text)["vars"][DBT_VAR]
+    assert "env_var('SMARKETING_DBT_VARS'" in default
+    assert not [v.name for v in VENDORS if v.ads is not None and v.name in text]
 
 
 def test_disabled_vendor_setting_removes_it_everywhere(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SMARKETING_DISABLED_VENDORS", " meta_ads ,")
     settings = load_settings()
     assert settings.disabled_vendors == ("meta_ads",)
-    assert dbt_vars(settings) == {DBT_VAR: ["hubspot", "mailchimp", "google_ads", "ga4"]}
+    by_category = dbt_vars(settings)[DBT_VAR]
+    assert {c: [v["name"] for v in vs] for c, vs in by_category.items()} == {
+        "crm": ["hubspot"],
+        "email": ["mailchimp"],
+        "ads": ["google_ads", "linkedin_ads"],
+        "web": ["ga4"],
+    }
+    assert by_category["ads"][1] == {
+        "name": "linkedin_ads",
+        "channel": "paid_social",
+        "spend_model": "stg_linkedin_ads__ad_analytics",
+        "spend_column": "cost",
+        "clicks_model": "",
+    }
     assert "meta_ads__insights" not in {e.raw_table for e in enabled_entities(settings)}
     assert len(enabled_entities(settings)) == len(ENTITIES) - 1
     assert "disabled_vendors" in settings.snapshot()  # recorded with each run
     monkeypatch.setenv("SMARKETING_DISABLED_VENDORS", "meta_ads,linkedin")
     with pytest.raises(ValueError, match=r"unknown vendor\(s\) linkedin; known: hubspot"):
         load_settings()
+
+
+def test_cli_prints_the_dbt_vars_for_plain_dbt(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from smarketing.cli import main
+
+    monkeypatch.setenv("SMARKETING_DISABLED_VENDORS", "linkedin_ads")
+    assert main(["vendors", "--dbt-vars"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed == dbt_vars(load_settings())
+    assert [v["name"] for v in printed[DBT_VAR]["ads"]] == ["google_ads", "meta_ads"]
 
 
 def _dag_tasks(env: dict[str, str]) -> dict[str, list[str]]:
@@ -138,12 +176,9 @@ def test_dag_extract_tasks_are_the_enabled_vendors(tmp_path) -> None:
     assert extracts == sorted(f"extract_{v}" for v in VENDOR_NAMES)
     assert every["load_raw"] == extracts
     off = _dag_tasks({**env, "SMARKETING_DISABLED_VENDORS": "meta_ads,mailchimp"})
-    assert sorted(t for t in off if t.startswith("extract_")) == [
-        "extract_ga4",
-        "extract_google_ads",
-        "extract_hubspot",
-    ]
-    assert off["load_raw"] == ["extract_ga4", "extract_google_ads", "extract_hubspot"]
+    kept = ["extract_ga4", "extract_google_ads", "extract_hubspot", "extract_linkedin_ads"]
+    assert sorted(t for t in off if t.startswith("extract_")) == kept
+    assert off["load_raw"] == kept
 
 
 def _refs(sql: str) -> set[str]:
@@ -175,10 +210,16 @@ def test_dbt_unions_ad_vendors_from_the_var(settings: Settings) -> None:
         node = manifest["nodes"]["model.smarketing.int_ads__daily_spend"]
         return {n.split(".")[-1] for n in node["depends_on"]["nodes"]}
 
-    assert parents(settings) >= {"stg_google_ads__campaign_stats", "stg_meta_ads__insights"}
+    every = {
+        "stg_google_ads__campaign_stats",
+        "stg_meta_ads__insights",
+        "stg_linkedin_ads__ad_analytics",
+    }
+    assert {p for p in parents(settings) if p.startswith("stg_") and "fx" not in p} == every
     off = dataclasses.replace(settings, disabled_vendors=("meta_ads",))
-    assert "stg_meta_ads__insights" not in parents(off)
-    assert "stg_google_ads__campaign_stats" in parents(off)
+    assert {p for p in parents(off) if p.startswith("stg_") and "fx" not in p} == every - {
+        "stg_meta_ads__insights"
+    }
 
 
 def test_cli_lists_the_registry_with_what_is_switched_off(

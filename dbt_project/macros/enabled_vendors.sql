@@ -1,13 +1,15 @@
-{#- The vendors of `candidates` that are enabled, in the order given.
+{#- The enabled vendors of one category (crm, email, ads, web), in registry order: a list of
+    dicts with the vendor's `name` and what the vendor-neutral models read of it (an ad
+    vendor: `channel`, `spend_model`, `spend_column`, `clicks_model`).
 
-    `smarketing_enabled_vendors` lists the enabled vendors of the registry
-    (smarketing.vendors); smarketing.transform passes it on every dbt call and
-    dbt_project.yml's default names every registered vendor. -#}
-{% macro enabled_vendors(candidates) %}
-    {%- set on = var('smarketing_enabled_vendors') -%}
-    {%- set found = [] -%}
-    {%- for vendor in candidates if vendor in on -%}
-        {%- do found.append(vendor) -%}
-    {%- endfor -%}
-    {{- return(found) -}}
+    The var `smarketing_vendors` comes from the vendor registry (smarketing.vendors.dbt_vars):
+    smarketing.transform passes it on every dbt call, as Fivetran's dbt_ad_reporting is told
+    its enabled packages; dbt_project.yml's default reads the same JSON from the environment
+    (a string, parsed here). -#}
+{% macro enabled_vendors(category) %}
+    {%- set registry = var('smarketing_vendors', {}) -%}
+    {%- if registry is string -%}
+        {%- set registry = fromjson(registry) -%}
+    {%- endif -%}
+    {{- return(registry.get(category, [])) -}}
 {% endmacro %}

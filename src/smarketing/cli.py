@@ -251,11 +251,17 @@ def _summary(_: argparse.Namespace) -> int:
     return 0
 
 
-def _vendors(_: argparse.Namespace) -> int:
+def _vendors(args: argparse.Namespace) -> int:
     """The vendor registry: what is extracted, from which connection, into which tables."""
-    from smarketing.vendors import VENDORS, enabled_vendors
+    import json
 
-    on = {v.name for v in enabled_vendors(load_settings())}
+    from smarketing.vendors import VENDORS, dbt_vars, enabled_vendors
+
+    settings = load_settings()
+    if args.dbt_vars:  # for plain dbt: dbt build --vars "$(smarketing vendors --dbt-vars)"
+        print(json.dumps(dbt_vars(settings)))
+        return 0
+    on = {v.name for v in enabled_vendors(settings)}
     for v in VENDORS:
         state = "enabled" if v.name in on else "disabled (SMARKETING_DISABLED_VENDORS)"
         print(f"{v.name} ({v.category}) {state}: connection {v.conn_id}; raw tables", end=" ")
@@ -309,6 +315,11 @@ def build_parser() -> argparse.ArgumentParser:
     summ = commands.add_parser("summary", help="where the published marts are, what they hold")
     summ.set_defaults(func=_summary)
     vend = commands.add_parser("vendors", help="the vendor registry: enabled, connection, tables")
+    vend.add_argument(
+        "--dbt-vars",
+        action="store_true",
+        help="print the dbt vars of the enabled vendors (JSON) for plain `dbt --vars`",
+    )
     vend.set_defaults(func=_vendors)
     return parser
 

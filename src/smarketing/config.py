@@ -50,7 +50,7 @@ Airflow Connections (see README, "Connections").
 | SMARKETING_ATTRIBUTION_HALF_LIFE_DAYS | ``7`` | half-life of the time-decay attribution model |
 | SMARKETING_INCREMENTAL_LOOKBACK_DAYS | ``3`` | days incremental models re-process (late events) |
 | SMARKETING_BI_ROLE | ``smarketing_bi`` | read-only PostgreSQL role BI tools use (see README) |
-| SMARKETING_DISABLED_VENDORS | (none) | vendors switched off, e.g. ``meta_ads`` (vendors.py) |
+| SMARKETING_DISABLED_VENDORS | (none) | vendors switched off (registry names, vendors.py) |
 | SMARKETING_DEMO_SEED | ``42`` | seed of the deterministic demo company |
 | SMARKETING_DEMO_SCALE | ``1.0`` | size knob of the demo company (1.0 ≈ 200 visitors a day) |
 | SMARKETING_DEMO_START, _END | ``2026-01-01``, ``2026-03-31`` | demo company's date range |

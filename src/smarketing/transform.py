@@ -97,16 +97,22 @@ _NOT_SOURCE = {"target", "logs", "dbt_packages"}
 
 def project_fingerprint(settings: Settings) -> str:
     """SHA-256 over the dbt project's files (names and contents), its settings (the vars dbt
-    reads from the environment) and the warehouse path.
+    reads from the environment and the registry's vendors) and the warehouse path.
 
     When it matches the last successful whole build's, a nightly build skips what depends
     on nothing but the project: reloading the seeds (three small CSVs, their tests) and the
     unit tests (fixed inputs given in YAML). Their results cannot differ from last night's,
     and together they are ~20 of the build's ~170 nodes.
     """
+    import json
+
+    from smarketing.vendors import dbt_vars
+
     digest = hashlib.sha256(str(settings.warehouse_path.resolve()).encode() + b"\0")
     for name, value in sorted(dbt_env(settings).items()):
         digest.update(f"{name}={value}\0".encode())
+    # the vendors the unions read (a vendor switched on or off changes the models)
+    digest.update(json.dumps(dbt_vars(settings), sort_keys=True).encode() + b"\0")
     root = settings.dbt_project_dir
     for path in sorted(root.rglob("*")):
         rel = path.relative_to(root)

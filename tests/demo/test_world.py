@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from smarketing.demo.company import write_world
-from smarketing.demo.world import generate
+from smarketing.demo.world import World, generate
 from tests.demo.helpers import tree_digest
 
 # web, e-mail and ad files of generate(3, 0.05, 2026-01-01..2026-01-10), as generated before
@@ -75,15 +75,27 @@ def test_scale_knob_grows_the_company() -> None:
     assert 8 < len(big.sessions) / len(small.sessions) < 12
 
 
+def without_linkedin(world: World, out_dir: Path | None = None) -> World:
+    """The world as it was before LinkedIn Ads joined: its visits and spend taken out (and
+    its folder, once written)."""
+    world.sessions = [s for s in world.sessions if s.source != "linkedin"]
+    world.ad_days = [a for a in world.ad_days if a.platform != "linkedin_ads"]
+    if out_dir is not None:
+        shutil.rmtree(out_dir / "linkedin_ads")
+    return world
+
+
 def test_web_email_and_ad_files_are_the_per_day_draws_as_before(tmp_path: Path) -> None:
-    """Sales work, colleagues and auto-tagging have their own RNGs: the per-day draws are
-    unchanged (pinned digest of the non-CRM files, the same as before companies, engagements
-    and auto-tagging, once auto-tagging is undone and the newer click_view file left out)."""
-    world = generate(3, 0.05, date(2026, 1, 1), date(2026, 1, 10))
+    """Sales work, colleagues, auto-tagging and LinkedIn have their own RNGs: the per-day
+    draws are unchanged (pinned digest of the non-CRM files, the same as before companies,
+    engagements, auto-tagging and LinkedIn, once auto-tagging is undone, LinkedIn taken out
+    and the newer click_view file left out)."""
+    world = without_linkedin(generate(3, 0.05, date(2026, 1, 1), date(2026, 1, 10)))
     assert any(s.autotagged for s in world.sessions)
     for session in world.sessions:
         session.autotagged = False
     write_world(world, tmp_path)
+    without_linkedin(world, tmp_path)
     shutil.rmtree(tmp_path / "hubspot")
     (tmp_path / "ground_truth.json").unlink()
     (tmp_path / "google_ads" / "clicks.jsonl").unlink()
@@ -131,7 +143,9 @@ def test_the_vendor_split_writes_every_byte_as_before(tmp_path: Path) -> None:
     and the truth are byte for byte the ones the single generator module wrote, except what
     the lead disposition (sales' decisions, issue 13) added on purpose: the contacts file
     (lead statuses, reasons, re-qualified leads) and the truth's ``lead_disposition``."""
-    write_world(generate(3, 0.05, date(2026, 1, 1), date(2026, 1, 10)), tmp_path)
+    world = without_linkedin(generate(3, 0.05, date(2026, 1, 1), date(2026, 1, 10)))
+    write_world(world, tmp_path)
+    without_linkedin(world, tmp_path)  # LinkedIn came later (its own test below)
     assert (tmp_path / "google_ads" / "clicks.jsonl").exists()
     contacts = tmp_path / "hubspot" / "contacts.jsonl"
     assert '"hs_lead_status"' in contacts.read_text()
@@ -141,3 +155,61 @@ def test_the_vendor_split_writes_every_byte_as_before(tmp_path: Path) -> None:
     assert truth.pop("lead_disposition")["mqls"] > 0
     truth_file.write_text(json.dumps(truth, indent=2, sort_keys=True))
     assert tree_digest(tmp_path) == UNCHANGED_DIGEST
+
+
+# every file and the ground truth of generate(3, 0.3, 2026-01-01..2026-01-10) as main wrote
+# them just before LinkedIn Ads was wired in (b3855d1), and the same world with LinkedIn Ads:
+# its own file, the web sessions its ads brought (in GA4's files) and the truth counting them
+BEFORE_LINKEDIN_DIGEST = "c1de1407bd1e6f87897d423fc200e4587c48e0e6587056d7275623235aca2b01"
+WITH_LINKEDIN_DIGEST = "c9b12cfc4097944b7fe3d7ee28629a4a1d84a9213fded0c6de532f396fba762e"
+
+
+def test_linkedin_adds_its_file_and_its_visits_and_changes_no_other_vendor(
+    tmp_path: Path,
+) -> None:
+    """LinkedIn draws from RNGs of its own: against the world without it (byte for byte what
+    main wrote before), only its own file, the GA4 files of the days its ads brought visits
+    (each only gaining those visits' events) and the ground truth differ."""
+    args = (3, 0.3, date(2026, 1, 1), date(2026, 1, 10))
+    write_world(generate(*args), tmp_path / "with")
+    before = without_linkedin(generate(*args))
+    write_world(before, tmp_path / "without")
+    without_linkedin(before, tmp_path / "without")
+    assert tree_digest(tmp_path / "without") == BEFORE_LINKEDIN_DIGEST
+    assert tree_digest(tmp_path / "with") == WITH_LINKEDIN_DIGEST
+
+    def files(folder: Path) -> dict[str, bytes]:
+        return {
+            p.relative_to(folder).as_posix(): p.read_bytes()
+            for p in folder.rglob("*")
+            if p.is_file()
+        }
+
+    new, old = files(tmp_path / "with"), files(tmp_path / "without")
+    changed = {n for n in new if new[n] != old.get(n)}
+    web = {n for n in changed if n.startswith("ga4/events_")}
+    assert set(old) < set(new) and len(web) >= 5
+    assert changed == web | {"linkedin_ads/ad_analytics.jsonl", "ground_truth.json"}
+    for name in web:  # each only gains the LinkedIn visits' events
+        lines_old, lines_new = old[name].splitlines(), new[name].splitlines()
+        added = [line for line in lines_new if line not in set(lines_old)]
+        assert len(lines_new) == len(lines_old) + len(added) and added
+        visits = {json.loads(line)["user_pseudo_id"] for line in added}
+        starts = [json.loads(line) for line in added if b'"session_start"' in line]
+        assert starts and all(
+            "utm_source=linkedin&utm_medium=paid_social" in _page(e) and "&li_fat_id=" in _page(e)
+            for e in starts
+        )
+        # the visitors are leads the company already knew: their first visit is older
+        assert visits <= {
+            json.loads(line)["user_pseudo_id"]
+            for other in old
+            if other.startswith("ga4/") and other < name
+            for line in old[other].splitlines()
+        }
+
+
+def _page(event: dict) -> str:
+    return next(
+        p["value"]["string_value"] for p in event["event_params"] if p["key"] == "page_location"
+    )

@@ -44,6 +44,10 @@ STAGING = {
         "date_day date, spend decimal(18, 6), currency_code varchar",
         [("2026-01-09", 0, "EUR")],
     ),
+    "stg_linkedin_ads__ad_analytics": (
+        "date_day date, cost decimal(18, 6), currency_code varchar",
+        [("2026-01-09", 0, "EUR")],
+    ),
     "stg_google_ads__clicks": ("click_date date, gclid varchar", [("2026-01-09", "g1")]),
     "stg_ga4__events": ("event_date date, event_name varchar", [("2026-01-09", "page_view")]),
     "stg_mailchimp__email_activity": ("activity_date date, action varchar", []),
@@ -310,9 +314,10 @@ def test_good_marts_pass_every_check_and_touch_no_tracked_file(tmp_path: Path) -
     before = tracked_digest()
     result = run_gate(build_audit(tmp_path / "a.duckdb"), EXPECTATIONS, tmp_path, "good")
     assert (result.success, result.checks_run, result.failures) == (True, N_CHECKS, [])
-    # one "is not empty" per published mart (14), six freshness checks, the interval's leads,
-    # the anomalies and the e-mail check: everything else is a dbt test
-    assert N_CHECKS == 23
+    # one "is not empty" per published mart (14), seven freshness checks (the registry's
+    # vendors'), the interval's leads, the anomalies and the e-mail check: everything else is
+    # a dbt test
+    assert N_CHECKS == 24
     # no e-mail activity and no CRM change in the interval: reported, severity warn
     assert sorted(w.check for w in result.warnings) == [
         "freshness: Mailchimp activity delivered data for the interval",
@@ -324,10 +329,10 @@ def test_good_marts_pass_every_check_and_touch_no_tracked_file(tmp_path: Path) -
     assert len(saved["checks"]) == N_CHECKS
     assert sum(not c["success"] for c in saved["checks"]) == len(result.warnings) == 2
     # one warning is a warning, not a failure: the same three numbers in report and JSON
-    counts = {"checks": 23, "blocked": 0, "warned": 2, "passed": 21}
+    counts = {"checks": 24, "blocked": 0, "warned": 2, "passed": 22}
     assert result.counts == saved["counts"] == counts
     report = (tmp_path / "good" / "validation.html").read_text()
-    assert "23 checks: 0 blocked, 2 warned, 21 passed." in report and "failed" not in report
+    assert "24 checks: 0 blocked, 2 warned, 22 passed." in report and "failed" not in report
 
 
 def test_a_subscriber_does_not_block_but_a_late_lead_does(tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ from smarketing.config import Settings
 from smarketing.demo.server import DEMO_TOKENS, DemoServer, demo_connections
 from smarketing.landing import QuarantineThresholdExceeded
 from smarketing.sources.base import ExtractError
-from smarketing.sources.catalog import ENTITIES
+from smarketing.sources.catalog import ENTITIES, SOURCES
 from smarketing.sources.demo_files import DemoFileReader
 from smarketing.sources.http import SourceHttpError
 
@@ -309,7 +309,7 @@ def test_new_vendor_field_is_kept_through_to_raw(
 ) -> None:
     demo, _ = own_demo
     _rewrite(demo / DEMO_FILES[table], lambda i, r: {**r, "zz_new_field": f"kept-{i}"})
-    for source in ("hubspot", "mailchimp", "google_ads", "meta_ads", "ga4"):
+    for source in SOURCES:  # every registered vendor
         pipeline.extract(source, "2026-01-14", "2026-01-15", "2026-01-01", settings=settings)
     pipeline.load_raw("2026-01-14", "2026-01-15", "2026-01-01", settings=settings)
     con = duckdb.connect(str(settings.warehouse_path), read_only=True)
@@ -363,7 +363,7 @@ def test_malformed_records_are_quarantined_counted_and_loaded_nowhere_else(
         fh.write('{"event_date": "20260110", "event_name": "page_v\n')
     result = {
         s: pipeline.extract(s, "2026-01-14", "2026-01-15", "2026-01-01", settings=settings)
-        for s in ("hubspot", "mailchimp", "google_ads", "meta_ads", "ga4")
+        for s in SOURCES  # every registered vendor: load_raw loads them all
     }
     assert result["meta_ads"]["records"]["insights"] == {
         "extracted": 28,
@@ -464,7 +464,7 @@ def test_credentials_never_reach_logs_landing_or_errors(
     _, server = own_demo
     caplog.set_level(logging.DEBUG)
     server.faults.add("/3.0/campaigns", [429], retry_after="0")
-    for source in ("hubspot", "mailchimp", "google_ads", "meta_ads", "ga4"):
+    for source in SOURCES:  # every registered vendor
         pipeline.extract(source, "2026-01-14", "2026-01-15", "2026-01-01", settings=settings)
     # a wrong token: the 401 error must not echo it
     conn = json.loads(demo_connections(server.url, Path("x"))["AIRFLOW_CONN_SMARKETING_HUBSPOT"])

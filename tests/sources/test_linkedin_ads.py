@@ -430,33 +430,74 @@ def test_a_campaign_day_sent_twice_is_kept_once_and_a_changed_twin_fails_naming_
     assert '"costInLocalCurrency": "12.25"' in message and '"99.00"' in message
 
 
-def test_the_demo_world_side_renders_clicks_into_costed_rows_and_tagged_landings() -> None:
-    rows = demo.ad_rows_for_day(
-        random.Random("7:2026-01-05"),
+def test_the_demo_world_side_costs_every_campaign_day_in_whole_pence() -> None:
+    days = demo.ad_days_for_day(
+        random.Random("7:linkedin_ads:2026-01-05"),
         date(2026, 1, 5),
-        {"abm_enterprise": 3, "webinar_demand_gen": 0},
+        {"abm_enterprise": 3},
+        "paid_social",
     )
-    (row,) = rows  # no row for the campaign without clicks
-    assert row["campaign"] == "urn:li:sponsoredCampaign:7001" and row["clicks"] == 3
-    assert row["accountCurrency"] == "GBP" and row["day"] == "2026-01-05"
-    pence = Decimal(row["costInLocalCurrency"]) * 100
-    assert pence == pence.to_integral() and pence % 3 == 0 and 1800 <= pence <= 4200
-    assert 180 <= row["impressions"] <= 420
-    again = demo.ad_rows_for_day(
-        random.Random("7:2026-01-05"),
+    abm, webinar = days  # every campaign serves impressions: a row even without a click
+    assert (abm.campaign_id, abm.clicks, webinar.campaign_id, webinar.clicks) == (
+        "7001",
+        3,
+        "7002",
+        0,
+    )
+    assert {(d.platform, d.currency, d.channel, d.day) for d in days} == {
+        ("linkedin_ads", "GBP", "paid_social", date(2026, 1, 5))
+    }
+    # CPC £6–£14 per click plus a CPM of £8–£12 on impressions (whole pence)
+    for d in days:
+        clicks_share = d.clicks * 600, d.clicks * 1400
+        lo = clicks_share[0] + d.impressions * 800 // 1000
+        hi = clicks_share[1] + d.impressions * 1200 // 1000
+        assert lo <= d.spend_cents <= hi and d.impressions >= 200
+    # impressions: 60..140 per click on top of 200..800 served
+    assert 3 * 60 + 200 <= abm.impressions <= 3 * 140 + 800 and webinar.impressions <= 800
+    again = demo.ad_days_for_day(
+        random.Random("7:linkedin_ads:2026-01-05"),
         date(2026, 1, 5),
-        {"abm_enterprise": 3, "webinar_demand_gen": 0},
+        {"abm_enterprise": 3},
+        "paid_social",
     )
-    assert again == rows  # the same seed, the same day
-    click = demo.li_fat_id(random.Random(1))
-    query = parse_qs(demo.landing_query("abm_enterprise", click)[1:])
+    assert again == days  # the same seed, the same day
+
+
+def test_the_demo_world_clicks_are_known_leads_tagged_with_utm_and_li_fat_id(
+    tmp_path: Path,
+) -> None:
+    from smarketing.demo.vendors import ga4
+    from smarketing.demo.world import generate
+
+    world = generate(7, 0.4, date(2026, 1, 1), date(2026, 1, 21))
+    visits = [s for s in world.sessions if s.source == demo.UTM_SOURCE]
+    ads = world.ad_days_of("linkedin_ads")
+    assert len(ads) == 2 * 21  # both campaigns, every day
+    assert sum(a.clicks for a in ads) == len(visits) > 20  # a click is a visit
+    lead_at = {c.ga_client_id: c.lead_at for c in world.contacts if c.ga_client_id}
+    for visit in visits:
+        assert visit.user_pseudo_id in lead_at and lead_at[visit.user_pseudo_id] < visit.started_at
+        (name, click_id), *_ = visit.click_params
+        assert name == "li_fat_id" and len(click_id) == 36 and click_id[14] == "4"  # UUID v4
+    landing = ga4.events(visits[0])[0]["event_params"][1]["value"]["string_value"]
+    query = parse_qs(landing.split("?", 1)[1])
     assert query == {
         "utm_source": ["linkedin"],
         "utm_medium": ["paid_social"],
-        "utm_campaign": ["abm_enterprise"],
-        "li_fat_id": [click],
+        "utm_campaign": [visits[0].campaign],
+        "li_fat_id": [visits[0].click_params[0][1]],
     }
-    assert len(click) == 36 and click[14] == "4"  # a UUID, version 4
+    # the vendor's file: every campaign-day as the connector lands it, pence as a decimal
+    demo.write(world, tmp_path)
+    rows = [json.loads(x) for x in (tmp_path / "linkedin_ads" / "ad_analytics.jsonl").open()]
+    assert len(rows) == len(ads)
+    assert sum(Decimal(r["costInLocalCurrency"]) for r in rows) * 100 == sum(
+        a.spend_cents for a in ads
+    )
+    assert {(r["accountCurrency"], r["account"]) for r in rows} == {
+        ("GBP", f"urn:li:sponsoredAccount:{ACCOUNT}")
+    }
 
 
 def test_the_api_serves_a_demo_file_of_landed_rows(tmp_path: Path) -> None:

@@ -2,50 +2,41 @@
     account currency and the reporting currency.
 
     The vendors come from the registry (smarketing.vendors) through the dbt var
-    `smarketing_enabled_vendors`, as Fivetran's dbt_ad_reporting unions its enabled packages:
-    each entry of `ad_vendors` below is one branch of the union; a vendor switched off
-    (SMARKETING_DISABLED_VENDORS) drops out of it. -#}
-{%- set ad_vendors = {
-    'google_ads': {
-        'model': 'stg_google_ads__campaign_stats', 'channel': 'paid_search', 'spend': 'cost'
-    },
-    'meta_ads': {
-        'model': 'stg_meta_ads__insights', 'channel': 'paid_social', 'spend': 'spend'
-    },
-} -%}
-{%- set enabled = enabled_vendors(ad_vendors.keys()) -%}
+    `smarketing_vendors`, as Fivetran's dbt_ad_reporting unions its enabled packages: each
+    enabled ad vendor is one branch of the union, reading the staging model, spend column and
+    channel its registry entry names; a vendor switched off (SMARKETING_DISABLED_VENDORS)
+    drops out of it. -#}
+{%- set ad_vendors = enabled_vendors('ads') -%}
 with
 
 unioned as (
-{% for vendor in enabled %}
-    {%- set spec = ad_vendors[vendor] %}
-    select
-        date_day,
-        '{{ vendor }}' as platform,
-        '{{ spec.channel }}' as channel,
-        campaign_id,
-        lower(campaign_name) as campaign_name,
-        currency_code,
-        impressions,
-        clicks,
-        {{ spec.spend }} as spend
-    from {{ ref(spec.model) }}
-    {% if not loop.last %}union all{% endif %}
-{% else %}
-    {#- no ad vendor enabled: no rows, same columns and types #}
-    select
-        date_day,
-        'google_ads' as platform,
-        'paid_search' as channel,
-        campaign_id,
-        lower(campaign_name) as campaign_name,
-        currency_code,
-        impressions,
-        clicks,
-        cost as spend
-    from {{ ref('stg_google_ads__campaign_stats') }}
-    where false
-{% endfor %}
+    {% for vendor in ad_vendors %}
+        select
+            date_day,
+            '{{ vendor.name }}' as platform,
+            '{{ vendor.channel }}' as channel,
+            campaign_id,
+            lower(campaign_name) as campaign_name,
+            currency_code,
+            impressions,
+            clicks,
+            cast({{ vendor.spend_column }} as decimal(18, 6)) as spend
+        from {{ ref(vendor.spend_model) }}
+        {% if not loop.last %}union all{% endif %}
+    {% else %}
+        {#- no ad vendor enabled: no rows, same columns and types #}
+        select
+            cast(null as date) as date_day,
+            cast(null as varchar) as platform,
+            cast(null as varchar) as channel,
+            cast(null as varchar) as campaign_id,
+            cast(null as varchar) as campaign_name,
+            cast(null as varchar) as currency_code,
+            cast(null as bigint) as impressions,
+            cast(null as bigint) as clicks,
+            cast(null as decimal(18, 6)) as spend
+        where false
+    {% endfor %}
 ),
 
 -- each source row is converted at its day's rate and rounded to the cent, then summed

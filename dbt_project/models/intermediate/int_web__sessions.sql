@@ -104,9 +104,9 @@ sessions as (
 
 ),
 
--- A session whose click id matches a Google Ads click came from that ad, whatever its UTM
--- values say (auto-tagging sends a gclid and often no UTM at all): the click's campaign
--- is Google's own name for it.
+-- A session whose click id matches an ad platform's click came from that ad, whatever its
+-- UTM values say (Google's auto-tagging sends a gclid and often no UTM at all): the click's
+-- campaign is the platform's own name for it, its channel the platform's (the registry's).
 classified as (
 
     select
@@ -114,7 +114,7 @@ classified as (
         coalesce(lower(trim(ad_clicks.campaign_name)), sessions.utm_campaign) as utm_campaign,
         ad_clicks.campaign_id as ad_campaign_id,
         case
-            when ad_clicks.gclid is not null then 'paid_search'
+            when ad_clicks.gclid is not null then ad_clicks.channel
             when sessions.utm_source is null and sessions.utm_medium is null then 'direct'
             else coalesce(exact_match.channel, medium_match.channel, 'other')
         end as channel

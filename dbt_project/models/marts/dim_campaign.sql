@@ -1,4 +1,4 @@
-{#- Every campaign across Google Ads, Meta, Mailchimp and the website's UTM values, unified
+{#- Every campaign across the ad platforms, Mailchimp and the website's UTM values, unified
     by channel + normalised (lower-case, trimmed) campaign name: campaign_key. Traffic with
     no campaign (organic, direct, referral, offline, sales) gets one `(none)` row per channel. -#}
 with

@@ -1,19 +1,24 @@
 {#- Spend in mart_channel_daily equals the ad platforms' staged rows converted per row at the
-    day's rate to the cent. A row without a rate makes the expected figure null: fails. -#}
+    day's rate to the cent. A row without a rate makes the expected figure null: fails. The
+    platforms are every enabled ad vendor of the registry (var `smarketing_vendors`), each
+    read from its own staging model, never through the union this test checks. -#}
 with
 
 platform_rows as (
-    select
-        cost as amount,
-        currency_code,
-        date_day
-    from {{ ref('stg_google_ads__campaign_stats') }}
-    union all
-    select
-        spend,
-        currency_code,
-        date_day
-    from {{ ref('stg_meta_ads__insights') }}
+    {% for vendor in enabled_vendors('ads') %}
+        select
+            {{ vendor.spend_column }} as amount,
+            currency_code,
+            date_day
+        from {{ ref(vendor.spend_model) }}
+        {% if not loop.last %}union all{% endif %}
+    {% else %}
+        select
+            cast(null as decimal(18, 6)) as amount,
+            cast(null as varchar) as currency_code,
+            cast(null as date) as date_day
+        where false
+    {% endfor %}
 ),
 
 expected as (

@@ -1,9 +1,10 @@
 """The demo company's vendor APIs on 127.0.0.1: routes each request to its vendor's module.
 
 The connectors in ``smarketing.sources`` run unchanged against this server and against the
-real vendors. Each vendor's endpoints, limits and error shapes live in
-``smarketing.demo.vendors.<vendor>`` (HubSpot, Mailchimp, Google Ads, Meta; GA4 is an export
-folder, not an API); this module only records requests, injects faults and routes.
+real vendors. Each vendor's endpoints, limits and error shapes live in its demo module
+(``smarketing.demo.vendors.<vendor>``, named by the vendor registry): every registered vendor
+whose module has an ``Api`` is mounted on the paths it claims (GA4 is an export folder, not
+an API); this module only records requests, injects faults and routes.
 
 Every vendor module loads and indexes its files once per file version (size, mtime): a page
 is a slice from memory, never a re-read or re-filter of a file, so extract time measures the
@@ -23,17 +24,22 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from smarketing.demo.vendors import ga4, google_ads, hubspot, mailchimp, meta_ads
+from smarketing.demo.vendors import hubspot, modules
 from smarketing.pseudonyms import demo_key
+from smarketing.vendors import VENDORS
 
-DEMO_TOKENS = {
-    "hubspot": hubspot.TOKEN,
-    "mailchimp": mailchimp.TOKEN,
-    "google_ads_developer": google_ads.DEVELOPER_TOKEN,
-    "google_ads_refresh": google_ads.REFRESH_TOKEN,
-    "meta": meta_ads.TOKEN,
-}
+# the demo's well-known fake credentials, every vendor's (tests check none ever leaks)
+DEMO_TOKENS: dict[str, str] = {k: v for m in modules() for k, v in m.SECRETS.items()}
 HUBSPOT_SEARCH_CAP = hubspot.SEARCH_CAP
+
+
+class Query(dict[str, str]):
+    """A request's query parameters (last value of each, decoded), and ``raw``: the query
+    string as sent, for a vendor whose syntax lives in it (LinkedIn's Rest.li 2.0)."""
+
+    def __init__(self, raw: str):
+        super().__init__({k: v[-1] for k, v in parse_qs(raw).items()})
+        self.raw = raw
 
 
 class Faults:
@@ -82,7 +88,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _handle(self, method: str) -> None:
         parts = urlsplit(self.path)
         path = parts.path
-        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        query = Query(parts.query)
         self.server.requests.append(f"{method} {path}")
         fault = self.server.faults.pop(path)
         if fault is not None:
@@ -120,11 +126,14 @@ class DemoServer(ThreadingHTTPServer):
         hubspot_search_per_second: float | None = None,
     ):
         super().__init__(("127.0.0.1", port), _Handler)
-        self.hubspot = hubspot.Api(demo_dir, page_size, hubspot_search_per_second)
-        self.mailchimp = mailchimp.Api(demo_dir, page_size)
-        self.google_ads = google_ads.Api(demo_dir, page_size)
-        self.meta_ads = meta_ads.Api(demo_dir, page_size)
-        self.apis = (self.hubspot, self.mailchimp, self.google_ads, self.meta_ads)
+        options = {"hubspot": {"search_per_second": hubspot_search_per_second}}
+        # every registered vendor with an API, as ``server.<vendor>`` and in routing order
+        self.vendor_apis: dict[str, Any] = {
+            vendor.name: module.Api(demo_dir, page_size, **options.get(vendor.name, {}))
+            for vendor in VENDORS
+            if hasattr(module := vendor.demo_module(), "Api")
+        }
+        self.apis = tuple(self.vendor_apis.values())
         self.faults = Faults()
         self.requests: list[str] = []
         self._thread: threading.Thread | None = None
@@ -132,11 +141,18 @@ class DemoServer(ThreadingHTTPServer):
     @property
     def hubspot_search_limit(self) -> hubspot.RateLimiter:
         """HubSpot's search-rate limiter; tests swap it for a counting one."""
-        return self.hubspot.search_limit
+        return self.vendor_apis["hubspot"].search_limit
 
     @hubspot_search_limit.setter
     def hubspot_search_limit(self, limit: hubspot.RateLimiter) -> None:
-        self.hubspot.search_limit = limit
+        self.vendor_apis["hubspot"].search_limit = limit
+
+    def __getattr__(self, name: str) -> Any:
+        """``server.<vendor>`` (e.g. ``server.hubspot``): a vendor's API (its indexes, limits)."""
+        apis = self.__dict__.get("vendor_apis", {})
+        if name in apis:
+            return apis[name]
+        raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
 
     @property
     def url(self) -> str:
@@ -166,35 +182,10 @@ def demo_connections(server_url: str, demo_dir: Path) -> dict[str, str]:
     demo folder; real ones belong in Airflow Connections or a secrets backend, never in code.
     """
     conns = {
-        "smarketing_hubspot": {
-            "conn_type": "http",
-            "host": server_url,
-            "password": DEMO_TOKENS["hubspot"],
-        },
-        "smarketing_mailchimp": {
-            "conn_type": "http",
-            "host": server_url,
-            "password": DEMO_TOKENS["mailchimp"],
-        },
-        "smarketing_google_ads": {
-            "conn_type": "http",
-            "host": server_url,
-            "login": "123-456-7890",
-            "password": DEMO_TOKENS["google_ads_refresh"],
-            "extra": {
-                "developer_token": DEMO_TOKENS["google_ads_developer"],
-                "client_id": "demo",
-                "client_secret": "demo",
-                "token_uri": f"{server_url}/token",
-            },
-        },
-        "smarketing_meta_ads": {
-            "conn_type": "http",
-            "host": server_url,
-            "password": DEMO_TOKENS["meta"],
-            "extra": {"ad_account_id": "act_987654"},
-        },
-        "smarketing_ga4": {"conn_type": "fs", "host": str(demo_dir / ga4.FOLDER)},
+        vendor.conn_id: vendor.demo_module().demo_connection(server_url, demo_dir)
+        for vendor in VENDORS
+    }
+    conns |= {
         # generated once per demo folder and kept there (0600): demo data only
         "smarketing_pseudonym": {
             "conn_type": "generic",

@@ -23,9 +23,6 @@ from smarketing.demo.world import (
     iso,
 )
 
-# the acquisition channel an ad platform's clicks arrive as
-PLATFORM_CHANNEL = {"google_ads": "paid_search", "meta_ads": "paid_social"}
-
 
 def ground_truth(world: World, reporting_currency: str = "USD") -> dict:
     """Numbers a correct pipeline must publish, computed from the world model itself.
@@ -57,7 +54,7 @@ def ground_truth(world: World, reporting_currency: str = "USD") -> dict:
         daily[(s.started_at.date().isoformat(), s.channel)]["sessions"] += 1
     platform_day: dict[tuple[str, str], int] = defaultdict(int)
     for ad in world.ad_days:  # converted and rounded per platform, campaign and day
-        cell = daily[(ad.day.isoformat(), PLATFORM_CHANNEL[ad.platform])]
+        cell = daily[(ad.day.isoformat(), ad.channel)]
         spend = to_reporting_cents(ad.spend_cents, ad.currency, ad.day, rates, reporting_currency)
         cell["spend_cents"] += spend
         platform_day[(ad.day.isoformat(), ad.platform)] += spend

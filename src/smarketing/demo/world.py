@@ -17,14 +17,16 @@ numbers a correct pipeline must publish.
 Everything is drawn from ``random.Random`` seeded per day (sales work and buying committees
 from their own RNGs seeded per contact, so they never shift the per-day draws), so a given
 seed, scale and date range always produce the same world. Whether a paid search visit
-arrives auto-tagged is decided by an RNG of its own per session, for the same reason.
+arrives auto-tagged is decided by an RNG of its own per session, for the same reason. An ad
+platform added later simulates its own campaigns (``simulate`` in its demo vendor module,
+found through the vendor registry) from RNGs of its own per day, after the company's days.
 """
 
 from __future__ import annotations
 
 import random
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
@@ -125,6 +127,9 @@ class Session:
     # Google Ads auto-tagging: the landing URL carries the gclid and no UTM values (source,
     # medium and campaign above stay the truth the warehouse must recover via the click id)
     autotagged: bool = False
+    # further query parameters an ad click's landing URL carries after the UTM values (an ad
+    # platform's own click id, e.g. li_fat_id)
+    click_params: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -175,7 +180,7 @@ class SalesTouch:
 class AdDay:
     """One campaign's day on an ad platform: what it showed, was clicked and cost."""
 
-    platform: str  # google_ads | meta_ads
+    platform: str  # the vendor's registry name
     campaign_id: str
     campaign_name: str
     day: date
@@ -183,6 +188,7 @@ class AdDay:
     clicks: int
     spend_cents: int  # in ``currency``, the ad account's
     currency: str
+    channel: str  # the acquisition channel its clicks arrive as
 
 
 @dataclass
@@ -332,6 +338,11 @@ def generate(seed: int, scale: float, start: date, end: date) -> World:
         _ads_for_day(world, rng, day, paid_clicks)
         if day.weekday() == 1:  # Tuesday newsletter
             _newsletter(world, rng, day, horizon)
+    # Ad platforms added to the company later (their demo module has ``simulate``) draw their
+    # visits and spend from RNGs of their own, after the company's days: every draw above, so
+    # every other vendor's file and figure, stays as it was.
+    for simulate in _vendor_simulations():
+        simulate(world, seed, scale)
     # After the day loop, from per-contact RNGs: the per-day draws above stay as they were
     # (colleagues join after the newsletters were drawn, so they receive none).
     contacts: list[Contact] = []
@@ -345,6 +356,14 @@ def generate(seed: int, scale: float, start: date, end: date) -> World:
         c.lead_disposition = disposition.plan(c, horizon)  # type: ignore[attr-defined]
     world.contacts = contacts
     return world
+
+
+def _vendor_simulations() -> list[Callable[[World, int, float], None]]:
+    """``simulate(world, seed, scale)`` of every registered vendor's demo module that has one."""
+    from smarketing.vendors import VENDORS
+
+    hooks = (getattr(v.demo_module(), "simulate", None) for v in VENDORS)
+    return [hook for hook in hooks if hook is not None]
 
 
 def _sales_touches(seed: int, c: Contact, horizon: datetime) -> list[SalesTouch]:
@@ -503,6 +522,7 @@ def _ads_for_day(world: World, rng: random.Random, day: date, clicks: dict[str, 
                 n,
                 n * cpc_cents,
                 AD_ACCOUNT_CURRENCY["google_ads"],
+                "paid_search",
             )
         )
     for campaign_id, name in META_CAMPAIGNS:
@@ -519,6 +539,7 @@ def _ads_for_day(world: World, rng: random.Random, day: date, clicks: dict[str, 
                 n,
                 spend_cents,
                 AD_ACCOUNT_CURRENCY["meta_ads"],
+                "paid_social",
             )
         )
 

@@ -23,6 +23,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from smarketing.vendors import VENDORS
+
 DATASOURCE = "audit"
 CHECKPOINT = "smarketing_gate"
 RUN_CONTEXT_TABLE = "_run_context"
@@ -45,15 +47,10 @@ PUBLISHED_MARTS = (
     "mart_unit_economics",
 )
 
-# (label, staging model, its day column): the interval must bring rows of each source
-FRESHNESS = (
-    ("Google Ads", "stg_google_ads__campaign_stats", "date_day"),
-    ("Meta Ads", "stg_meta_ads__insights", "date_day"),
-    # without the click report, auto-tagged paid visits would count as direct traffic
-    ("Google Ads clicks", "stg_google_ads__clicks", "click_date"),
-    ("GA4", "stg_ga4__events", "event_date"),
-    ("Mailchimp activity", "stg_mailchimp__email_activity", "activity_date"),
-    ("the CRM", "stg_hubspot__contacts", "updated_at"),
+# (label, staging model, its day column): the interval must bring rows of each source, as
+# every vendor's registry entry lists them (smarketing.vendors; severity: severity.yml)
+FRESHNESS: tuple[tuple[str, str, str], ...] = tuple(
+    (check.label, check.model, check.day_column) for vendor in VENDORS for check in vendor.freshness
 )
 
 

@@ -1,7 +1,9 @@
 """What each vendor delivers: entities, how they are keyed, and which fields are required.
 
-One table of facts drives extraction checks, landing and raw loading, so that adding an
-entity is one entry here plus its staging model.
+One table of facts drives extraction checks, landing and raw loading. Each vendor's entries
+live with its connector (``smarketing.sources.<vendor>.ENTITIES``, named by the registry
+entry's ``catalog``); ``ENTITIES`` here is all of them in registry order, so adding an entity
+is one entry in the vendor's module plus its staging model.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from functools import cache
 from typing import TYPE_CHECKING, Literal
 
 from smarketing.sources.timestamps import parse_vendor_timestamp, vendor_timestamp_problem
@@ -61,201 +64,43 @@ class EntitySpec:
         return f"{self.source}__{self.entity}"
 
 
-ENTITIES: tuple[EntitySpec, ...] = (
-    EntitySpec(
-        "hubspot",
-        "contacts",
-        "upsert",
-        "id",
-        None,
-        "",
-        "updatedAt",
-        required=("id", "updatedAt", "properties.createdate"),
-        types=(
-            ("updatedAt", "timestamp"),
-            ("properties.createdate", "crm_timestamp"),
-            ("properties.hs_lifecyclestage_lead_date", "crm_timestamp"),
-            ("properties.hs_lifecyclestage_marketingqualifiedlead_date", "crm_timestamp"),
-            ("properties.hs_lifecyclestage_salesqualifiedlead_date", "crm_timestamp"),
-            ("properties.hs_lifecyclestage_opportunity_date", "crm_timestamp"),
-            ("properties.hs_lifecyclestage_customer_date", "crm_timestamp"),
-            ("properties.hs_v2_date_entered_marketingqualifiedlead", "crm_timestamp"),
-        ),
-    ),
-    EntitySpec(
-        "hubspot",
-        "deals",
-        "upsert",
-        "id",
-        None,
-        "",
-        "updatedAt",
-        # no amount: an open deal not priced yet (pipeline of unknown value), never a failure
-        required=("id", "updatedAt", "properties.dealstage", "properties.createdate"),
-        types=(
-            ("updatedAt", "timestamp"),
-            ("properties.amount", "decimal"),
-            ("properties.createdate", "crm_timestamp"),
-            ("properties.closedate", "crm_timestamp"),
-        ),
-        future_ok=("properties.closedate",),
-        value_path="properties.amount",
-    ),
-    EntitySpec(
-        "hubspot",
-        "companies",
-        "upsert",
-        "id",
-        None,
-        "",
-        "updatedAt",
-        required=("id", "updatedAt", "properties.name"),
-        types=(
-            ("updatedAt", "timestamp"),
-            ("properties.createdate", "crm_timestamp"),
-            ("properties.numberofemployees", "int"),
-        ),
-    ),
-    *(
-        # sales engagements logged against contacts: calls, e-mails, meetings
-        EntitySpec(
-            "hubspot",
-            engagement,
-            "upsert",
-            "id",
-            None,
-            "",
-            "updatedAt",
-            required=("id", "updatedAt", "properties.hs_timestamp"),
-            types=(("updatedAt", "timestamp"), ("properties.hs_timestamp", "crm_timestamp")),
-            # a meeting (or a planned call) may be logged ahead of when it happens
-            future_ok=("properties.hs_timestamp",),
-        )
-        for engagement in ("calls", "emails", "meetings")
-    ),
-    EntitySpec(
-        "mailchimp",
-        "campaigns",
-        "upsert",
-        "id",
-        None,
-        "",
-        "send_time",
-        required=("id", "send_time"),
-        types=(("send_time", "timestamp"),),
-    ),
-    EntitySpec(
-        "mailchimp",
-        "email_activity",
-        "append",
-        None,
-        "timestamp",
-        "iso",
-        None,
-        required=("campaign_id", "email_address", "action", "timestamp"),
-        types=(("timestamp", "timestamp"),),
-        label_paths=("campaign_id", "email_id", "timestamp"),
-        # two clicks on two links in the same second are two activities: the url is keyed too
-        key_paths=("campaign_id", "email_address", "action", "timestamp", "url"),
-    ),
-    EntitySpec(
-        "google_ads",
-        "campaign_stats",
-        "window",
-        None,
-        "segments.date",
-        "iso",
-        None,
-        required=("campaign.id", "segments.date", "metrics.costMicros", "customer.currencyCode"),
-        types=(
-            ("segments.date", "date"),
-            ("metrics.costMicros", "int"),
-            ("metrics.clicks", "int"),
-            ("metrics.impressions", "int"),
-        ),
-        label_paths=("campaign.id", "adGroup.id", "segments.date"),
-        key_paths=("customer.id", "campaign.id", "adGroup.id", "segments.date"),
-        value_path="metrics.costMicros",
-        value_scale="0.000001",
-    ),
-    EntitySpec(
-        # the click_view report: one row per ad click with its Google click id, so that a
-        # session auto-tagged with only a gclid (no UTM values) still joins its campaign
-        "google_ads",
-        "clicks",
-        "append",
-        None,
-        "segments.date",
-        "iso",
-        None,
-        required=("clickView.gclid", "segments.date", "campaign.id"),
-        types=(("segments.date", "date"),),
-        label_paths=("clickView.gclid", "segments.date"),
-        key_paths=("clickView.gclid",),
-    ),
-    EntitySpec(
-        "meta_ads",
-        "insights",
-        "window",
-        None,
-        "date_start",
-        "iso",
-        None,
-        required=("campaign_id", "date_start", "spend", "account_currency"),
-        types=(
-            ("date_start", "date"),
-            ("spend", "decimal"),
-            ("clicks", "int"),
-            ("impressions", "int"),
-        ),
-        label_paths=("campaign_id", "date_start"),
-        key_paths=("account_id", "campaign_id", "date_start"),
-        value_path="spend",
-    ),
-    EntitySpec(
-        "ga4",
-        "events",
-        "append",
-        None,
-        "event_date",
-        "yyyymmdd",
-        None,
-        required=("event_date", "event_timestamp", "event_name", "user_pseudo_id"),
-        types=(("event_date", "yyyymmdd"), ("event_timestamp", "int")),
-        label_paths=("user_pseudo_id", "event_timestamp", "event_name"),
-        # GA4 has no event id: an event is its visitor, moment, name and place in the bundle;
-        # it belongs to its own event_date, whichever day's file delivered it
-        key_paths=(
-            "user_pseudo_id",
-            "event_timestamp",
-            "event_name",
-            "event_bundle_sequence_id",
-            "batch_event_index",
-        ),
-    ),
-)
-
 # the vendors of the registry (smarketing.vendors), each delivering exactly its listed entities
 SOURCES: tuple[str, ...] = VENDOR_NAMES
 
 
-def _check_registry() -> None:
-    """The catalog and the vendor registry name the same vendors and entities."""
-    specs = {(e.source, e.entity) for e in ENTITIES}
-    listed = {(v.name, entity) for v in VENDORS for entity in v.entities}
-    if specs != listed:
+@cache
+def _entities() -> tuple[EntitySpec, ...]:
+    """Every vendor's catalog entries, in registry order, from the module its entry names.
+
+    Each connector module defines its vendor's entries (imported here on first use, so a
+    connector may import this module for ``EntitySpec``). The registry and the entries must
+    name the same vendors and entities.
+    """
+    specs = tuple(spec for vendor in VENDORS for spec in vendor.catalog_entries())
+    found = [(e.source, e.entity) for e in specs]
+    listed = [(v.name, entity) for v in VENDORS for entity in v.entities]
+    if sorted(found) != sorted(listed) or len(set(found)) != len(found):
         raise RuntimeError(
-            f"catalog and vendor registry disagree: only in catalog {sorted(specs - listed)},"
-            f" only in registry {sorted(listed - specs)}"
+            "catalog and vendor registry disagree: only in catalog"
+            f" {sorted(set(found) - set(listed))}, only in registry"
+            f" {sorted(set(listed) - set(found))}"
         )
+    for vendor in VENDORS:
+        if any(e.source != vendor.name for e in vendor.catalog_entries()):
+            raise RuntimeError(f"{vendor.catalog} holds entries of another vendor")
+    return specs
 
 
-_check_registry()
+def __getattr__(name: str) -> object:
+    """``ENTITIES``, collected on first use (PEP 562): see :func:`_entities`."""
+    if name == "ENTITIES":
+        return _entities()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def entities_of(source: str) -> tuple[EntitySpec, ...]:
     """The entities one vendor delivers; an unknown vendor is a programming error."""
-    found = tuple(e for e in ENTITIES if e.source == source)
+    found = tuple(e for e in _entities() if e.source == source)
     if not found:
         raise KeyError(f"unknown vendor {source!r}; known: {', '.join(SOURCES)}")
     return found
@@ -264,7 +109,7 @@ def entities_of(source: str) -> tuple[EntitySpec, ...]:
 def enabled_entities(settings: Settings | None = None) -> tuple[EntitySpec, ...]:
     """The entities of the enabled vendors (what extract, load and the quarantine checks see)."""
     names = {v.name for v in enabled_vendors(settings)}
-    return tuple(e for e in ENTITIES if e.source in names)
+    return tuple(e for e in _entities() if e.source in names)
 
 
 def get_path(record: dict, dotted: str) -> object:

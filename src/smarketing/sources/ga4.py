@@ -116,3 +116,30 @@ class Ga4ExportReader:
 def build_reader(creds: Credentials, policy, settings) -> Ga4ExportReader:
     """The registry's factory (smarketing.vendors); files, so no HTTP retry policy."""
     return Ga4ExportReader(creds)
+
+
+# the catalog entries of this vendor's raw tables raw.ga4__<entity> (the registry,
+# smarketing.vendors, points here; smarketing.sources.catalog collects them)
+ENTITIES: tuple[EntitySpec, ...] = (
+    EntitySpec(
+        "ga4",
+        "events",
+        "append",
+        None,
+        "event_date",
+        "yyyymmdd",
+        None,
+        required=("event_date", "event_timestamp", "event_name", "user_pseudo_id"),
+        types=(("event_date", "yyyymmdd"), ("event_timestamp", "int")),
+        label_paths=("user_pseudo_id", "event_timestamp", "event_name"),
+        # GA4 has no event id: an event is its visitor, moment, name and place in the bundle;
+        # it belongs to its own event_date, whichever day's file delivered it
+        key_paths=(
+            "user_pseudo_id",
+            "event_timestamp",
+            "event_name",
+            "event_bundle_sequence_id",
+            "batch_event_index",
+        ),
+    ),
+)

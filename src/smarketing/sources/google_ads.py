@@ -108,3 +108,44 @@ class GoogleAdsReader:
 def build_reader(creds: Credentials, policy: RetryPolicy, settings) -> GoogleAdsReader:
     """The registry's factory (smarketing.vendors): campaign stats and click_view."""
     return GoogleAdsReader(creds, policy, workers=settings.extract_workers)
+
+
+# the catalog entries of this vendor's raw tables raw.google_ads__<entity> (the registry,
+# smarketing.vendors, points here; smarketing.sources.catalog collects them)
+ENTITIES: tuple[EntitySpec, ...] = (
+    EntitySpec(
+        "google_ads",
+        "campaign_stats",
+        "window",
+        None,
+        "segments.date",
+        "iso",
+        None,
+        required=("campaign.id", "segments.date", "metrics.costMicros", "customer.currencyCode"),
+        types=(
+            ("segments.date", "date"),
+            ("metrics.costMicros", "int"),
+            ("metrics.clicks", "int"),
+            ("metrics.impressions", "int"),
+        ),
+        label_paths=("campaign.id", "adGroup.id", "segments.date"),
+        key_paths=("customer.id", "campaign.id", "adGroup.id", "segments.date"),
+        value_path="metrics.costMicros",
+        value_scale="0.000001",
+    ),
+    EntitySpec(
+        # the click_view report: one row per ad click with its Google click id, so that a
+        # session auto-tagged with only a gclid (no UTM values) still joins its campaign
+        "google_ads",
+        "clicks",
+        "append",
+        None,
+        "segments.date",
+        "iso",
+        None,
+        required=("clickView.gclid", "segments.date", "campaign.id"),
+        types=(("segments.date", "date"),),
+        label_paths=("clickView.gclid", "segments.date"),
+        key_paths=("clickView.gclid",),
+    ),
+)

@@ -358,3 +358,80 @@ def build_reader(creds: Credentials, policy: RetryPolicy, settings) -> HubSpotRe
         workers=settings.extract_workers,
         contact_properties=(settings.disqualification_reason_property,),
     )
+
+
+# the catalog entries of this vendor's raw tables raw.hubspot__<entity> (the registry,
+# smarketing.vendors, points here; smarketing.sources.catalog collects them)
+ENTITIES: tuple[EntitySpec, ...] = (
+    EntitySpec(
+        "hubspot",
+        "contacts",
+        "upsert",
+        "id",
+        None,
+        "",
+        "updatedAt",
+        required=("id", "updatedAt", "properties.createdate"),
+        types=(
+            ("updatedAt", "timestamp"),
+            ("properties.createdate", "crm_timestamp"),
+            ("properties.hs_lifecyclestage_lead_date", "crm_timestamp"),
+            ("properties.hs_lifecyclestage_marketingqualifiedlead_date", "crm_timestamp"),
+            ("properties.hs_lifecyclestage_salesqualifiedlead_date", "crm_timestamp"),
+            ("properties.hs_lifecyclestage_opportunity_date", "crm_timestamp"),
+            ("properties.hs_lifecyclestage_customer_date", "crm_timestamp"),
+            ("properties.hs_v2_date_entered_marketingqualifiedlead", "crm_timestamp"),
+        ),
+    ),
+    EntitySpec(
+        "hubspot",
+        "deals",
+        "upsert",
+        "id",
+        None,
+        "",
+        "updatedAt",
+        # no amount: an open deal not priced yet (pipeline of unknown value), never a failure
+        required=("id", "updatedAt", "properties.dealstage", "properties.createdate"),
+        types=(
+            ("updatedAt", "timestamp"),
+            ("properties.amount", "decimal"),
+            ("properties.createdate", "crm_timestamp"),
+            ("properties.closedate", "crm_timestamp"),
+        ),
+        future_ok=("properties.closedate",),
+        value_path="properties.amount",
+    ),
+    EntitySpec(
+        "hubspot",
+        "companies",
+        "upsert",
+        "id",
+        None,
+        "",
+        "updatedAt",
+        required=("id", "updatedAt", "properties.name"),
+        types=(
+            ("updatedAt", "timestamp"),
+            ("properties.createdate", "crm_timestamp"),
+            ("properties.numberofemployees", "int"),
+        ),
+    ),
+    *(
+        # sales engagements logged against contacts: calls, e-mails, meetings
+        EntitySpec(
+            "hubspot",
+            engagement,
+            "upsert",
+            "id",
+            None,
+            "",
+            "updatedAt",
+            required=("id", "updatedAt", "properties.hs_timestamp"),
+            types=(("updatedAt", "timestamp"), ("properties.hs_timestamp", "crm_timestamp")),
+            # a meeting (or a planned call) may be logged ahead of when it happens
+            future_ok=("properties.hs_timestamp",),
+        )
+        for engagement in ("calls", "emails", "meetings")
+    ),
+)

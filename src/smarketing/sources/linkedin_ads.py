@@ -114,7 +114,7 @@ CAMPAIGN_STATUSES = (
     "REMOVED",
 )
 
-# the catalog entry of the raw table linkedin_ads__ad_analytics (the registry includes it)
+# the catalog entry of the raw table linkedin_ads__ad_analytics
 AD_ANALYTICS = EntitySpec(
     SOURCE,
     "ad_analytics",
@@ -134,17 +134,7 @@ AD_ANALYTICS = EntitySpec(
     key_paths=("account", "campaign", "day"),
     value_path="costInLocalCurrency",
 )
-ENTITIES: tuple[EntitySpec, ...] = (AD_ANALYTICS,)
-
-# what the Airflow connection holds (the registry entry's connection_fields)
-CONNECTION_FIELDS: tuple[tuple[str, str], ...] = (
-    ("host", "API base URL (default https://api.linkedin.com)"),
-    ("login", "ad account id(s), digits, comma-separated for several"),
-    ("password", "OAuth refresh token (programmatic refresh tokens, 365 days)"),
-    ("extra.client_id / extra.client_secret", "OAuth client of the LinkedIn app"),
-    ("extra.token_uri", f"OAuth token endpoint (default {DEFAULT_TOKEN_URI})"),
-    ("extra.linkedin_version", f"LinkedIn-Version header, YYYYMM (default {API_VERSION})"),
-)
+ENTITIES: tuple[EntitySpec, ...] = (AD_ANALYTICS,)  # the registry's catalog pointer
 
 
 class LinkedInRequestError(SourceResponseError):

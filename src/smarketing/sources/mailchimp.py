@@ -108,3 +108,34 @@ def build_reader(creds: Credentials, policy: RetryPolicy, settings) -> Mailchimp
     return MailchimpReader(
         creds, policy, settings.mailchimp_activity_days, workers=settings.extract_workers
     )
+
+
+# the catalog entries of this vendor's raw tables raw.mailchimp__<entity> (the registry,
+# smarketing.vendors, points here; smarketing.sources.catalog collects them)
+ENTITIES: tuple[EntitySpec, ...] = (
+    EntitySpec(
+        "mailchimp",
+        "campaigns",
+        "upsert",
+        "id",
+        None,
+        "",
+        "send_time",
+        required=("id", "send_time"),
+        types=(("send_time", "timestamp"),),
+    ),
+    EntitySpec(
+        "mailchimp",
+        "email_activity",
+        "append",
+        None,
+        "timestamp",
+        "iso",
+        None,
+        required=("campaign_id", "email_address", "action", "timestamp"),
+        types=(("timestamp", "timestamp"),),
+        label_paths=("campaign_id", "email_id", "timestamp"),
+        # two clicks on two links in the same second are two activities: the url is keyed too
+        key_paths=("campaign_id", "email_address", "action", "timestamp", "url"),
+    ),
+)

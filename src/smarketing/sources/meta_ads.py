@@ -67,3 +67,28 @@ class MetaAdsReader:
 def build_reader(creds: Credentials, policy: RetryPolicy, settings) -> MetaAdsReader:
     """The registry's factory (smarketing.vendors)."""
     return MetaAdsReader(creds, policy)
+
+
+# the catalog entries of this vendor's raw tables raw.meta_ads__<entity> (the registry,
+# smarketing.vendors, points here; smarketing.sources.catalog collects them)
+ENTITIES: tuple[EntitySpec, ...] = (
+    EntitySpec(
+        "meta_ads",
+        "insights",
+        "window",
+        None,
+        "date_start",
+        "iso",
+        None,
+        required=("campaign_id", "date_start", "spend", "account_currency"),
+        types=(
+            ("date_start", "date"),
+            ("spend", "decimal"),
+            ("clicks", "int"),
+            ("impressions", "int"),
+        ),
+        label_paths=("campaign_id", "date_start"),
+        key_paths=("account_id", "campaign_id", "date_start"),
+        value_path="spend",
+    ),
+)

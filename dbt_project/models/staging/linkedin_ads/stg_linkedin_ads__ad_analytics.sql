@@ -1,5 +1,3 @@
-{{ config(enabled=('linkedin_ads' in var('smarketing_enabled_vendors', []))) }}
-
 with
 
 source as (

@@ -39,6 +39,8 @@ def events(session: Session) -> list[dict]:
             query += f"&utm_campaign={session.campaign}"
         if session.gclid:
             query += f"&gclid={session.gclid}"
+        for name, value in session.click_params:  # an ad platform's own click id
+            query += f"&{name}={value}"
         traffic = {
             "manual_source": session.source,
             "manual_medium": session.medium,
@@ -82,3 +84,12 @@ def write(world: World, out_dir: Path) -> None:
         old.unlink()
     for yyyymmdd, rows in sorted(by_day.items()):
         write_jsonl(folder / f"events_{yyyymmdd}.jsonl", rows)
+
+
+# --------------------------------------------------------------------------- the connection
+SECRETS: dict[str, str] = {}  # an export folder: nothing secret
+
+
+def demo_connection(server_url: str, demo_dir: Path) -> dict:
+    """The ``smarketing_ga4`` connection: the demo's export folder (no API to serve)."""
+    return {"conn_type": "fs", "host": str(demo_dir / FOLDER)}

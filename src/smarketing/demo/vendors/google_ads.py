@@ -206,3 +206,24 @@ class Api:
     @staticmethod
     def error(exc: Exception) -> tuple[int, Any] | None:
         return (400, exc.body) if isinstance(exc, GoogleAdsRequestError) else None
+
+
+# --------------------------------------------------------------------------- the connection
+# the demo's well-known fake credentials
+SECRETS = {"google_ads_developer": DEVELOPER_TOKEN, "google_ads_refresh": REFRESH_TOKEN}
+
+
+def demo_connection(server_url: str, demo_dir: Path) -> dict:
+    """The ``smarketing_google_ads`` connection (Airflow's JSON form) for the demo server."""
+    return {
+        "conn_type": "http",
+        "host": server_url,
+        "login": "123-456-7890",
+        "password": REFRESH_TOKEN,
+        "extra": {
+            "developer_token": DEVELOPER_TOKEN,
+            "client_id": "demo",
+            "client_secret": "demo",
+            "token_uri": f"{server_url}/token",
+        },
+    }

@@ -485,3 +485,12 @@ class Api:
     @staticmethod
     def error(exc: Exception) -> tuple[int, Any] | None:
         return (exc.status, exc.body) if isinstance(exc, HubSpotError) else None
+
+
+# --------------------------------------------------------------------------- the connection
+SECRETS = {"hubspot": TOKEN}  # the demo's well-known fake credentials
+
+
+def demo_connection(server_url: str, demo_dir: Path) -> dict:
+    """The ``smarketing_hubspot`` connection (Airflow's JSON form) for the demo server."""
+    return {"conn_type": "http", "host": server_url, "password": TOKEN}

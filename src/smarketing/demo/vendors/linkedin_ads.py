@@ -1,10 +1,11 @@
 """LinkedIn Marketing API as the demo company's vendor: wire format, endpoints, limits, errors.
 
-The demo world hands this module its LinkedIn ad rows (campaign × day spend, clicks and
-impressions of ad accounts with a currency) in the form the connector lands them
-(:func:`landed_row`): the ``adAnalytics`` element plus ``account``, ``accountCurrency``,
-``campaign``, ``campaignName`` and ``day``. From them :class:`LinkedInAdsApi` answers, as
-LinkedIn does (see :mod:`smarketing.sources.linkedin_ads` for the documentation behind each):
+The demo company's LinkedIn campaigns are simulated here (:func:`simulate`, called by the demo
+world for every registered vendor that has it: leads the company knows click its ads, from an
+RNG of its own) and written in the form the connector lands them (:func:`landed_row`): the
+``adAnalytics`` element plus ``account``, ``accountCurrency``, ``campaign``, ``campaignName``
+and ``day``. From such rows :class:`LinkedInAdsApi` answers, as LinkedIn does (see
+:mod:`smarketing.sources.linkedin_ads` for the documentation behind each):
 
 * ``POST /oauth/v2/accessToken`` (``grant_type=refresh_token``): a new access token per
   exchange; a wrong refresh token or client is answered 400 ``invalid_grant``.
@@ -31,10 +32,9 @@ Test hooks: :meth:`LinkedInAdsApi.expire_tokens`
 ``echo_credentials`` (a hostile vendor quoting the request's ``Authorization`` header in
 its error bodies).
 
-:class:`LinkedInAdsServer` serves one API on 127.0.0.1 on its own; the demo server can mount
-the same API through :meth:`LinkedInAdsApi.handle`, which needs no HTTP: route every path
-under :data:`PATH_PREFIXES` to ``api.handle(method, self.path, dict(self.headers), body)``
-and send back its (status, JSON payload, headers).
+:class:`LinkedInAdsServer` serves one API on 127.0.0.1 on its own (the connector's tests);
+:class:`Api` mounts it on the demo server (``smarketing.demo.server``) over the demo file,
+for every path under :data:`PATH_PREFIXES`.
 """
 
 from __future__ import annotations
@@ -47,16 +47,18 @@ import secrets
 import threading
 import uuid
 from collections import defaultdict, deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from smarketing.sources.linkedin_ads import ACCOUNT_URN, API_VERSION, CAMPAIGN_URN
+from smarketing.demo.vendors.files import IndexCache, write_jsonl
+from smarketing.demo.world import AdDay, Session, World
+from smarketing.sources.linkedin_ads import ACCOUNT_URN, API_VERSION, CAMPAIGN_URN, SOURCE
 
 PATH_PREFIXES = ("/rest/", "/oauth/v2/")  # what the demo server routes here
 TOKEN_PATH = "/oauth/v2/accessToken"
@@ -117,11 +119,23 @@ def landed_row(
 
 
 # ---------------------------------------------------------------- the demo world's side
-# LinkedIn campaigns of the demo company (B2B: account-based and webinar demand generation);
-# its ad account bills in pounds, a third currency beside Google's dollars and Meta's euros
+# LinkedIn campaigns of the demo company (B2B: account-based marketing and webinar demand
+# generation, shown to the people it already knows); its ad account bills in pounds, a third
+# currency beside Google's dollars and Meta's euros
+FOLDER = "linkedin_ads"
 LINKEDIN_CAMPAIGNS = (("7001", "abm_enterprise"), ("7002", "webinar_demand_gen"))
 DEMO_ACCOUNT_CURRENCY = "GBP"
 UTM_SOURCE, UTM_MEDIUM = "linkedin", "paid_social"
+CLICKS_PER_DAY = 6.0  # at scale 1.0: known leads clicking a LinkedIn ad (±50 % a day)
+
+
+def channel() -> str:
+    """The channel LinkedIn's clicks arrive as: the registry entry's (one home)."""
+    from smarketing.vendors import get_vendor
+
+    ads = get_vendor(SOURCE).ads
+    assert ads is not None
+    return ads.channel
 
 
 def li_fat_id(rng: random.Random) -> str:
@@ -129,41 +143,98 @@ def li_fat_id(rng: random.Random) -> str:
     return str(uuid.UUID(int=rng.getrandbits(128), version=4))
 
 
-def landing_query(campaign: str, click_id: str) -> str:
-    """The query string a LinkedIn ad click lands with: UTM values and the click id."""
-    return (
-        f"?utm_source={UTM_SOURCE}&utm_medium={UTM_MEDIUM}&utm_campaign={campaign}"
-        f"&li_fat_id={click_id}"
-    )
+def simulate(world: World, seed: int, scale: float) -> None:
+    """The company's LinkedIn campaigns, drawn from an RNG of their own per day.
 
-
-def ad_rows_for_day(rng: random.Random, day: date, clicks: Mapping[str, int]) -> list[dict]:
-    """Landed rows of one day: a campaign's clicks equal the sessions its ads brought.
-
-    ``clicks`` maps campaign name → clicks that day. A campaign without clicks has no row
-    (LinkedIn sends no element for a day without activity). Cost is clicks × a CPC of
-    £6.00–£14.00 in whole pence, so the ground truth can sum it exactly.
+    Each day some leads already known with a web visitor id (retargeted through LinkedIn's
+    matched audiences) click an ad: a web session tagged with LinkedIn's UTM values and its
+    click id ``li_fat_id``, the visitor's own, after the lead's first visit (so the leads'
+    first touches, the funnel and every other vendor's file stay as they were). Every day
+    each campaign serves impressions, so it costs something even without a click.
     """
-    rows = []
+    known_leads = sorted(
+        (c for c in world.contacts if c.ga_client_id is not None), key=lambda c: c.lead_at
+    )
+    paid_channel, known, day = channel(), 0, world.start
+    while day <= world.end:
+        rng = random.Random(f"{seed}:{SOURCE}:{day.isoformat()}")
+        day_start = datetime.combine(day, datetime.min.time(), UTC)
+        while known < len(known_leads) and known_leads[known].lead_at < day_start:
+            known += 1
+        n = round(CLICKS_PER_DAY * max(scale, 0.0) * rng.uniform(0.5, 1.5)) if known else 0
+        clicks: dict[str, int] = defaultdict(int)
+        for _ in range(n):
+            lead = known_leads[rng.randrange(known)]
+            _, campaign = rng.choice(LINKEDIN_CAMPAIGNS)
+            started = day_start + timedelta(seconds=rng.randrange(0, 86_400 - 3_600))
+            pages = rng.randint(1, 4)
+            world.sessions.append(
+                Session(
+                    str(lead.ga_client_id),
+                    int(started.timestamp()),
+                    started,
+                    paid_channel,
+                    UTM_SOURCE,
+                    UTM_MEDIUM,
+                    campaign,
+                    None,
+                    pages,
+                    click_params=(("li_fat_id", li_fat_id(rng)),),
+                )
+            )
+            clicks[campaign] += 1
+        world.ad_days.extend(ad_days_for_day(rng, day, clicks, paid_channel))
+        day += timedelta(days=1)
+
+
+def ad_days_for_day(
+    rng: random.Random, day: date, clicks: Mapping[str, int], paid_channel: str
+) -> list[AdDay]:
+    """Each campaign's day: its clicks (the sessions its ads brought) and what it cost.
+
+    ``clicks`` maps campaign name → clicks that day. Every campaign serves impressions each
+    day; cost is its clicks at a CPC of £6.00–£14.00 plus a CPM of £8.00–£12.00 on the
+    impressions, in whole pence, so the ground truth sums it exactly.
+    """
+    days = []
     for campaign_id, name in LINKEDIN_CAMPAIGNS:
         n = clicks.get(name, 0)
-        cpc_pence, per_click = rng.randint(600, 1400), rng.randint(60, 140)
-        if n <= 0:
-            continue
-        pence = n * cpc_pence
-        rows.append(
-            landed_row(
-                DEMO_ACCOUNT_ID,
-                DEMO_ACCOUNT_CURRENCY,
+        cpc_pence, cpm_pence = rng.randint(600, 1400), rng.randint(800, 1200)
+        impressions = n * rng.randint(60, 140) + rng.randint(200, 800)
+        pence = n * cpc_pence + impressions * cpm_pence // 1000
+        days.append(
+            AdDay(
+                SOURCE,
                 campaign_id,
                 name,
                 day,
-                f"{pence // 100}.{pence % 100:02d}",
+                impressions,
                 n,
-                n * per_click,
+                pence,
+                DEMO_ACCOUNT_CURRENCY,
+                paid_channel,
             )
         )
-    return rows
+    return days
+
+
+def write(world: World, out_dir: Path) -> None:
+    """``linkedin_ads/ad_analytics.jsonl``: the world's LinkedIn days as the connector lands
+    them (what the demo server's adAnalytics answers from)."""
+    rows = [
+        landed_row(
+            DEMO_ACCOUNT_ID,
+            ad.currency,
+            ad.campaign_id,
+            ad.campaign_name,
+            ad.day,
+            f"{ad.spend_cents // 100}.{ad.spend_cents % 100:02d}",
+            ad.clicks,
+            ad.impressions,
+        )
+        for ad in world.ad_days_of(SOURCE)
+    ]
+    write_jsonl(out_dir / FOLDER / "ad_analytics.jsonl", rows)
 
 
 ELEMENT_FIELDS = ("pivotValues", "dateRange", "costInLocalCurrency", "impressions", "clicks")
@@ -221,24 +292,8 @@ class LinkedInAdsApi:
         token_lifetime_calls: int | None = None,
         echo_credentials: bool = False,
     ):
-        self.rows = [dict(r) for r in rows]
-        self.accounts: dict[str, str] = {}  # account id -> currency
-        self.campaigns: dict[str, _Campaign] = {}
-        for row in self.rows:
-            account_id = str(row["account"]).removeprefix(ACCOUNT_URN)
-            self.accounts.setdefault(account_id, str(row["accountCurrency"]))
-            campaign_id = str(row["campaign"]).removeprefix(CAMPAIGN_URN)
-            self.campaigns.setdefault(
-                campaign_id, _Campaign(campaign_id, account_id, row.get("campaignName"))
-            )
-        for extra in campaigns:  # campaigns without spend (paused, archived, removed)
-            self.accounts.setdefault(str(extra["account_id"]), str(extra.get("currency", "USD")))
-            self.campaigns[str(extra["id"])] = _Campaign(
-                str(extra["id"]),
-                str(extra["account_id"]),
-                extra.get("name"),
-                str(extra.get("status", "ACTIVE")),
-            )
+        self._extra_campaigns = [dict(c) for c in campaigns]
+        self.replace_rows(rows)
         self.unlisted = set(unlisted_campaigns)  # spent, but missing from the listing
         self.refresh_token, self.client_id, self.client_secret = (
             refresh_token,
@@ -258,6 +313,27 @@ class LinkedInAdsApi:
         self._expired: set[str] = set()
         self._calls = 0
         self._lock = threading.Lock()
+
+    def replace_rows(self, rows: Iterable[Mapping[str, Any]]) -> None:
+        """Answer from these landed rows from now on (tokens issued stay valid)."""
+        self.rows = [dict(r) for r in rows]
+        self.accounts: dict[str, str] = {}  # account id -> currency
+        self.campaigns: dict[str, _Campaign] = {}
+        for row in self.rows:
+            account_id = str(row["account"]).removeprefix(ACCOUNT_URN)
+            self.accounts.setdefault(account_id, str(row["accountCurrency"]))
+            campaign_id = str(row["campaign"]).removeprefix(CAMPAIGN_URN)
+            self.campaigns.setdefault(
+                campaign_id, _Campaign(campaign_id, account_id, row.get("campaignName"))
+            )
+        for extra in self._extra_campaigns:  # campaigns without spend (paused, archived…)
+            self.accounts.setdefault(str(extra["account_id"]), str(extra.get("currency", "USD")))
+            self.campaigns[str(extra["id"])] = _Campaign(
+                str(extra["id"]),
+                str(extra["account_id"]),
+                extra.get("name"),
+                str(extra.get("status", "ACTIVE")),
+            )
 
     @classmethod
     def from_jsonl(cls, path: Path, **options: Any) -> LinkedInAdsApi:
@@ -617,3 +693,45 @@ def connection(server_url: str, account_ids: Iterable[str] = (DEMO_ACCOUNT_ID,))
             "token_uri": f"{server_url}{TOKEN_PATH}",
         },
     }
+
+
+# ---------------------------------------------------------------- on the demo server
+SECRETS = {  # the demo's well-known fake credentials
+    "linkedin_refresh": DEMO_REFRESH_TOKEN,
+    "linkedin_client_secret": DEMO_CLIENT_SECRET,
+}
+
+
+class Api:
+    """LinkedIn's endpoints mounted on the demo server (``smarketing.demo.server``), answered
+    from ``<demo>/linkedin_ads/ad_analytics.jsonl``, re-read when the file changes; the
+    tokens issued outlive a new version of the file."""
+
+    prefixes = PATH_PREFIXES
+
+    def __init__(self, demo_dir: Path, page_size: int = 100):
+        self.path = demo_dir / FOLDER / "ad_analytics.jsonl"
+        self.indexes = IndexCache()
+        self.api = LinkedInAdsApi(())
+        self._rows: list[dict] | None = None
+        self._lock = threading.Lock()
+
+    def handle(
+        self, method: str, path: str, query: Any, headers: Any, body: Callable[[], bytes]
+    ) -> Reply:
+        rows = self.indexes.get(self.path, "rows", list)
+        with self._lock:
+            if rows is not self._rows:
+                self.api.replace_rows(rows)
+                self._rows = rows
+        raw = getattr(query, "raw", "")  # Rest.li 2.0 needs the query string as sent
+        return self.api.handle(method, f"{path}?{raw}" if raw else path, dict(headers), body())
+
+    @staticmethod
+    def error(exc: Exception) -> tuple[int, Any] | None:
+        return None
+
+
+def demo_connection(server_url: str, demo_dir: Path) -> dict:
+    """The ``smarketing_linkedin_ads`` connection (Airflow's JSON form) for the demo server."""
+    return connection(server_url)

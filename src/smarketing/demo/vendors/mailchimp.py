@@ -183,3 +183,12 @@ class Api:
     @staticmethod
     def error(exc: Exception) -> tuple[int, Any] | None:
         return None
+
+
+# --------------------------------------------------------------------------- the connection
+SECRETS = {"mailchimp": TOKEN}  # the demo's well-known fake credentials
+
+
+def demo_connection(server_url: str, demo_dir: Path) -> dict:
+    """The ``smarketing_mailchimp`` connection (Airflow's JSON form) for the demo server."""
+    return {"conn_type": "http", "host": server_url, "password": TOKEN}
