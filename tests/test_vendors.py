@@ -13,6 +13,7 @@ import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import yaml
@@ -220,6 +221,35 @@ def test_dbt_unions_ad_vendors_from_the_var(settings: Settings) -> None:
     assert {p for p in parents(off) if p.startswith("stg_") and "fx" not in p} == every - {
         "stg_meta_ads__insights"
     }
+
+
+def test_plain_dbt_without_the_vendor_var_fails_instead_of_dropping_every_vendor(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Run by hand without the registry's var, dbt would union no vendor and publish zero
+    spend: it must stop at compile time, saying how to pass the var."""
+    monkeypatch.delenv("SMARKETING_DBT_VARS", raising=False)
+    env = {
+        **os.environ,
+        "SMARKETING_WAREHOUSE_PATH": str(settings.data_dir / "plain.duckdb"),
+        "DBT_TARGET_PATH": str(settings.data_dir / "plain-target"),
+        "DBT_LOG_PATH": str(settings.data_dir / "plain-logs"),
+    }
+    dbt = str(Path(sys.executable).with_name("dbt"))
+    project = settings.dbt_project_dir
+    args = [dbt, "compile", "--project-dir", str(project), "--profiles-dir", str(project)]
+    plain = subprocess.run(
+        [*args, "-s", "int_ads__daily_spend"], env=env, capture_output=True, text=True
+    )
+    assert plain.returncode != 0
+    assert "var smarketing_vendors is missing" in plain.stdout
+    from smarketing.vendors import dbt_vars
+
+    env["SMARKETING_DBT_VARS"] = json.dumps(dbt_vars(settings))
+    given = subprocess.run(
+        [*args, "-s", "int_ads__daily_spend"], env=env, capture_output=True, text=True
+    )
+    assert given.returncode == 0, given.stdout[-2000:]
 
 
 def test_cli_lists_the_registry_with_what_is_switched_off(
