@@ -299,7 +299,7 @@ def pacing_truth(
         period_days = (end - start).days + 1
         elapsed = min(max((as_of.date() - start).days + 1, 0), period_days)
         share = elapsed / period_days
-        for ch in sorted(channels) + [ALL]:
+        for ch in [*sorted(channels), ALL]:
             mine = [r for r in in_plan if ch in (r.channel, ALL)]
             weight = sum(r.mqls for r in mine)
             target: dict[str, float | None] = {
