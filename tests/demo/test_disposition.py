@@ -25,7 +25,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
 
 def _latest_contacts(folder: Path) -> dict[str, list[dict]]:
     versions: dict[str, list[dict]] = {}
-    for line in (folder / "crm" / "contacts.jsonl").read_text().splitlines():
+    for line in (folder / "hubspot" / "contacts.jsonl").read_text().splitlines():
         row = json.loads(line)
         versions.setdefault(row["id"], []).append(row)
     return versions
@@ -82,7 +82,7 @@ def test_the_crm_clock_is_the_latest_change(demo: tuple[Path, dict]) -> None:
     latest = max(
         parse_vendor_timestamp(json.loads(line)["updatedAt"])
         for name in ("contacts", "deals", "calls", "emails", "meetings")
-        for line in (folder / "crm" / f"{name}.jsonl").read_text().splitlines()
+        for line in (folder / "hubspot" / f"{name}.jsonl").read_text().splitlines()
     )
     assert parse_vendor_timestamp(truth["as_of"]) == latest
     assert latest < datetime(2026, 4, 1, tzinfo=latest.tzinfo)

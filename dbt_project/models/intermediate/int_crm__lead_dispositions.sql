@@ -80,11 +80,14 @@ mqls as (
 
 episode_touches as (
 
-    select mqls.contact_id, min(sales_touches.occurred_at) as first_sales_touch_at
+    select
+        mqls.contact_id,
+        min(sales_touches.occurred_at) as first_sales_touch_at
     from mqls
     inner join sales_touches
-        on mqls.contact_id = sales_touches.contact_id
-        and sales_touches.occurred_at >= mqls.mql_started_at
+        on
+            mqls.contact_id = sales_touches.contact_id
+            and mqls.mql_started_at <= sales_touches.occurred_at
     group by mqls.contact_id
 
 ),
@@ -137,12 +140,13 @@ final as (
         first_touch_campaign_key,
         lead_status,
         disposition,
-        case when disposition = 'rejected' then
-            coalesce(
-                disqualification_reason,
-                case lead_status when 'BAD_TIMING' then 'bad_timing' end,
-                '(not given)'
-            )
+        case
+            when disposition = 'rejected' then
+                coalesce(
+                    disqualification_reason,
+                    case lead_status when 'BAD_TIMING' then 'bad_timing' end,
+                    '(not given)'
+                )
         end as rejection_reason,
         mql_at,
         mql_started_at,
@@ -151,8 +155,9 @@ final as (
         as_of <= sla_due_at as is_within_sla_window,
         first_sales_touch_at,
         (epoch(first_sales_touch_at) - epoch(mql_started_at)) / 3600.0 as hours_to_first_touch,
-        case when disposition = 'accepted' then
-            coalesce(least(first_sales_touch_at, episode_sql_at), updated_at)
+        case
+            when disposition = 'accepted' then
+                coalesce(least(first_sales_touch_at, episode_sql_at), updated_at)
         end as sal_at,
         disposition = 'accepted'
         and episode_sql_at is not null

@@ -61,17 +61,37 @@ deals as (
 
 metrics as (
 
-    select * from (
-        values
-        ('bookings', 'sales'),
-        ('pipeline', 'shared'),
-        ('mqls', 'marketing'),
-        ('sla_share', 'sales'),
-        ('sals', 'sales'),
-        ('sqls', 'sales'),
-        ('opportunities', 'sales'),
-        ('won_deals', 'sales')
-    ) as m (metric, team)
+    select
+        'bookings' as metric,
+        'sales' as team
+    union all
+    select
+        'pipeline' as metric,
+        'shared' as team
+    union all
+    select
+        'mqls' as metric,
+        'marketing' as team
+    union all
+    select
+        'sla_share' as metric,
+        'sales' as team
+    union all
+    select
+        'sals' as metric,
+        'sales' as team
+    union all
+    select
+        'sqls' as metric,
+        'sales' as team
+    union all
+    select
+        'opportunities' as metric,
+        'sales' as team
+    union all
+    select
+        'won_deals' as metric,
+        'sales' as team
 
 ),
 
@@ -79,14 +99,14 @@ periods as (
 
     select distinct
         'month' as period_type,
-        month as period_start,
-        cast(month + interval 1 month - interval 1 day as date) as period_end
+        plan.month as period_start,
+        cast(plan.month + interval 1 month - interval 1 day as date) as period_end
     from plan
     union
     select distinct
         'quarter' as period_type,
-        cast(date_trunc('quarter', month) as date) as period_start,
-        cast(date_trunc('quarter', month) + interval 3 month - interval 1 day as date)
+        cast(date_trunc('quarter', plan.month) as date) as period_start,
+        cast(date_trunc('quarter', plan.month) + interval 3 month - interval 1 day as date)
             as period_end
     from plan
 
@@ -98,6 +118,7 @@ elapsed as (
         periods.period_type,
         periods.period_start,
         periods.period_end,
+        clock.as_of,
         datediff('day', periods.period_start, periods.period_end) + 1 as period_days,
         least(
             greatest(
@@ -107,8 +128,7 @@ elapsed as (
                 0
             ),
             datediff('day', periods.period_start, periods.period_end) + 1
-        ) as elapsed_days,
-        clock.as_of
+        ) as elapsed_days
     from periods
     cross join clock
 
@@ -117,92 +137,181 @@ elapsed as (
 -- one row per countable fact, on its day, by the lead's source
 events as (
 
-    select cast(mql_at as date) as event_day, first_touch_channel as channel, 'mqls' as metric,
-        1 as value
+    select
+        first_touch_channel as channel,
+        'mqls' as metric,
+        1 as quantity,
+        cast(mql_at as date) as event_day
     from leads
     where mql_at is not null
     union all
-    select cast(sal_at as date), lead_source, 'sals', 1
+    select
+        lead_source as channel,
+        'sals' as metric,
+        1 as quantity,
+        cast(sal_at as date) as event_day
     from dispositions
     where sal_at is not null
     union all
-    select cast(sql_at as date), first_touch_channel, 'sqls', 1
+    select
+        first_touch_channel as channel,
+        'sqls' as metric,
+        1 as quantity,
+        cast(sql_at as date) as event_day
     from leads
     where sql_at is not null
     union all
-    select cast(opportunity_at as date), first_touch_channel, 'opportunities', 1
+    select
+        first_touch_channel as channel,
+        'opportunities' as metric,
+        1 as quantity,
+        cast(opportunity_at as date) as event_day
     from leads
     where opportunity_at is not null
     union all
-    select cast(opportunity_at as date), source_channel, 'pipeline', amount_reporting
+    select
+        source_channel as channel,
+        'pipeline' as metric,
+        amount_reporting as quantity,
+        cast(opportunity_at as date) as event_day
     from deals
     where amount_reporting is not null
     union all
-    select cast(won_at as date), source_channel, 'bookings', amount_reporting
+    select
+        source_channel as channel,
+        'bookings' as metric,
+        amount_reporting as quantity,
+        cast(won_at as date) as event_day
     from deals
     where won_at is not null
     union all
-    select cast(won_at as date), source_channel, 'won_deals', 1
+    select
+        source_channel as channel,
+        'won_deals' as metric,
+        1 as quantity,
+        cast(won_at as date) as event_day
     from deals
     where won_at is not null
+
+),
+
+period_events as (
+
+    select
+        elapsed.period_type,
+        elapsed.period_start,
+        events.channel,
+        events.metric,
+        events.quantity
+    from elapsed
+    inner join events
+        on
+            elapsed.period_start <= events.event_day
+            and elapsed.period_end >= events.event_day
 
 ),
 
 actuals as (
 
     select
+        period_type,
+        period_start,
+        channel,
+        metric,
+        sum(quantity) as actual
+    from period_events
+    group by period_type, period_start, channel, metric
+    union all
+    select
+        period_type,
+        period_start,
+        '(all)' as channel,
+        metric,
+        sum(quantity) as actual
+    from period_events
+    group by period_type, period_start, metric
+
+),
+
+period_sla as (
+
+    select
         elapsed.period_type,
         elapsed.period_start,
-        coalesce(events.channel, '(all)') as channel,
-        events.metric,
-        sum(events.value) as actual
+        disposition_months.lead_source as channel,
+        disposition_months.mqls_sla_elapsed,
+        disposition_months.worked_within_sla
     from elapsed
-    inner join events
-        on events.event_day between elapsed.period_start and elapsed.period_end
-    group by grouping sets (
-        (elapsed.period_type, elapsed.period_start, events.channel, events.metric),
-        (elapsed.period_type, elapsed.period_start, events.metric)
-    )
+    inner join disposition_months
+        on
+            elapsed.period_start <= disposition_months.mql_month
+            and elapsed.period_end >= disposition_months.mql_month
 
 ),
 
 sla_actuals as (
 
     select
-        elapsed.period_type,
-        elapsed.period_start,
-        coalesce(disposition_months.lead_source, '(all)') as channel,
-        sum(disposition_months.worked_within_sla)
-        / nullif(sum(disposition_months.mqls_sla_elapsed), 0) as sla_share
-    from elapsed
-    inner join disposition_months
-        on disposition_months.mql_month between elapsed.period_start and elapsed.period_end
-    group by grouping sets (
-        (elapsed.period_type, elapsed.period_start, disposition_months.lead_source),
-        (elapsed.period_type, elapsed.period_start)
-    )
+        period_type,
+        period_start,
+        channel,
+        sum(worked_within_sla) / nullif(sum(mqls_sla_elapsed), 0) as sla_share
+    from period_sla
+    group by period_type, period_start, channel
+    union all
+    select
+        period_type,
+        period_start,
+        '(all)' as channel,
+        sum(worked_within_sla) / nullif(sum(mqls_sla_elapsed), 0) as sla_share
+    from period_sla
+    group by period_type, period_start
 
 ),
 
-targets as (
+period_plan as (
 
     select
         elapsed.period_type,
         elapsed.period_start,
-        coalesce(plan.channel, '(all)') as channel,
-        sum(plan.bookings_target) as bookings,
-        sum(plan.pipeline_target) as pipeline,
-        sum(plan.mql_target) as mqls,
-        -- a share of shares: weighted by the MQLs each one is a share of
-        sum(plan.sla_target_share * plan.mql_target) / nullif(sum(plan.mql_target), 0)
-            as sla_share
+        plan.channel,
+        plan.bookings_target,
+        plan.pipeline_target,
+        plan.mql_target,
+        plan.sla_target_share
     from elapsed
     inner join plan
-        on plan.month between elapsed.period_start and elapsed.period_end
-    group by grouping sets (
-        (elapsed.period_type, elapsed.period_start, plan.channel),
-        (elapsed.period_type, elapsed.period_start)
-    )
+        on
+            elapsed.period_start <= plan.month
+            and elapsed.period_end >= plan.month
+
+),
+
+-- a quarter sums its months, the company its channels; the SLA share, a share of the
+-- MQLs, is weighted by the MQL commitments
+targets as (
+
+    select
+        period_type,
+        period_start,
+        channel,
+        sum(bookings_target) as bookings,
+        sum(pipeline_target) as pipeline,
+        sum(mql_target) as mqls,
+        sum(sla_target_share * mql_target) / nullif(sum(mql_target), 0) as sla_share
+    from period_plan
+    group by period_type, period_start, channel
+    union all
+    select
+        period_type,
+        period_start,
+        '(all)' as channel,
+        sum(bookings_target) as bookings,
+        sum(pipeline_target) as pipeline,
+        sum(mql_target) as mqls,
+        sum(sla_target_share * mql_target) / nullif(sum(mql_target), 0) as sla_share
+    from period_plan
+    group by period_type, period_start
 
 ),
 
@@ -219,25 +328,42 @@ trailing_window as (
 -- each lead (deal) that reached the earlier stage in the window, and whether it went on
 stage_steps as (
 
-    select dispositions.lead_source as channel, 'mql_to_sal' as step,
+    select
+        dispositions.lead_source as channel,
+        'mql_to_sal' as conversion_step,
         dispositions.sal_at is not null as converted
     from dispositions
     cross join trailing_window
-    where cast(dispositions.mql_at as date) between trailing_window.first_day and trailing_window.last_day
+    where
+        cast(dispositions.mql_at as date)
+        between trailing_window.first_day and trailing_window.last_day
     union all
-    select dispositions.lead_source, 'sal_to_sql', leads.sql_at is not null
+    select
+        dispositions.lead_source as channel,
+        'sal_to_sql' as conversion_step,
+        leads.sql_at is not null as converted
     from dispositions
     inner join leads
         on dispositions.lead_id = leads.lead_id
     cross join trailing_window
-    where cast(dispositions.sal_at as date) between trailing_window.first_day and trailing_window.last_day
+    where
+        cast(dispositions.sal_at as date)
+        between trailing_window.first_day and trailing_window.last_day
     union all
-    select leads.first_touch_channel, 'sql_to_opportunity', leads.opportunity_at is not null
+    select
+        leads.first_touch_channel as channel,
+        'sql_to_opportunity' as conversion_step,
+        leads.opportunity_at is not null as converted
     from leads
     cross join trailing_window
-    where cast(leads.sql_at as date) between trailing_window.first_day and trailing_window.last_day
+    where
+        cast(leads.sql_at as date)
+        between trailing_window.first_day and trailing_window.last_day
     union all
-    select deals.source_channel, 'win_rate', deals.won_at is not null
+    select
+        deals.source_channel as channel,
+        'win_rate' as conversion_step,
+        deals.won_at is not null as converted
     from deals
     cross join trailing_window
     where
@@ -249,33 +375,82 @@ stage_steps as (
 step_rates as (
 
     select
-        coalesce(channel, '(all)') as channel,
-        step,
-        cast(count(*) filter (where converted) as double) / count(*) as conversion
+        channel,
+        conversion_step,
+        cast(count(*) filter (where converted) as double) / count(*) as step_rate
     from stage_steps
-    group by grouping sets ((channel, step), (step))
+    group by channel, conversion_step
+    union all
+    select
+        '(all)' as channel,
+        conversion_step,
+        cast(count(*) filter (where converted) as double) / count(*) as step_rate
+    from stage_steps
+    group by conversion_step
+
+),
+
+won_in_window as (
+
+    select
+        deals.source_channel as channel,
+        deals.amount_reporting
+    from deals
+    cross join trailing_window
+    where
+        cast(deals.won_at as date)
+        between trailing_window.first_day and trailing_window.last_day
 
 ),
 
 deal_sizes as (
 
     select
-        coalesce(deals.source_channel, '(all)') as channel,
-        cast(sum(deals.amount_reporting) as double) / count(*) as average_deal_size
-    from deals
-    cross join trailing_window
-    where cast(deals.won_at as date) between trailing_window.first_day and trailing_window.last_day
-    group by grouping sets ((deals.source_channel), ())
+        channel,
+        cast(sum(amount_reporting) as double) / count(*) as average_deal_size
+    from won_in_window
+    group by channel
+    union all
+    select
+        '(all)' as channel,
+        cast(sum(amount_reporting) as double) / count(*) as average_deal_size
+    from won_in_window
+
+),
+
+channel_rates as (
+
+    select
+        channel,
+        max(step_rate) filter (where conversion_step = 'mql_to_sal') as mql_to_sal,
+        max(step_rate) filter (where conversion_step = 'sal_to_sql') as sal_to_sql,
+        max(step_rate) filter (where conversion_step = 'sql_to_opportunity')
+            as sql_to_opportunity,
+        max(step_rate) filter (where conversion_step = 'win_rate') as win_rate
+    from step_rates
+    group by channel
 
 ),
 
 channels as (
 
-    select period_type, period_start, channel from targets
+    select
+        period_type,
+        period_start,
+        channel
+    from targets
     union
-    select period_type, period_start, channel from actuals
+    select
+        period_type,
+        period_start,
+        channel
+    from actuals
     union
-    select period_type, period_start, channel from sla_actuals
+    select
+        period_type,
+        period_start,
+        channel
+    from sla_actuals
 
 ),
 
@@ -290,12 +465,11 @@ funnel as (
         targets.mqls as mqls_target,
         targets.sla_share as sla_share_target,
         sla_actuals.sla_share as sla_share_actual,
-        max(step_rates.conversion) filter (where step_rates.step = 'mql_to_sal') as mql_to_sal,
-        max(step_rates.conversion) filter (where step_rates.step = 'sal_to_sql') as sal_to_sql,
-        max(step_rates.conversion) filter (where step_rates.step = 'sql_to_opportunity')
-            as sql_to_opportunity,
-        max(step_rates.conversion) filter (where step_rates.step = 'win_rate') as win_rate,
-        max(deal_sizes.average_deal_size) as average_deal_size
+        channel_rates.mql_to_sal,
+        channel_rates.sal_to_sql,
+        channel_rates.sql_to_opportunity,
+        channel_rates.win_rate,
+        deal_sizes.average_deal_size
     from channels
     left join targets
         on
@@ -307,11 +481,10 @@ funnel as (
             channels.period_type = sla_actuals.period_type
             and channels.period_start = sla_actuals.period_start
             and channels.channel = sla_actuals.channel
-    left join step_rates
-        on channels.channel = step_rates.channel
+    left join channel_rates
+        on channels.channel = channel_rates.channel
     left join deal_sizes
         on channels.channel = deal_sizes.channel
-    group by all
 
 ),
 
@@ -343,6 +516,10 @@ measured as (
         required.channel,
         metrics.metric,
         metrics.team,
+        elapsed.period_days,
+        elapsed.elapsed_days,
+        required.average_deal_size,
+        elapsed.as_of,
         case metrics.metric
             when 'bookings' then required.bookings_target
             when 'pipeline' then required.pipeline_target
@@ -360,17 +537,13 @@ measured as (
             when 'sla_share' then required.sla_share_actual
             else coalesce(actuals.actual, 0)
         end as actual,
-        elapsed.period_days,
-        elapsed.elapsed_days,
         cast(elapsed.elapsed_days as double) / elapsed.period_days as elapsed_share,
         case metrics.metric
             when 'mqls' then required.mql_to_sal
             when 'sals' then required.sal_to_sql
             when 'sqls' then required.sql_to_opportunity
             when 'opportunities' then required.win_rate
-        end as conversion_to_next,
-        required.average_deal_size,
-        elapsed.as_of
+        end as conversion_to_next
     from required
     inner join elapsed
         on

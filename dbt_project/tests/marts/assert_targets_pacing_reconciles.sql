@@ -39,7 +39,7 @@ additive as (
 
 plan_months as (
 
-    select distinct period_start as month
+    select distinct period_start as plan_month
     from pacing
     where period_type = 'month'
 
@@ -49,7 +49,7 @@ performance_months as (
 
     unpivot (
         select
-            plan_months.month,
+            plan_months.plan_month,
             performance.channel,
             cast(sum(performance.mqls) as decimal(18, 4)) as mqls,
             cast(sum(performance.sqls) as decimal(18, 4)) as sqls,
@@ -59,7 +59,7 @@ performance_months as (
             cast(sum(performance.won_revenue) as decimal(18, 4)) as bookings
         from performance
         inner join plan_months
-            on cast(date_trunc('month', performance.date_day) as date) = plan_months.month
+            on cast(date_trunc('month', performance.date_day) as date) = plan_months.plan_month
         group by all
     )
     on mqls, sqls, opportunities, pipeline, won_deals, bookings
@@ -67,27 +67,48 @@ performance_months as (
 
 ),
 
+disposition_months as (
+
+    select
+        mql_month,
+        sum(mqls) as mqls
+    from disposition
+    group by mql_month
+
+),
+
 company_months as (
 
     unpivot (
         select
-            revenue.month,
+            plan_months.plan_month,
             cast(revenue.bookings as decimal(18, 4)) as bookings,
             cast(revenue.won_deals as decimal(18, 4)) as won_deals,
             cast(revenue.pipeline_created as decimal(18, 4)) as pipeline,
             cast(disposition_months.mqls as decimal(18, 4)) as mqls
         from plan_months
         left join revenue
-            on plan_months.month = revenue.month
-        left join (
-            select mql_month, sum(mqls) as mqls
-            from disposition
-            group by all
-        ) as disposition_months
-            on plan_months.month = disposition_months.mql_month
+            on plan_months.plan_month = revenue.month
+        left join disposition_months
+            on plan_months.plan_month = disposition_months.mql_month
     )
     on bookings, won_deals, pipeline, mqls
     into name metric value expected
+
+),
+
+channel_months as (
+
+    select
+        period_start,
+        channel,
+        metric,
+        actual
+    from additive
+    where
+        period_type = 'month'
+        and channel <> '(all)'
+        and metric in ('mqls', 'sqls', 'opportunities', 'pipeline', 'won_deals', 'bookings')
 
 ),
 
@@ -96,20 +117,13 @@ by_channel as (
     select
         'month: ' || coalesce(p.metric, e.metric) || ' = mart_channel_performance' as figure,
         'month' as period_type,
-        coalesce(p.period_start, e.month) as period_start,
+        coalesce(p.period_start, e.plan_month) as period_start,
         coalesce(p.channel, e.channel) as channel,
         p.actual as observed,
         e.expected
-    from (
-        select period_start, channel, metric, actual
-        from additive
-        where
-            period_type = 'month'
-            and channel <> '(all)'
-            and metric in ('mqls', 'sqls', 'opportunities', 'pipeline', 'won_deals', 'bookings')
-    ) as p
+    from channel_months as p
     full join performance_months as e
-        on p.period_start = e.month and p.channel = e.channel and p.metric = e.metric
+        on p.period_start = e.plan_month and p.channel = e.channel and p.metric = e.metric
     where coalesce(p.actual, 0) <> coalesce(e.expected, 0)
 
 ),
@@ -119,17 +133,17 @@ company as (
     select
         'month: ' || e.metric || ' = mart_revenue_summary / mart_lead_disposition' as figure,
         'month' as period_type,
-        e.month as period_start,
+        e.plan_month as period_start,
         '(all)' as channel,
         p.actual as observed,
         coalesce(e.expected, 0) as expected
     from company_months as e
     left join additive as p
         on
-            p.period_type = 'month'
-            and p.channel = '(all)'
-            and e.month = p.period_start
+            e.plan_month = p.period_start
             and e.metric = p.metric
+            and p.period_type = 'month'
+            and p.channel = '(all)'
     where p.actual is distinct from coalesce(e.expected, 0)
 
 ),
