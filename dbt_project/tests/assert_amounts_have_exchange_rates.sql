@@ -11,7 +11,10 @@ rates as (
 
 spend as (
 
-    select 'ad spend rows' as rows_of, currency_code, date_day as day,
+    select
+        'ad spend rows' as rows_of,
+        currency_code,
+        date_day as day,
         rows_without_rate as rows_affected
     from {{ ref('int_ads__daily_spend') }}
     where rows_without_rate > 0
@@ -20,8 +23,11 @@ spend as (
 
 deals as (
 
-    select 'deals' as rows_of, currency_code,
-        cast(coalesce(closed_at, created_at) as date) as day, 1 as rows_affected
+    select
+        'deals' as rows_of,
+        currency_code,
+        cast(coalesce(closed_at, created_at) as date) as day,
+        1 as rows_affected
     from {{ ref('int_crm__deals') }}
     -- an unpriced open deal (no amount) has nothing to convert
     where amount is not null and amount_reporting is null
@@ -54,8 +60,9 @@ final as (
 
     from unioned
     left join rates
-        on rates.currency_code = upper(unioned.currency_code)
-        and rates.rate_date = unioned.day
+        on
+            rates.currency_code = upper(unioned.currency_code)
+            and unioned.day = rates.rate_date
     group by all
 
 )

@@ -187,7 +187,9 @@ def test_throttle_shared_by_threads_gives_every_call_its_own_slot() -> None:
 
 
 def _campaign_ids(demo: Path) -> list[str]:
-    rows = [json.loads(x) for x in (demo / "email" / "campaigns.jsonl").read_text().splitlines()]
+    rows = [
+        json.loads(x) for x in (demo / "mailchimp" / "campaigns.jsonl").read_text().splitlines()
+    ]
     rows.sort(key=lambda r: (r["send_time"], r["id"]))
     return [r["id"] for r in rows]
 
@@ -196,13 +198,13 @@ def test_a_429_or_500_in_one_slice_retries_only_that_slice(
     own_demo: tuple[Path, DemoServer], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     demo, server = own_demo
-    clean = _extract("email", 4, tmp_path / "clean", monkeypatch)
+    clean = _extract("mailchimp", 4, tmp_path / "clean", monkeypatch)
     calls_clean = Counter(server.requests)
     server.requests.clear()
     victim = _campaign_ids(demo)[2]
     path = f"/3.0/reports/{victim}/email-activity"
     server.faults.add(path, [429, 500], retry_after="0")
-    faulted = _extract("email", 4, tmp_path / "faulted", monkeypatch)
+    faulted = _extract("mailchimp", 4, tmp_path / "faulted", monkeypatch)
     calls = Counter(server.requests)
     assert faulted == clean
     assert calls[f"GET {path}"] == calls_clean[f"GET {path}"] + 2
@@ -214,17 +216,17 @@ def test_a_deterministic_error_in_one_worker_fails_the_extract_and_lands_nothing
     own_demo: tuple[Path, DemoServer], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     demo, server = own_demo
-    before = _extract("email", 8, tmp_path / "data", monkeypatch)  # an earlier good landing
+    before = _extract("mailchimp", 8, tmp_path / "data", monkeypatch)  # an earlier good landing
     victim = _campaign_ids(demo)[-1]
     server.faults.add(f"/3.0/reports/{victim}/email-activity", [400])
     monkeypatch.setenv("SMARKETING_EXTRACT_WORKERS", "8")
     with pytest.raises(SourceHttpError) as err:
-        pipeline.extract("email", *FULL, settings=load_settings())
+        pipeline.extract("mailchimp", *FULL, settings=load_settings())
     assert str(err.value).startswith(
-        f"source=email endpoint=GET /3.0/reports/{victim}/email-activity: HTTP 400"
+        f"source=mailchimp endpoint=GET /3.0/reports/{victim}/email-activity: HTTP 400"
     )
     assert f"while reading slice campaign {victim}" in err.value.__notes__
-    folder = tmp_path / "data" / "landing" / "email" / "email_activity"
+    folder = tmp_path / "data" / "landing" / "mailchimp" / "email_activity"
     assert [p.name for p in folder.iterdir()] == ["interval=2026-02-13"]  # no temp left
     kept = json.loads((folder / "interval=2026-02-13" / MANIFEST_FILE).read_text())
     assert (kept["records"], kept["sha256"]) == before["email_activity"][:2]

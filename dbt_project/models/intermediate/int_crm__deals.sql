@@ -53,7 +53,9 @@ converted as (
     from deals
     left join primary_contacts
         on deals.deal_id = primary_contacts.deal_id
-    {{ join_exchange_rates('deals.currency_code', 'coalesce(deals.closed_at, deals.created_at)', 'rate', 'reporting_rate') }}
+    {{ join_exchange_rates(
+        'deals.currency_code', 'coalesce(deals.closed_at, deals.created_at)', 'rate', 'reporting_rate'
+    ) }}
 
 ),
 
@@ -80,7 +82,8 @@ final as (
         end as deal_status,
         -- the contact's first deal carries its funnel; later deals are upsell
         row_number() over (
-            partition by converted.contact_id order by converted.created_at, converted.deal_id
+            partition by converted.contact_id
+            order by converted.created_at, converted.deal_id
         ) as deal_number
 
     from converted

@@ -53,7 +53,8 @@ crm_sources as (
 
 first_deals as (
 
-    select * from deals where deal_number = 1
+    select * from deals
+    where deal_number = 1
 
 ),
 
@@ -78,12 +79,12 @@ leads as (
 
     from contacts
     where not coalesce(is_archived, false)
-        -- a subscriber who never reached the lead stage (or a later one) is not a lead yet;
-        -- the gate's "leads of the interval" check counts leads by the same rule
-        and (
-            lifecycle_stage is distinct from 'subscriber'
-            or coalesce(lead_at, mql_at, sql_at, opportunity_at, customer_at) is not null
-        )
+    -- a subscriber who never reached the lead stage (or a later one) is not a lead yet;
+    -- the gate's "leads of the interval" check counts leads by the same rule
+    and (
+        lifecycle_stage is distinct from 'subscriber'
+        or coalesce(lead_at, mql_at, sql_at, opportunity_at, customer_at) is not null
+    )
 
 ),
 
@@ -137,11 +138,14 @@ stage_dates as (
 -- the first sales touch that answers the MQL (touches before it were not a response)
 first_sales_touches as (
 
-    select stage_dates.contact_id, min(sales_touches.occurred_at) as first_sales_touch_at
+    select
+        stage_dates.contact_id,
+        min(sales_touches.occurred_at) as first_sales_touch_at
     from stage_dates
     inner join sales_touches
-        on stage_dates.contact_id = sales_touches.contact_id
-        and sales_touches.occurred_at >= stage_dates.mql_at
+        on
+            stage_dates.contact_id = sales_touches.contact_id
+            and stage_dates.mql_at <= sales_touches.occurred_at
     group by stage_dates.contact_id
 
 ),
@@ -157,12 +161,13 @@ crm_channels as (
         ) as channel
     from stage_dates
     inner join crm_sources
-        on stage_dates.analytics_source = upper(crm_sources.hs_analytics_source)
-        and (
-            crm_sources.hs_analytics_source_data_1 = '*'
-            or upper(stage_dates.analytics_source_data_1)
-            = upper(crm_sources.hs_analytics_source_data_1)
-        )
+        on
+            stage_dates.analytics_source = upper(crm_sources.hs_analytics_source)
+            and (
+                crm_sources.hs_analytics_source_data_1 = '*'
+                or upper(stage_dates.analytics_source_data_1)
+                = upper(crm_sources.hs_analytics_source_data_1)
+            )
     group by stage_dates.contact_id
 
 ),
@@ -170,7 +175,7 @@ crm_channels as (
 stitched as (
 
     select
-        stage_dates.* exclude (reached_stage_rank, current_stage_rank),
+        stage_dates.* exclude (stage_dates.reached_stage_rank, stage_dates.current_stage_rank),
         coalesce(stage_dates.current_stage_rank < stage_dates.reached_stage_rank, false)
             as is_recycled,
         visitors.first_session_key,
@@ -205,7 +210,8 @@ stitched as (
 
 final as (
 
-    select stitched.* exclude (analytics_source, analytics_source_data_1)
+    -- the stitched columns, less the CRM's raw source fields
+    select * exclude (analytics_source, analytics_source_data_1)  -- noqa: AM04
     from stitched
 
 )

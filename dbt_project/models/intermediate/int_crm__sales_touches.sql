@@ -22,13 +22,31 @@ meetings as (
 
 engagements as (
 
-    select 'call' as engagement_type, engagement_id, owner_id, occurred_at, contact_ids, is_archived
+    select
+        'call' as engagement_type,
+        engagement_id,
+        owner_id,
+        occurred_at,
+        contact_ids,
+        is_archived
     from calls
     union all
-    select 'sales_email', engagement_id, owner_id, occurred_at, contact_ids, is_archived
+    select
+        'sales_email',
+        engagement_id,
+        owner_id,
+        occurred_at,
+        contact_ids,
+        is_archived
     from emails
     union all
-    select 'meeting', engagement_id, owner_id, occurred_at, contact_ids, is_archived
+    select
+        'meeting',
+        engagement_id,
+        owner_id,
+        occurred_at,
+        contact_ids,
+        is_archived
     from meetings
 
 ),

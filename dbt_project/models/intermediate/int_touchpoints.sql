@@ -54,7 +54,8 @@ session_touches as (
         sessions.started_at as touched_at,
         case
             when sessions.has_lead_form then 'form_fill'
-            when sessions.gclid is not null
+            when
+                sessions.gclid is not null
                 or sessions.channel in ('paid_search', 'paid_social') then 'ad_click'
             else 'web_session'
         end as touch_type,

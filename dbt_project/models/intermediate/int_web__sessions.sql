@@ -70,11 +70,11 @@ events_to_process as (
 
 {% else %}
 
-events_to_process as (
+    events_to_process as (
 
-    select * from events
+        select * from events
 
-),
+    ),
 
 {% endif %}
 
@@ -90,9 +90,12 @@ sessions as (
         bool_or(event_name = 'generate_lead') as has_lead_form,
         arg_min(page_location, event_at) as landing_page,
         -- traffic source of the session = the first event that carries one
-        arg_min(lower(trim(utm_source)), event_at) filter (where utm_source is not null) as utm_source,
-        arg_min(lower(trim(utm_medium)), event_at) filter (where utm_medium is not null) as utm_medium,
-        arg_min(lower(trim(utm_campaign)), event_at) filter (where utm_campaign is not null) as utm_campaign,
+        arg_min(lower(trim(utm_source)), event_at) filter (where utm_source is not null)
+            as utm_source,
+        arg_min(lower(trim(utm_medium)), event_at) filter (where utm_medium is not null)
+            as utm_medium,
+        arg_min(lower(trim(utm_campaign)), event_at) filter (where utm_campaign is not null)
+            as utm_campaign,
         arg_min(gclid, event_at) filter (where gclid is not null) as gclid,
         max(loaded_at) as source_loaded_at
 
@@ -120,11 +123,13 @@ classified as (
     left join ad_clicks
         on sessions.gclid = ad_clicks.gclid
     left join channel_mapping as exact_match
-        on sessions.utm_source = exact_match.utm_source
-        and sessions.utm_medium = exact_match.utm_medium
+        on
+            sessions.utm_source = exact_match.utm_source
+            and sessions.utm_medium = exact_match.utm_medium
     left join channel_mapping as medium_match
-        on medium_match.utm_source = '*'
-        and sessions.utm_medium = medium_match.utm_medium
+        on
+            medium_match.utm_source = '*'
+            and sessions.utm_medium = medium_match.utm_medium
 
 ),
 

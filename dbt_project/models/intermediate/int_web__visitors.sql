@@ -41,11 +41,11 @@ sessions as (
 
 {% else %}
 
-sessions as (
+    sessions as (
 
-    select * from all_sessions
+        select * from all_sessions
 
-),
+    ),
 
 {% endif %}
 

@@ -65,18 +65,32 @@ web_campaigns as (
 
 no_campaign as (
 
-    select channel, cast(null as varchar), 'none', cast(null as varchar), cast(null as date)
+    select
+        channel,
+        cast(null as varchar),
+        'none',
+        cast(null as varchar),
+        cast(null as date)
     from channels
 
 ),
 
 unioned as (
 
-    select *, 1 as preference from platform_campaigns
+    select
+        *,
+        1 as preference
+    from platform_campaigns
     union all
-    select *, 2 from web_campaigns
+    select
+        *,
+        2
+    from web_campaigns
     union all
-    select *, 3 from no_campaign
+    select
+        *,
+        3
+    from no_campaign
 
 ),
 

@@ -29,7 +29,8 @@ deal_contacts as (
 
 touchpoints as (
 
-    select * from {{ ref('int_touchpoints') }} where team = 'marketing'
+    select * from {{ ref('int_touchpoints') }}
+    where team = 'marketing'
 
 ),
 
@@ -67,8 +68,8 @@ attributable_deals as (
     left join leads
         on deals.contact_id = leads.contact_id
     where deals.lost_at is null
-        -- an open deal without amount has no value to attribute yet (unpriced pipeline)
-        and deals.amount_reporting is not null
+    -- an open deal without amount has no value to attribute yet (unpriced pipeline)
+    and deals.amount_reporting is not null
 
 ),
 
@@ -84,9 +85,10 @@ eligible as (
 
     from attributable_deals
     left join deal_touches as touchpoints
-        on attributable_deals.deal_id = touchpoints.deal_id
-        and touchpoints.touched_at <= attributable_deals.opportunity_at
-        and touchpoints.touched_at
+        on
+            attributable_deals.deal_id = touchpoints.deal_id
+            and attributable_deals.opportunity_at >= touchpoints.touched_at
+            and touchpoints.touched_at
             >= attributable_deals.opportunity_at - to_days({{ lookback_days }})
 
 ),
@@ -97,7 +99,8 @@ positioned as (
         *,
         count(touchpoint_id) over (partition by deal_id) as n_touches,
         row_number() over (
-            partition by deal_id order by touched_at, touchpoint_id
+            partition by deal_id
+            order by touched_at, touchpoint_id
         ) as touch_position,
         -- the lead-creation touch: the last touch at or before the lead date
         count(case when touched_at <= lead_at then 1 end) over (partition by deal_id)
@@ -115,13 +118,20 @@ keyed as (
         (case when touch_position = 1 then 1 else 0 end)
         + (case when touch_position = greatest(lead_touch_position, 1) then 1 else 0 end)
         + (case when touch_position = n_touches then 1 else 0 end) as w_roles,
-        (case when n_touches = 0 then 0 else
-            1 + (case when greatest(lead_touch_position, 1) not in (1, n_touches) then 1 else 0 end)
-            + (case when n_touches > 1 then 1 else 0 end)
+        (case
+            when n_touches = 0 then 0 else
+                1
+                + (
+                    case
+                        when greatest(lead_touch_position, 1) not in (1, n_touches) then 1 else 0
+                    end
+                )
+                + (case when n_touches > 1 then 1 else 0 end)
         end) as w_key_positions,
         pow(
             0.5,
-            coalesce(epoch(opportunity_at) - epoch(touched_at), 0) / (86400.0 * {{ half_life_days }})
+            coalesce(epoch(opportunity_at) - epoch(touched_at), 0)
+            / (86400.0 * {{ half_life_days }})
         ) as decay_raw
 
     from positioned
@@ -132,10 +142,16 @@ weighted as (
 
     select
         *,
-        case when n_touches = 0 then 1.0 else
-            case when touch_position = 1 then 1.0 else 0.0 end end as w_first_touch,
-        case when n_touches = 0 then 1.0 else
-            case when touch_position = n_touches then 1.0 else 0.0 end end as w_last_touch,
+        case
+            when n_touches = 0 then 1.0
+            when touch_position = 1 then 1.0
+            else 0.0
+        end as w_first_touch,
+        case
+            when n_touches = 0 then 1.0
+            when touch_position = n_touches then 1.0
+            else 0.0
+        end as w_last_touch,
         case when n_touches = 0 then 1.0 else 1.0 / n_touches end as w_linear,
         case
             when n_touches <= 1 then 1.0
@@ -145,13 +161,16 @@ weighted as (
         end as w_u_shaped,
         case
             when n_touches = 0 then 1.0
-            when w_roles > 0 then
-                0.3 * w_roles
-                + case when n_touches = w_key_positions then 0.1 / w_key_positions else 0 end
+            when w_roles > 0
+                then
+                    0.3 * w_roles
+                    + case when n_touches = w_key_positions then 0.1 / w_key_positions else 0 end
             else 0.1 / (n_touches - w_key_positions)
         end as w_w_shaped,
-        case when n_touches = 0 then 1.0 else
-            decay_raw / sum(decay_raw) over (partition by deal_id) end as w_time_decay
+        case
+            when n_touches = 0 then 1.0 else
+                decay_raw / sum(decay_raw) over (partition by deal_id)
+        end as w_time_decay
 
     from keyed
 
@@ -171,7 +190,7 @@ cents as (
         *,
         floor(round(amount_cents * credit_weight, 6)) as base_cents,
         round(amount_cents * credit_weight, 6)
-            - floor(round(amount_cents * credit_weight, 6)) as remainder
+        - floor(round(amount_cents * credit_weight, 6)) as remainder
 
     from by_model
 
@@ -184,7 +203,7 @@ allocated as (
         amount_cents - sum(base_cents) over (partition by deal_id, model) as leftover_cents,
         row_number() over (
             partition by deal_id, model
-            order by remainder desc, touched_at nulls last, touchpoint_id
+            order by remainder desc, touched_at asc nulls last, touchpoint_id asc
         ) as remainder_rank
 
     from cents

@@ -64,10 +64,26 @@ lead_stages as (
 
 unioned as (
 
-    select person_id, lead_id, person_key, channel, campaign, owner_id, stage, stage_at
+    select
+        person_id,
+        lead_id,
+        person_key,
+        channel,
+        campaign,
+        owner_id,
+        stage,
+        stage_at
     from lead_stages
     union all
-    select person_id, lead_id, person_key, channel, campaign, owner_id, 'visitor', visitor_at
+    select
+        person_id,
+        lead_id,
+        person_key,
+        channel,
+        campaign,
+        owner_id,
+        'visitor',
+        visitor_at
     from anonymous_visitors
 
 ),

@@ -40,7 +40,8 @@ final as (
         {{ days_between('lead_at', 'mql_at') }} as days_lead_to_mql,
         {{ days_between('mql_at', 'sql_at') }} as days_mql_to_sql,
         {{ days_between('sql_at', 'opportunity_at') }} as days_sql_to_opportunity,
-        {{ days_between('opportunity_at', 'coalesce(won_at, lost_at)') }} as days_opportunity_to_close,
+        {{ days_between('opportunity_at', 'coalesce(won_at, lost_at)') }}
+            as days_opportunity_to_close,
         {{ days_between('lead_at', 'won_at') }} as days_lead_to_won
 
     from leads

@@ -39,7 +39,10 @@ spend_daily as (
 
 sessions_daily as (
 
-    select session_date as date_day, channel, count(*) as sessions
+    select
+        session_date as date_day,
+        channel,
+        count(*) as sessions
     from sessions
     group by all
 
@@ -47,7 +50,10 @@ sessions_daily as (
 
 leads_daily as (
 
-    select cast(lead_at as date) as date_day, first_touch_channel as channel, count(*) as leads
+    select
+        cast(lead_at as date) as date_day,
+        first_touch_channel as channel,
+        count(*) as leads
     from funnel
     group by all
 
@@ -68,13 +74,25 @@ won_daily as (
 
 spine as (
 
-    select date_day, channel from spend_daily
+    select
+        date_day,
+        channel
+    from spend_daily
     union
-    select date_day, channel from sessions_daily
+    select
+        date_day,
+        channel
+    from sessions_daily
     union
-    select date_day, channel from leads_daily
+    select
+        date_day,
+        channel
+    from leads_daily
     union
-    select date_day, channel from won_daily
+    select
+        date_day,
+        channel
+    from won_daily
 
 ),
 

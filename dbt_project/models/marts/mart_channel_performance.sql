@@ -56,7 +56,10 @@ spend_daily as (
 
 sessions_daily as (
 
-    select session_date as date_day, campaign_key, count(*) as sessions
+    select
+        session_date as date_day,
+        campaign_key,
+        count(*) as sessions
     from sessions
     group by all
 
@@ -81,7 +84,11 @@ stages_daily as (
 funnel_daily as (
 
     pivot (
-        select cast(stage_at as date) as date_day, campaign_key, stage from stages_daily
+        select
+            cast(stage_at as date) as date_day,
+            campaign_key,
+            stage
+        from stages_daily
     )
     on stage in ('leads', 'mqls', 'sqls', 'opportunities')
     using count(*)
@@ -124,7 +131,9 @@ attributed_daily as (
         from attribution
         where deal_status = 'won'
     )
-    on attribution_model in ('first_touch', 'last_touch', 'linear', 'u_shaped', 'w_shaped', 'time_decay')
+    on attribution_model in (
+        'first_touch', 'last_touch', 'linear', 'u_shaped', 'w_shaped', 'time_decay'
+    )
     using sum(attributed_amount)
     group by date_day, campaign_key
 
@@ -132,17 +141,35 @@ attributed_daily as (
 
 spine as (
 
-    select date_day, campaign_key from spend_daily
+    select
+        date_day,
+        campaign_key
+    from spend_daily
     union
-    select date_day, campaign_key from sessions_daily
+    select
+        date_day,
+        campaign_key
+    from sessions_daily
     union
-    select date_day, campaign_key from funnel_daily
+    select
+        date_day,
+        campaign_key
+    from funnel_daily
     union
-    select date_day, campaign_key from pipeline_daily
+    select
+        date_day,
+        campaign_key
+    from pipeline_daily
     union
-    select date_day, campaign_key from won_daily
+    select
+        date_day,
+        campaign_key
+    from won_daily
     union
-    select date_day, campaign_key from attributed_daily
+    select
+        date_day,
+        campaign_key
+    from attributed_daily
 
 ),
 

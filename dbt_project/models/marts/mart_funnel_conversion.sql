@@ -18,7 +18,12 @@ events as (
 
 people as (
 
-    pivot (select person_id, channel, stage, stage_at from events)
+    pivot (select
+        person_id,
+        channel,
+        stage,
+        stage_at
+    from events)
     on stage in ('visitor', 'lead', 'mql', 'sql', 'opportunity', 'won', 'lost')
     using min(stage_at)
     group by person_id, channel
@@ -58,14 +63,14 @@ final as (
         cast(count(lead) filter (where visitor is not null) / nullif(count(visitor), 0) as double)
             as visitor_to_lead_rate,
         {%- for start, finish in stage_pairs[1:] %}
-        cast(count({{ finish }}) / nullif(count({{ start }}), 0) as double)
-            as {{ start }}_to_{{ finish }}_rate,
+            cast(count({{ finish }}) / nullif(count({{ start }}), 0) as double)
+                as {{ start }}_to_{{ finish }}_rate,
         {%- endfor %}
         cast(count(won) / nullif(count(won) + count(lost), 0) as double) as win_rate,
-        {%- for start, finish in stage_pairs %}
+    {%- for start, finish in stage_pairs %}
         cast(median(epoch({{ finish }}) - epoch({{ start }})) / 86400.0 as decimal(10, 2))
-            as median_days_{{ start }}_to_{{ finish }}{{ ',' if not loop.last }}
-        {%- endfor %}
+            as median_days_{{ start }}_to_{{ finish }}{{ ',' if not loop.last }}  -- noqa: LT02
+    {%- endfor %}
     from cohorts
     group by cohort_month, channel
 

@@ -33,11 +33,23 @@ mqls as (
 
 by_dimension as (
 
-    select 'owner' as dimension, owner_id as dimension_value, * from mqls
+    select
+        'owner' as dimension,
+        owner_id as dimension_value,
+        *
+    from mqls
     union all
-    select 'lead_source', lead_source, * from mqls
+    select
+        'lead_source',
+        lead_source,
+        *
+    from mqls
     union all
-    select 'total', 'all', * from mqls
+    select
+        'total',
+        'all',
+        *
+    from mqls
 
 ),
 

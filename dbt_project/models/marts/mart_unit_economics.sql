@@ -37,9 +37,9 @@ monthly as (
         sum(pipeline_amount) as pipeline_lead_source,
         sum(won_deals) as won_deals,
         sum(won_revenue) as won_revenue,
-        {%- for m in models %}
-        sum(revenue_{{ m }}) as revenue_{{ m }}{{ ',' if not loop.last }}
-        {%- endfor %}
+    {%- for m in models %}
+        sum(revenue_{{ m }}) as revenue_{{ m }}{{ ',' if not loop.last }}  -- noqa: LT02
+    {%- endfor %}
     from performance
     group by all
 
@@ -56,7 +56,11 @@ credited_deals as (
         from attribution
         where deal_status = 'won'
     )
-    on attribution_model in ({% for m in models %}'{{ m }}'{{ ', ' if not loop.last }}{% endfor %})
+    on attribution_model in (
+        {%- for m in models %}
+        '{{ m }}'{{ ',' if not loop.last }}  -- noqa: LT02
+    {%- endfor %}
+    )
     using sum(credit_weight)
     group by month, campaign_key
 
@@ -72,7 +76,11 @@ attributed_pipeline as (
             attributed_amount
         from attribution
     )
-    on attribution_model in ({% for m in models %}'{{ m }}'{{ ', ' if not loop.last }}{% endfor %})
+    on attribution_model in (
+        {%- for m in models %}
+        '{{ m }}'{{ ',' if not loop.last }}  -- noqa: LT02
+    {%- endfor %}
+    )
     using sum(attributed_amount)
     group by month, campaign_key
 
@@ -80,11 +88,20 @@ attributed_pipeline as (
 
 spine as (
 
-    select month, campaign_key from monthly
+    select
+        month,
+        campaign_key
+    from monthly
     union
-    select month, campaign_key from credited_deals
+    select
+        month,
+        campaign_key
+    from credited_deals
     union
-    select month, campaign_key from attributed_pipeline
+    select
+        month,
+        campaign_key
+    from attributed_pipeline
 
 ),
 
@@ -102,11 +119,12 @@ by_campaign as (
         coalesce(monthly.pipeline_lead_source, 0) as pipeline_lead_source,
         coalesce(monthly.won_deals, 0) as won_deals,
         coalesce(monthly.won_revenue, 0) as won_revenue,
-        {%- for m in models %}
+    {%- for m in models %}
         coalesce(monthly.revenue_{{ m }}, 0) as revenue_{{ m }},
         coalesce(credited_deals.{{ m }}, 0) as won_deals_{{ m }},
-        coalesce(attributed_pipeline.{{ m }}, 0) as pipeline_{{ m }}{{ ',' if not loop.last }}
-        {%- endfor %}
+        coalesce(attributed_pipeline.{{ m }}, 0)
+            as pipeline_{{ m }}{{ ',' if not loop.last }}  -- noqa: LT02
+    {%- endfor %}
 
     from spine
     left join monthly using (month, campaign_key)
@@ -117,7 +135,10 @@ by_campaign as (
 
 grains as (
 
-    select 'campaign' as grain, * from by_campaign
+    select
+        'campaign' as grain,
+        *
+    from by_campaign
     union all
     select
         'channel',
@@ -132,11 +153,11 @@ grains as (
         sum(pipeline_lead_source),
         sum(won_deals),
         sum(won_revenue),
-        {%- for m in models %}
+    {%- for m in models %}
         sum(revenue_{{ m }}),
         sum(won_deals_{{ m }}),
-        sum(pipeline_{{ m }}){{ ',' if not loop.last }}
-        {%- endfor %}
+        sum(pipeline_{{ m }}){{ ',' if not loop.last }}  -- noqa: LT02
+    {%- endfor %}
     from by_campaign
     group by month, channel
 
@@ -165,13 +186,14 @@ final as (
         cast(
             spend * {{ contract_months }} / nullif(won_revenue, 0) as decimal(10, 2)
         ) as payback_months,
-        {%- for m in models %}
+    {%- for m in models %}
         cast(revenue_{{ m }} as decimal(18, 2)) as revenue_{{ m }},
         cast(won_deals_{{ m }} as decimal(18, 4)) as won_deals_{{ m }},
         cast(pipeline_{{ m }} as decimal(18, 2)) as pipeline_{{ m }},
         cast(spend / nullif(won_deals_{{ m }}, 0) as decimal(18, 2)) as cac_{{ m }},
-        cast(revenue_{{ m }} / nullif(spend, 0) as decimal(18, 4)) as roas_{{ m }}{{ ',' if not loop.last }}
-        {%- endfor %}
+        cast(revenue_{{ m }} / nullif(spend, 0) as decimal(18, 4))
+            as roas_{{ m }}{{ ',' if not loop.last }}  -- noqa: LT02
+    {%- endfor %}
 
     from grains
 

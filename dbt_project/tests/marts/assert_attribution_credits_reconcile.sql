@@ -12,7 +12,7 @@ per_model as (
         attribution_model,
         null as deal_id,
         sum(attributed_amount) filter (where deal_status = 'won') as observed,
-        (select amount from won) as expected
+        (select won.amount from won) as expected
     from {{ ref('fct_attribution') }}
     group by attribution_model
     having observed is distinct from expected
@@ -26,26 +26,37 @@ per_deal as (
         sum(f.attributed_amount) as observed,
         any_value(d.amount_reporting) as expected
     from {{ ref('fct_attribution') }} as f
-    inner join {{ ref('int_crm__deals') }} as d on d.deal_id = f.deal_id
+    inner join {{ ref('int_crm__deals') }} as d on f.deal_id = d.deal_id
     group by f.attribution_model, f.deal_id
     having sum(f.attributed_amount) <> any_value(d.amount_reporting)
 ),
 
 performance as (
-    select 'performance mart models' as problem, null as attribution_model, null as deal_id,
-        won_revenue as observed, (select amount from won) as expected
+    select
+        'performance mart models' as problem,
+        null as attribution_model,
+        null as deal_id,
+        won_revenue as observed,
+        (select won.amount from won) as expected
     from (
-        select sum(revenue_first_touch) as first_touch, sum(revenue_last_touch) as last_touch,
-            sum(revenue_linear) as linear, sum(revenue_u_shaped) as u_shaped,
-            sum(revenue_w_shaped) as w_shaped, sum(revenue_time_decay) as time_decay,
+        select
+            sum(revenue_first_touch) as first_touch,
+            sum(revenue_last_touch) as last_touch,
+            sum(revenue_linear) as linear,
+            sum(revenue_u_shaped) as u_shaped,
+            sum(revenue_w_shaped) as w_shaped,
+            sum(revenue_time_decay) as time_decay,
             sum(won_revenue) as won_revenue
         from {{ ref('mart_channel_performance') }}
     )
-    where won_revenue is distinct from (select amount from won)
+    where
+        won_revenue is distinct from (select won.amount from won)
         or first_touch <> won_revenue or last_touch <> won_revenue or linear <> won_revenue
         or u_shaped <> won_revenue or w_shaped <> won_revenue or time_decay <> won_revenue
 )
 
 select * from per_model
-union all select * from per_deal
-union all select * from performance
+union all
+select * from per_deal
+union all
+select * from performance

@@ -1,3 +1,5 @@
-select person_id, stage
+select
+    person_id,
+    stage
 from {{ ref('fct_funnel_events') }}
 where is_anonymous and stage <> 'visitor'

@@ -9,6 +9,7 @@ select
     rejected,
     rejected_unqualified + rejected_bad_timing as rejected_by_status
 from {{ ref('mart_lead_disposition') }}
-where accepted + rejected + worked_undecided + pending + never_worked <> mqls
+where
+    accepted + rejected + worked_undecided + pending + never_worked <> mqls
     or rejected_unqualified + rejected_bad_timing <> rejected
     or accepted > mqls

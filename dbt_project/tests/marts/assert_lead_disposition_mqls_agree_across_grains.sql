@@ -5,7 +5,10 @@ with
 
 disposition as (
 
-    select mql_month, campaign_key, sum(mqls) as mqls
+    select
+        mql_month,
+        campaign_key,
+        sum(mqls) as mqls
     from {{ ref('mart_lead_disposition') }}
     group by all
 
@@ -13,7 +16,10 @@ disposition as (
 
 performance as (
 
-    select cast(date_trunc('month', date_day) as date) as mql_month, campaign_key, sum(mqls) as mqls
+    select
+        cast(date_trunc('month', date_day) as date) as mql_month,
+        campaign_key,
+        sum(mqls) as mqls
     from {{ ref('mart_channel_performance') }}
     group by all
     having sum(mqls) > 0
@@ -30,8 +36,9 @@ by_month_campaign as (
         performance.mqls as other_mqls
     from disposition
     full join performance
-        on disposition.mql_month = performance.mql_month
-        and disposition.campaign_key = performance.campaign_key
+        on
+            disposition.mql_month = performance.mql_month
+            and disposition.campaign_key = performance.campaign_key
     where disposition.mqls is distinct from performance.mqls
 
 ),
@@ -45,7 +52,10 @@ by_lead as (
         count(d.lead_id) as disposition_mqls,
         count(f.lead_id) as other_mqls
     from {{ ref('fct_lead_disposition') }} as d
-    full join (select lead_id from {{ ref('fct_lead_funnel') }} where mql_at is not null) as f
+    full join (  -- noqa: ST05
+        select lead_id from {{ ref('fct_lead_funnel') }}
+        where mql_at is not null
+    ) as f
         on d.lead_id = f.lead_id
     where d.lead_id is null or f.lead_id is null
     group by all
@@ -71,4 +81,5 @@ select * from by_month_campaign
 union all
 select * from by_lead
 union all
-select * from in_total where disposition_mqls <> other_mqls
+select * from in_total
+where disposition_mqls <> other_mqls

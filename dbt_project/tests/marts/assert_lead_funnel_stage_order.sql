@@ -12,6 +12,7 @@ select
         else 'lead_at in the future'
     end as problem
 from {{ ref('fct_lead_funnel') }}
-where mql_at < lead_at
+where
+    mql_at < lead_at
     or (won_at is not null and lost_at is not null)
     or lead_at > now()::timestamp

@@ -6,14 +6,20 @@ deals as (
 ),
 
 figures as (
-    select 'mart_channel_performance.pipeline_amount' as figure,
+    select
+        'mart_channel_performance.pipeline_amount' as figure,
         coalesce(sum(pipeline_amount), 0) as observed
     from {{ ref('mart_channel_performance') }}
     union all
-    select 'mart_revenue_summary.pipeline_created', coalesce(sum(pipeline_created), 0)
+    select
+        'mart_revenue_summary.pipeline_created',
+        coalesce(sum(pipeline_created), 0)
     from {{ ref('mart_revenue_summary') }}
 )
 
-select figures.figure, figures.observed, deals.amount as expected
+select
+    figures.figure,
+    figures.observed,
+    deals.amount as expected
 from figures, deals
 where figures.observed is distinct from deals.amount

@@ -5,7 +5,11 @@ with
 
 economics as (
 
-    select month, sum(won_revenue) as bookings, sum(mqls) as mqls, sum(spend) as spend
+    select
+        month,
+        sum(won_revenue) as bookings,
+        sum(mqls) as mqls,
+        sum(spend) as spend
     from {{ ref('mart_unit_economics') }}
     where grain = 'channel'
     group by month
@@ -14,13 +18,18 @@ economics as (
 
 revenue as (
 
-    select month, bookings from {{ ref('mart_revenue_summary') }}
+    select
+        month,
+        bookings
+    from {{ ref('mart_revenue_summary') }}
 
 ),
 
 disposition as (
 
-    select mql_month as month, sum(mqls) as mqls
+    select
+        mql_month as month,
+        sum(mqls) as mqls
     from {{ ref('mart_lead_disposition') }}
     group by all
 
@@ -28,7 +37,9 @@ disposition as (
 
 daily as (
 
-    select cast(date_trunc('month', date_day) as date) as month, sum(spend) as spend
+    select
+        cast(date_trunc('month', date_day) as date) as month,
+        sum(spend) as spend
     from {{ ref('mart_channel_daily') }}
     group by all
 
@@ -36,30 +47,52 @@ daily as (
 
 campaign_mqls as (
 
-    select mql_month as month, campaign_key, sum(mqls) as mqls
+    select
+        mql_month as month,
+        campaign_key,
+        sum(mqls) as mqls
     from {{ ref('mart_lead_disposition') }}
     group by all
 
 )
 
-select 'bookings' as figure, month, economics.bookings as observed, revenue.bookings as expected
+select
+    'bookings' as figure,
+    month,
+    economics.bookings as observed,
+    revenue.bookings as expected
 from economics
 full join revenue using (month)
 where coalesce(economics.bookings, 0) <> coalesce(revenue.bookings, 0)
 union all
-select 'mqls', month, economics.mqls, disposition.mqls
+select
+    'mqls',
+    month,
+    economics.mqls,
+    disposition.mqls
 from economics
 full join disposition using (month)
 where coalesce(economics.mqls, 0) <> coalesce(disposition.mqls, 0)
 union all
-select 'spend', month, economics.spend, daily.spend
+select
+    'spend',
+    month,
+    economics.spend,
+    daily.spend
 from economics
 full join daily using (month)
 where coalesce(economics.spend, 0) <> coalesce(daily.spend, 0)
 union all
-select 'mqls ' || coalesce(u.campaign_key, c.campaign_key), coalesce(u.month, c.month), u.mqls, c.mqls
+select
+    'mqls ' || coalesce(u.campaign_key, c.campaign_key),
+    coalesce(u.month, c.month),
+    u.mqls,
+    c.mqls
 from (
-    select month, campaign_key, mqls
+    select
+        month,
+        campaign_key,
+        mqls
     from {{ ref('mart_unit_economics') }}
     where grain = 'campaign' and mqls > 0
 ) as u

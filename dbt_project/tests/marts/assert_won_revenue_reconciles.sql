@@ -11,7 +11,8 @@ daily as (
 
 deals as (
     select coalesce(sum(amount_reporting), 0) as amount
-    from {{ ref('fct_deals') }} where won_at is not null
+    from {{ ref('fct_deals') }}
+    where won_at is not null
 ),
 
 accounts as (
@@ -24,9 +25,13 @@ bookings as (
 
 crm as (
     select
-        case when count(*) filter (where rate.units_per_eur is null
-            or reporting.units_per_eur is null) > 0 then null
-        else coalesce(sum({{ to_reporting_currency('deals.amount', 'rate', 'reporting') }}), 0)
+        case
+            when count(
+                *) filter (
+                where rate.units_per_eur is null
+                or reporting.units_per_eur is null
+            ) > 0 then null
+            else coalesce(sum({{ to_reporting_currency('deals.amount', 'rate', 'reporting') }}), 0)
         end as amount
     from {{ ref('stg_hubspot__deals') }} as deals
     {{ join_exchange_rates('deals.currency_code', 'deals.closed_at', 'rate', 'reporting') }}
@@ -34,12 +39,30 @@ crm as (
 ),
 
 figures as (
-    select 'fct_deals' as figure, deals.amount as observed from deals
-    union all select 'mart_account_journey', amount from accounts
-    union all select 'mart_revenue_summary.bookings', amount from bookings
-    union all select 'CRM won deals (stg_hubspot__deals)', amount from crm
+    select
+        'fct_deals' as figure,
+        deals.amount as observed
+    from deals
+    union all
+    select
+        'mart_account_journey',
+        amount
+    from accounts
+    union all
+    select
+        'mart_revenue_summary.bookings',
+        amount
+    from bookings
+    union all
+    select
+        'CRM won deals (stg_hubspot__deals)',
+        amount
+    from crm
 )
 
-select figures.figure, figures.observed, daily.amount as expected_mart_channel_daily
+select
+    figures.figure,
+    figures.observed,
+    daily.amount as expected_mart_channel_daily
 from figures, daily
 where figures.observed is distinct from daily.amount

@@ -125,10 +125,18 @@ class DemoServer(ThreadingHTTPServer):
         self.google_ads = google_ads.Api(demo_dir, page_size)
         self.meta_ads = meta_ads.Api(demo_dir, page_size)
         self.apis = (self.hubspot, self.mailchimp, self.google_ads, self.meta_ads)
-        self.hubspot_search_limit = self.hubspot.search_limit
         self.faults = Faults()
         self.requests: list[str] = []
         self._thread: threading.Thread | None = None
+
+    @property
+    def hubspot_search_limit(self) -> hubspot.RateLimiter:
+        """HubSpot's search-rate limiter; tests swap it for a counting one."""
+        return self.hubspot.search_limit
+
+    @hubspot_search_limit.setter
+    def hubspot_search_limit(self, limit: hubspot.RateLimiter) -> None:
+        self.hubspot.search_limit = limit
 
     @property
     def url(self) -> str:

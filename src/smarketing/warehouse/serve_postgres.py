@@ -32,6 +32,8 @@ from urllib.parse import unquote, urlsplit
 import duckdb
 import yaml
 
+from smarketing.dbt_docs import doc_blocks, render
+
 log = logging.getLogger(__name__)
 
 CONN_ID = "smarketing_bi_postgres"
@@ -138,17 +140,23 @@ class ModelDoc:
 
 
 def model_docs(dbt_project_dir: Path) -> dict[str, ModelDoc]:
-    """Descriptions and keys of the models, from the models' yml (what ``dbt docs`` shows).
+    """Descriptions and keys of the models, from the models' yml (what ``dbt docs`` shows:
+    a ``{{ doc("…") }}`` reference is replaced by its docs block).
 
     The key is the model's ``unique_combination`` test, else its one column tested
     ``unique``; it becomes the primary key in PostgreSQL.
     """
+    blocks = doc_blocks(dbt_project_dir)
+
+    def text(node: dict) -> str:
+        return " ".join(render(str(node.get("description") or ""), blocks).split())
+
     docs: dict[str, ModelDoc] = {}
     for yml in sorted((dbt_project_dir / "models").rglob("*.yml")):
         for model in (yaml.safe_load(yml.read_text()) or {}).get("models") or []:
             columns, unique_cols, key = {}, [], ()
             for col in model.get("columns") or []:
-                columns[col["name"]] = " ".join(str(col.get("description") or "").split())
+                columns[col["name"]] = text(col)
                 for test in col.get("data_tests") or col.get("tests") or []:
                     if test == "unique" or (isinstance(test, dict) and "unique" in test):
                         unique_cols.append(col["name"])
@@ -158,9 +166,7 @@ def model_docs(dbt_project_dir: Path) -> dict[str, ModelDoc]:
                     key = tuple((spec.get("arguments") or spec).get("columns") or ())
             if not key and len(unique_cols) == 1:
                 key = (unique_cols[0],)
-            docs[model["name"]] = ModelDoc(
-                " ".join(str(model.get("description") or "").split()), columns, key
-            )
+            docs[model["name"]] = ModelDoc(text(model), columns, key)
     return docs
 
 

@@ -21,7 +21,8 @@ typed as (
         ) as event_params,
         {{ scrub_pii("payload ->> '$.collected_traffic_source.manual_source'") }} as utm_source,
         {{ scrub_pii("payload ->> '$.collected_traffic_source.manual_medium'") }} as utm_medium,
-        {{ scrub_pii("payload ->> '$.collected_traffic_source.manual_campaign_name'") }} as utm_campaign,
+        {{ scrub_pii("payload ->> '$.collected_traffic_source.manual_campaign_name'") }}
+            as utm_campaign,
         payload ->> '$.collected_traffic_source.gclid' as gclid,
         _loaded_at as loaded_at
 
@@ -31,6 +32,8 @@ typed as (
 
 renamed as (
 
+    -- sqlfluff reads a lambda's parameter as a table reference
+    -- noqa: disable=RF03
     select
         event_id,
         event_date,
@@ -38,14 +41,18 @@ renamed as (
         event_name,
         user_pseudo_id,
         user_id,
-        list_filter(event_params, lambda p: p.key = 'ga_session_id')[1].value.int_value as ga_session_id,
-        {{ scrub_pii("list_filter(event_params, lambda p: p.key = 'page_location')[1].value.string_value") }} as page_location,
+        list_filter(event_params, lambda p: p.key = 'ga_session_id')[1].value.int_value
+            as ga_session_id,
+        {{ scrub_pii(
+            "list_filter(event_params, lambda p: p.key = 'page_location')[1].value.string_value"
+        ) }} as page_location,
         utm_source,
         utm_medium,
         utm_campaign,
         gclid,
         loaded_at
 
+    -- noqa: enable=RF03
     from typed
 
 )

@@ -18,7 +18,9 @@ renamed as (
         cast(payload ->> '$.metrics.impressions' as bigint) as impressions,
         cast(payload ->> '$.metrics.clicks' as bigint) as clicks,
         -- cost_micros -> money, exactly (decimal arithmetic, no floats)
-        cast(cast(payload ->> '$.metrics.costMicros' as decimal(24, 0)) * 0.000001 as decimal(18, 6)) as cost,
+        cast(
+            cast(payload ->> '$.metrics.costMicros' as decimal(24, 0)) * 0.000001 as decimal(18, 6)
+        ) as cost,
         upper(payload ->> '$.customer.currencyCode') as currency_code
 
     from source

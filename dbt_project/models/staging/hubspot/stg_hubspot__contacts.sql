@@ -21,18 +21,27 @@ renamed as (
         payload ->> '$.properties.hubspot_owner_id' as owner_id,
         payload ->> '$.properties.ga_client_id' as ga_client_id,
         nullif(upper(trim(payload ->> '$.properties.hs_analytics_source')), '') as analytics_source,
-        nullif(trim(payload ->> '$.properties.hs_analytics_source_data_1'), '') as analytics_source_data_1,
-        nullif(trim(payload ->> '$.properties.hs_analytics_source_data_2'), '') as analytics_source_data_2,
+        nullif(trim(payload ->> '$.properties.hs_analytics_source_data_1'), '')
+            as analytics_source_data_1,
+        nullif(trim(payload ->> '$.properties.hs_analytics_source_data_2'), '')
+            as analytics_source_data_2,
         lower(payload ->> '$.properties.lifecyclestage') as lifecycle_stage,
         {{ crm_timestamp("payload ->> '$.properties.createdate'") }} as created_at,
         {{ crm_timestamp("payload ->> '$.properties.hs_lifecyclestage_lead_date'") }} as lead_at,
-        {{ crm_timestamp("payload ->> '$.properties.hs_lifecyclestage_marketingqualifiedlead_date'") }} as mql_at,
-        {{ crm_timestamp("payload ->> '$.properties.hs_lifecyclestage_salesqualifiedlead_date'") }} as sql_at,
-        {{ crm_timestamp("payload ->> '$.properties.hs_lifecyclestage_opportunity_date'") }} as opportunity_at,
-        {{ crm_timestamp("payload ->> '$.properties.hs_lifecyclestage_customer_date'") }} as customer_at,
-        {{ crm_timestamp("payload ->> '$.properties.hs_v2_date_entered_marketingqualifiedlead'") }} as mql_entered_at,
+        {{ crm_timestamp(
+            "payload ->> '$.properties.hs_lifecyclestage_marketingqualifiedlead_date'"
+        ) }} as mql_at,
+        {{ crm_timestamp("payload ->> '$.properties.hs_lifecyclestage_salesqualifiedlead_date'") }}
+            as sql_at,
+        {{ crm_timestamp("payload ->> '$.properties.hs_lifecyclestage_opportunity_date'") }}
+            as opportunity_at,
+        {{ crm_timestamp("payload ->> '$.properties.hs_lifecyclestage_customer_date'") }}
+            as customer_at,
+        {{ crm_timestamp("payload ->> '$.properties.hs_v2_date_entered_marketingqualifiedlead'") }}
+            as mql_entered_at,
         nullif(upper(trim(payload ->> '$.properties.hs_lead_status')), '') as lead_status,
-        nullif(trim(payload ->> '$.properties.{{ reason_property }}'), '') as disqualification_reason,
+        nullif(trim(payload ->> '$.properties.{{ reason_property }}'), '')
+            as disqualification_reason,
         updated_at,
         cast(payload ->> '$.archived' as boolean) as is_archived
 

@@ -8,25 +8,36 @@ source as (
 
 ),
 
-associations as (
+parsed as (
 
     select
         record_id as deal_id,
-        unnest(list_transform(
-            from_json(payload -> '$.associations.contacts.results', '[{"id": "VARCHAR"}]'),
-            lambda association, position: {'contact_id': association.id, 'position': position}
-        )) as association
+        from_json(
+            payload -> '$.associations.contacts.results', '[{"id": "VARCHAR"}]'
+        ) as contacts
 
     from source
+
+),
+
+associations as (
+
+    -- two unnests in one select walk the list in step: the contact and its 1-based position
+    select
+        deal_id,
+        unnest(contacts) as association,
+        unnest(range(1, len(contacts) + 1)) as association_position
+
+    from parsed
 
 ),
 
 renamed as (
 
     select
-        deal_id,
-        association.contact_id as contact_id,
-        cast(association.position as integer) as association_position
+        associations.deal_id,
+        association.id as contact_id,
+        cast(association_position as integer) as association_position
 
     from associations
 
