@@ -342,6 +342,7 @@ def pacing_truth(
                         "actual": value,
                         "period_days": period_days,
                         "elapsed_days": elapsed,
+                        "elapsed_share": share,
                         "prorated_goal": prorated,
                         "pacing": pacing,
                         "forecast": forecast,
