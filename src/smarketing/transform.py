@@ -103,7 +103,7 @@ def project_fingerprint(settings: Settings) -> str:
     reads from the environment) and the warehouse path.
 
     When it matches the last successful whole build's, a nightly build skips what depends
-    on nothing but the project: reloading the seeds (three small CSVs, their tests) and the
+    on nothing but the project: reloading the seeds (small CSVs, their tests) and the
     unit tests (fixed inputs given in YAML). Their results cannot differ from last night's,
     and together they are ~20 of the build's ~170 nodes.
     """

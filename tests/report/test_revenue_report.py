@@ -116,10 +116,12 @@ def test_report_renders_offline_in_headless_chromium(published_demo: Settings) -
     result = render_page(path, screenshot)
     assert result["console_errors"] == []
     assert result["state"] == "rendered"
-    assert [c["id"] for c in result["charts"]] == [f"chart{i}" for i in range(6)]
+    assert [c["id"] for c in result["charts"]] == [f"chart{i}" for i in range(7)]
     for chart in result["charts"]:
         assert chart["svg"] == 1 and chart["marks"] > 0, chart
     funnel = result["charts"][0]
     assert funnel["marks"] == 12  # six bars and six labels: visitor, lead, MQL, SQL, opp, won
+    # the month's pacing: a bar per commitment of the plan and the line at 100 %
+    assert result["charts"][6]["marks"] == 5
     assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert screenshot.stat().st_size > 20_000
