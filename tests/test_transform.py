@@ -68,5 +68,6 @@ def test_upside_down_pacing_bands_are_rejected_naming_both_settings(
 ) -> None:
     monkeypatch.setenv("SMARKETING_PACING_ON_TRACK", on_track)
     monkeypatch.setenv("SMARKETING_PACING_AT_RISK", at_risk)
-    with pytest.raises(ValueError, match="SMARKETING_PACING_AT_RISK .* SMARKETING_PACING_ON_TRACK"):
+    named = r"SMARKETING_PACING_AT_RISK .* SMARKETING_PACING_ON_TRACK"
+    with pytest.raises(ValueError, match=named):
         load_settings()
