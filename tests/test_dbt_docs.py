@@ -36,6 +36,7 @@ def test_docs_generate_offline_with_exposures_for_every_published_mart(
         "fct_lead_disposition",
         "mart_lead_disposition",
         "mart_unit_economics",
+        "mart_targets_pacing",
     }
     # every published mart has an enforced contract and a quality-gate suite
     for node in manifest["nodes"].values():

@@ -274,6 +274,49 @@ def _check_joint_marts(con: duckdb.DuckDBPyConnection, truth: dict) -> None:
         disposition["ever_rejected"],
     )
     assert disposition["by_disposition"]["rejected"] > 0 and disposition["remqls"] > 0
+    assert_pacing_equals_the_truth(con, truth["targets_pacing"])
+
+
+def assert_pacing_equals_the_truth(con: duckdb.DuckDBPyConnection, pacing: dict) -> None:
+    """Every row of mart_targets_pacing: the plan paced by the demo's own actuals on the CRM's
+    clock (February 14 of 28 days gone, March not begun), the reverse funnel from its
+    trailing rates; counts and money exact, ratios to the mart's four decimals."""
+    cur = con.execute("select * from mart_targets_pacing")
+    names = [d[0] for d in cur.description]
+    got = {
+        (r["period_type"], r["period_start"].isoformat(), r["channel"], r["metric"]): r
+        for r in (dict(zip(names, row, strict=True)) for row in cur.fetchall())
+    }
+    want = {
+        (r["period_type"], r["period_start"], r["channel"], r["metric"]): r for r in pacing["rows"]
+    }
+    assert sorted(got) == sorted(want)
+    exact = ("team", "goal_basis", "status", "period_days", "elapsed_days")
+    # the mart keeps four decimals (the average deal size two); its ratios are doubles
+    tolerance = dict.fromkeys(("target", "required", "goal", "prorated_goal", "forecast"), 1e-4)
+    tolerance |= {"average_deal_size": 5e-3, "sla_share": 1e-4}
+    tolerance |= dict.fromkeys(("pacing", "elapsed_share", "conversion_to_next"), 1e-9)
+
+    def close(value: object, expected: float | None, tol: float) -> bool:
+        if value is None or expected is None:
+            return value is None and expected is None
+        return abs(float(value) - expected) <= tol + 1e-9 * abs(expected)
+
+    for key, t in want.items():
+        row = got[key]
+        assert {c: row[c] for c in exact} == {c: t[c] for c in exact}, key
+        if key[3] == "sla_share":
+            assert close(row["actual"], t["actual"], tolerance["sla_share"]), key
+        else:  # counts and cents exactly
+            assert round(row["actual"] * 100) == round(t["actual"] * 100), key
+        for column, tol in tolerance.items():
+            if column != "sla_share":
+                assert close(row[column], t[column], tol), (key, column, row[column], t[column])
+    statuses = {r["status"] for r in want.values()}
+    assert {"on_track", "off_track", "not_started"} <= statuses
+    assert {(k[0], k[1]) for k, r in want.items() if r["elapsed_days"] == 14} == {
+        ("month", "2026-02-01")
+    }
 
 
 def test_failing_gate_publishes_nothing(env: dict[str, str], truth: dict) -> None:

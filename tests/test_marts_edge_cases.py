@@ -833,6 +833,108 @@ def test_unit_economics_per_month_and_channel(warehouse: tuple[Settings, Path]) 
     assert totals == [(d("12.34") + meta, d("1000.00") + eur, 5, d("1000.00") + eur)]
 
 
+def test_targets_pacing_of_january(warehouse: tuple[Settings, Path]) -> None:
+    """January paced against the shipped plan (seed plan_targets, the demo's Q1 plan), worked
+    out by hand. Its January, summed over the six channels: bookings 40,000, pipeline
+    1,920,000, 300 MQLs, an SLA share of 171/300 = 0.57 (each channel's share weighted by its
+    MQLs: 40×0.5 + 25×0.5 + 80×0.6 + 75×0.6 + 55×0.6 + 25×0.5). The CRM's clock is 01-25
+    12:00: 25 of January's 31 days are gone, 25 of Q1's 90. In USD: runs before
+    test_money_in_another_currency rebuilds the warehouse in euros."""
+    _, db = warehouse
+    d = Decimal
+    eur = convert("500.00", "EUR", "2026-01-25", "USD")  # deal 902 at its close date's rate
+    won = d("1000.00") + eur  # deals 901 (Ann) and 902 (Eve)
+    rows = {
+        r[0]: r[1:]
+        for r in query(
+            db,
+            "select metric, target, actual, elapsed_days, period_days, prorated_goal, pacing,"
+            " forecast, status, goal_basis from audit.mart_targets_pacing"
+            " where period_type = 'month' and period_start = '2026-01-01' and channel = '(all)'",
+        )
+    }
+    share = d(25) / d(31)
+    bookings = rows["bookings"]
+    assert bookings[:4] == (d("40000"), won, 25, 31)
+    assert float(bookings[4]) == pytest.approx(40000 * 25 / 31, abs=1e-4)
+    assert bookings[5] == pytest.approx(float(won / (d(40000) * share)))
+    assert float(bookings[6]) == pytest.approx(float(won) * 31 / 25, abs=1e-4)
+    assert bookings[7:] == ("off_track", "plan")
+    # pipeline: deals 901 and 903 (1,000 + 300, dollars) and 902 (euros, at its close rate)
+    assert rows["pipeline"][:2] == (d("1920000"), d("1300.00") + eur)
+    # MQLs: Ann, Ben, Cat, Dan and Eve
+    assert rows["mqls"][:2] == (d(300), 5)
+    assert rows["mqls"][5] == pytest.approx(5 / (300 * 25 / 31))
+    assert rows["mqls"][7] == "off_track"
+    # the SLA share is a rate: 2 of the 5 elapsed windows worked within 24 h (Ann after 2 h,
+    # Eve after 6 h; Ben after 30 h, Cat and Dan not since their episode began), against
+    # 0.57 itself, not pro-rated: 0.70 is below the 0.8 of at risk
+    sla = rows["sla_share"]
+    assert (sla[0], sla[1], sla[4], sla[6]) == (d("0.5700"), d("0.4000"), d("0.5700"), d("0.4"))
+    assert sla[5] == pytest.approx(0.4 / 0.57) and sla[7] == "off_track"
+    # the reverse funnel at the trailing rates (all of the history is within 90 days):
+    # average deal (1,000 + 902's dollars) / 2; win rate 2 of 3 closed (903 lost);
+    # SQL → opportunity 3 of 3 (Ann, Cat, Eve); SAL → SQL 2 of 2; MQL → SAL 2 of 5
+    funnel = query(
+        db,
+        "select metric, required, actual, conversion_to_next, average_deal_size, goal_basis,"
+        " status from audit.mart_targets_pacing where period_type = 'month'"
+        " and period_start = '2026-01-01' and channel = '(all)'"
+        " and metric in ('won_deals', 'opportunities', 'sqls', 'sals', 'mqls')",
+    )
+    by_metric = {r[0]: r[1:] for r in funnel}
+    deals_needed = 40000 / (float(won) / 2)
+    needed = {
+        "won_deals": deals_needed,
+        "opportunities": deals_needed / (2 / 3),
+        "sqls": deals_needed / (2 / 3) / 1,
+        "sals": deals_needed / (2 / 3) / 1 / 1,
+        "mqls": deals_needed / (2 / 3) / 1 / 1 / 0.4,
+    }
+    assert {m: float(r[0]) for m, r in by_metric.items()} == pytest.approx(needed, abs=1e-4)
+    assert {m: r[1] for m, r in by_metric.items()} == {
+        "won_deals": 2,
+        "opportunities": 3,  # Ann, Cat and Eve reached the stage
+        "sqls": 3,
+        "sals": 2,  # Ann at her call 01-03 12:00, Eve at hers 01-08 06:00
+        "mqls": 5,
+    }
+    assert {m: r[2] for m, r in by_metric.items()} == pytest.approx(
+        {"won_deals": None, "opportunities": 2 / 3, "sqls": 1.0, "sals": 1.0, "mqls": 0.4}
+    )
+    assert {r[3] for r in by_metric.values()} == {(won / 2).quantize(d("0.01"))}
+    # stages the plan sets no target for are paced against what the funnel needs
+    assert by_metric["sqls"][4:] == ("reverse_funnel", "off_track")
+    assert by_metric["mqls"][4] == "plan"
+    # per lead source: referral booked Ann's 1,000 of its 5,000; paid social nothing
+    channels = query(
+        db,
+        "select channel, actual, pacing, status from audit.mart_targets_pacing"
+        " where period_type = 'month' and period_start = '2026-01-01' and metric = 'bookings'"
+        " and channel in ('referral', 'offline', 'paid_social') order by 1",
+    )
+    assert [(c, a, s) for c, a, _, s in channels] == [
+        ("offline", eur, "off_track"),
+        ("paid_social", d(0), "off_track"),
+        ("referral", d("1000.00"), "off_track"),
+    ]
+    assert channels[2][2] == pytest.approx(1000 / (5000 * 25 / 31))
+    # the quarter: Q1's bookings target 2,510,000, 25 of 90 days; February and March wait
+    quarter = query(
+        db,
+        "select target, actual, elapsed_days, period_days, pacing from audit.mart_targets_pacing"
+        " where period_type = 'quarter' and channel = '(all)' and metric = 'bookings'",
+    )
+    assert quarter[0][:4] == (d("2510000"), won, 25, 90)
+    assert quarter[0][4] == pytest.approx(float(won) / (2510000 * 25 / 90))
+    later = query(
+        db,
+        "select distinct status from audit.mart_targets_pacing where period_type = 'month'"
+        " and period_start > '2026-01-01' and goal is not null",
+    )
+    assert later == [("not_started",)]
+
+
 def test_money_in_another_currency(warehouse: tuple[Settings, Path]) -> None:
     """Spend of the euro Meta account is converted at its day's rate; a second build in a
     euro reporting currency keeps euro deals exact and converts dollars."""

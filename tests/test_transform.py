@@ -44,3 +44,30 @@ def test_a_non_positive_sla_is_rejected_naming_the_setting(
     monkeypatch.setenv("SMARKETING_SLA_HOURS", "0")
     with pytest.raises(ValueError, match="SMARKETING_SLA_HOURS must be greater than 0"):
         load_settings()
+
+
+def test_pacing_thresholds_and_trailing_days_reach_dbt_as_vars(settings: Settings) -> None:
+    """mart_targets_pacing's status bands and the reverse funnel's window are settings."""
+    custom = dataclasses.replace(
+        settings, pacing_on_track=0.9, pacing_at_risk=0.7, pacing_trailing_days=30
+    )
+    env = dbt_env(custom)
+    assert (env["SMARKETING_PACING_ON_TRACK"], env["SMARKETING_PACING_AT_RISK"]) == ("0.9", "0.7")
+    assert run_dbt(custom, "compile", "--select", "mart_targets_pacing").success
+    compiled = (
+        settings.data_dir / "dbt" / "target" / "compiled" / "smarketing" / "models" / "marts"
+    ) / "mart_targets_pacing.sql"
+    sql = compiled.read_text()
+    assert ">= 0.9 then 'on_track'" in sql and ">= 0.7 then 'at_risk'" in sql
+    assert "cast(as_of as date) - (30 - 1) as first_day" in sql
+
+
+@pytest.mark.parametrize(("on_track", "at_risk"), [("0.8", "0.9"), ("0.95", "0")])
+def test_upside_down_pacing_bands_are_rejected_naming_both_settings(
+    monkeypatch: pytest.MonkeyPatch, on_track: str, at_risk: str
+) -> None:
+    monkeypatch.setenv("SMARKETING_PACING_ON_TRACK", on_track)
+    monkeypatch.setenv("SMARKETING_PACING_AT_RISK", at_risk)
+    named = r"SMARKETING_PACING_AT_RISK .* SMARKETING_PACING_ON_TRACK"
+    with pytest.raises(ValueError, match=named):
+        load_settings()

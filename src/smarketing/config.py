@@ -46,6 +46,9 @@ Airflow Connections (see README, "Connections").
 | SMARKETING_SLA_HOURS | ``24`` | hours within which sales should first touch an MQL |
 | SMARKETING_DISQUALIFICATION_REASON_PROPERTY | ``disqualification_reason`` | why sales rejected |
 | SMARKETING_CONTRACT_MONTHS | ``12`` | months a deal's amount pays over (payback) |
+| SMARKETING_PACING_ON_TRACK | ``0.95`` | pacing (actual / pro-rated target) from which on track |
+| SMARKETING_PACING_AT_RISK | ``0.8`` | pacing from which at risk (below: off track) |
+| SMARKETING_PACING_TRAILING_DAYS | ``90`` | days of conversion rates the reverse funnel uses |
 | SMARKETING_ATTRIBUTION_LOOKBACK_DAYS | ``90`` | touches this long before an opportunity count |
 | SMARKETING_ATTRIBUTION_HALF_LIFE_DAYS | ``7`` | half-life of the time-decay attribution model |
 | SMARKETING_INCREMENTAL_LOOKBACK_DAYS | ``3`` | days incremental models re-process (late events) |
@@ -140,6 +143,12 @@ class Settings:
     # months a won deal's amount is earned over (an annual contract: 12); payback months in
     # mart_unit_economics divide by the monthly revenue this gives
     contract_months: int = 12
+    # mart_targets_pacing: a commitment whose pacing (actual / target pro-rated to the elapsed
+    # share of the period) reaches on_track is on track, at_risk at risk, below off track;
+    # the reverse funnel uses the conversion rates of the trailing days up to the CRM's clock
+    pacing_on_track: float = 0.95
+    pacing_at_risk: float = 0.8
+    pacing_trailing_days: int = 90
     # dates before this floor (or after the run time) are quarantined, never published
     date_floor: date = date(2000, 1, 1)
     # quarantined ad spend (per entity, in the account's currency) above this blocks the gate
@@ -225,10 +234,23 @@ def _currency(value: str) -> str:
     return code
 
 
+def _thresholds(on_track: float, at_risk: float) -> tuple[float, float]:
+    """Pacing thresholds: 0 < at risk <= on track (a status band cannot be upside down)."""
+    if not 0 < at_risk <= on_track:
+        raise ValueError(
+            f"{ENV_PREFIX}PACING_AT_RISK ({at_risk}) must be greater than 0 and at most"
+            f" {ENV_PREFIX}PACING_ON_TRACK ({on_track})"
+        )
+    return on_track, at_risk
+
+
 def load_settings() -> Settings:
     """Read every setting from the environment, applying the documented defaults."""
     project_dir = Path(_env("PROJECT_DIR", str(_find_project_dir()))).resolve()
     data_dir = Path(_env("DATA_DIR", str(project_dir / "data"))).resolve()
+    on_track, at_risk = _thresholds(
+        float(_env("PACING_ON_TRACK", "0.95")), float(_env("PACING_AT_RISK", "0.8"))
+    )
     return Settings(
         project_dir=project_dir,
         data_dir=data_dir,
@@ -294,4 +316,9 @@ def load_settings() -> Settings:
             "DISQUALIFICATION_REASON_PROPERTY",
         ),
         contract_months=_positive(int(_env("CONTRACT_MONTHS", "12")), "CONTRACT_MONTHS"),
+        pacing_on_track=on_track,
+        pacing_at_risk=at_risk,
+        pacing_trailing_days=_positive(
+            int(_env("PACING_TRAILING_DAYS", "90")), "PACING_TRAILING_DAYS"
+        ),
     )

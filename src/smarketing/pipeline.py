@@ -389,6 +389,19 @@ def revenue_report(run_id: str, settings: Settings | None = None) -> str:
     return str(path)
 
 
+def on_track_summary(published_path: Path, currency: str) -> str:
+    """Are we on track (the pacing mart) and what sales decided about the MQLs, by source."""
+    import duckdb
+
+    from smarketing.report.on_track import on_track_text
+
+    con = duckdb.connect(str(published_path), read_only=True)
+    try:
+        return on_track_text(con, currency)
+    finally:
+        con.close()
+
+
 def summary_text(settings: Settings | None = None) -> str:
     """What a person needs after a run: where the marts are, what is in them, a query."""
     from smarketing.warehouse.publish import published_tables
@@ -405,6 +418,7 @@ def summary_text(settings: Settings | None = None) -> str:
     width = max(len(t) for t in tables)
     lines = [f"Published marts: {path}", ""]
     lines += [f"  {name.ljust(width)}  {rows:>10,} rows" for name, rows in tables.items()]
+    lines += ["", on_track_summary(path, settings.reporting_currency)]
     lines += [
         "",
         "Try it (DuckDB CLI, or any DuckDB/BI client opening the file read-only):",

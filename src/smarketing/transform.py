@@ -66,6 +66,9 @@ def dbt_env(settings: Settings) -> dict[str, str]:
         "SMARKETING_SLA_HOURS": str(settings.sla_hours),
         "SMARKETING_DISQUALIFICATION_REASON_PROPERTY": settings.disqualification_reason_property,
         "SMARKETING_CONTRACT_MONTHS": str(settings.contract_months),
+        "SMARKETING_PACING_ON_TRACK": str(settings.pacing_on_track),
+        "SMARKETING_PACING_AT_RISK": str(settings.pacing_at_risk),
+        "SMARKETING_PACING_TRAILING_DAYS": str(settings.pacing_trailing_days),
         "SMARKETING_ATTRIBUTION_LOOKBACK_DAYS": str(settings.attribution_lookback_days),
         "SMARKETING_ATTRIBUTION_HALF_LIFE_DAYS": str(settings.attribution_half_life_days),
         "SMARKETING_INCREMENTAL_LOOKBACK_DAYS": str(settings.incremental_lookback_days),
@@ -100,7 +103,7 @@ def project_fingerprint(settings: Settings) -> str:
     reads from the environment and the registry's vendors) and the warehouse path.
 
     When it matches the last successful whole build's, a nightly build skips what depends
-    on nothing but the project: reloading the seeds (three small CSVs, their tests) and the
+    on nothing but the project: reloading the seeds (small CSVs, their tests) and the
     unit tests (fixed inputs given in YAML). Their results cannot differ from last night's,
     and together they are ~20 of the build's ~170 nodes.
     """

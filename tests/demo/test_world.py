@@ -142,7 +142,8 @@ def test_the_vendor_split_writes_every_byte_as_before(tmp_path: Path) -> None:
     """The split into world, truth and vendor modules moved code, not content: every file
     and the truth are byte for byte the ones the single generator module wrote, except what
     the lead disposition (sales' decisions, issue 13) added on purpose: the contacts file
-    (lead statuses, reasons, re-qualified leads) and the truth's ``lead_disposition``."""
+    (lead statuses, reasons, re-qualified leads) and the truth's ``lead_disposition``; and
+    the truth's ``targets_pacing`` (the plan paced, issue 13)."""
     world = without_linkedin(generate(3, 0.05, date(2026, 1, 1), date(2026, 1, 10)))
     write_world(world, tmp_path)
     without_linkedin(world, tmp_path)  # LinkedIn came later (its own test below)
@@ -153,6 +154,7 @@ def test_the_vendor_split_writes_every_byte_as_before(tmp_path: Path) -> None:
     truth_file = tmp_path / "ground_truth.json"
     truth = json.loads(truth_file.read_text())
     assert truth.pop("lead_disposition")["mqls"] > 0
+    assert truth.pop("targets_pacing")["rows"]  # the plan's pacing (issue 13), added too
     truth_file.write_text(json.dumps(truth, indent=2, sort_keys=True))
     assert tree_digest(tmp_path) == UNCHANGED_DIGEST
 
@@ -160,8 +162,9 @@ def test_the_vendor_split_writes_every_byte_as_before(tmp_path: Path) -> None:
 # every file and the ground truth of generate(3, 0.3, 2026-01-01..2026-01-10) as main wrote
 # them just before LinkedIn Ads was wired in (b3855d1), and the same world with LinkedIn Ads:
 # its own file, the web sessions its ads brought (in GA4's files) and the truth counting them
-BEFORE_LINKEDIN_DIGEST = "c1de1407bd1e6f87897d423fc200e4587c48e0e6587056d7275623235aca2b01"
-WITH_LINKEDIN_DIGEST = "c9b12cfc4097944b7fe3d7ee28629a4a1d84a9213fded0c6de532f396fba762e"
+# (the truth without its later ``targets_pacing``, rewritten with sorted keys)
+BEFORE_LINKEDIN_DIGEST = "3797cf4bb609574acd40001fbe4c538f4b697f23a0683d30ceb18d6c554dfcae"
+WITH_LINKEDIN_DIGEST = "a6a141e03f3deb8dd1622ef6250f4ac58c728f03d1b6b28fff06d2892385ad2c"
 
 
 def test_linkedin_adds_its_file_and_its_visits_and_changes_no_other_vendor(
@@ -175,6 +178,11 @@ def test_linkedin_adds_its_file_and_its_visits_and_changes_no_other_vendor(
     before = without_linkedin(generate(*args))
     write_world(before, tmp_path / "without")
     without_linkedin(before, tmp_path / "without")
+    for folder in ("with", "without"):  # the plan's pacing came later (demo/test_pacing.py)
+        truth_file = tmp_path / folder / "ground_truth.json"
+        truth = json.loads(truth_file.read_text())
+        assert truth.pop("targets_pacing")["rows"]
+        truth_file.write_text(json.dumps(truth, indent=2, sort_keys=True))
     assert tree_digest(tmp_path / "without") == BEFORE_LINKEDIN_DIGEST
     assert tree_digest(tmp_path / "with") == WITH_LINKEDIN_DIGEST
 

@@ -65,23 +65,37 @@ def test_report_numbers_equal_the_demo_companys_truth(
     assert channels.loc["direct", ["cac_lead_source", "roas_lead_source"]].isna().all()
     sla = sections[3].table.set_index("lead_source")
     assert sla["mqls"].to_dict() == {c: v["mqls"] for c, v in truth["funnel_by_channel"].items()}
-    assert "No targets are published yet" in sections[4].note
+    # the running month's pacing (February, 14 of 28 days on the CRM's clock): the truth's
+    pacing = sections[4]
+    assert pacing.note.startswith("Are we on track? February 2026, day 14 of 28 (")
+    assert pacing.charts
+    expected = {
+        r["metric"]: r
+        for r in truth["targets_pacing"]["rows"]
+        if (r["period_type"], r["period_start"], r["channel"]) == ("month", "2026-02-01", "(all)")
+    }
+    table = pacing.table.set_index("commitment")
+    assert list(table.index) == ["bookings", "pipeline", "MQLs", "SLA share"]
+    for label, metric in zip(
+        table.index, ("bookings", "pipeline", "mqls", "sla_share"), strict=True
+    ):
+        assert table.loc[label, "actual"] == pytest.approx(expected[metric]["actual"], abs=1e-4)
+        assert table.loc[label, "target"] == pytest.approx(expected[metric]["target"], abs=1e-4)
+        assert table.loc[label, "status"] == expected[metric]["status"]
 
 
-def test_pacing_appears_once_a_targets_mart_is_published(
+def test_a_file_published_before_the_targets_gets_a_note(
     published_demo: Settings, tmp_path: Path
 ) -> None:
-    copy = tmp_path / "with_targets.duckdb"
+    copy = tmp_path / "without_targets.duckdb"
     shutil.copyfile(published_demo.published_path, copy)
     con = duckdb.connect(str(copy))
-    con.execute(
-        "create table mart_targets as select date '2026-02-01' as month,"
-        " 150000.00::decimal(18,2) as bookings_target, 146208.80::decimal(18,2) as bookings"
-    )
+    con.execute("drop table mart_targets_pacing")
     con.close()
     _, sections = build_sections(copy, "USD")
-    assert sections[-1].note == "From mart_targets."
-    assert sections[-1].table["bookings_target"].tolist() == [Decimal("150000.00")]
+    assert sections[-1].title == "This month's pacing"
+    assert "No targets are published yet" in sections[-1].note
+    assert sections[-1].table is None and sections[-1].charts == []
 
 
 def test_report_renders_offline_in_headless_chromium(published_demo: Settings) -> None:
@@ -102,10 +116,12 @@ def test_report_renders_offline_in_headless_chromium(published_demo: Settings) -
     result = render_page(path, screenshot)
     assert result["console_errors"] == []
     assert result["state"] == "rendered"
-    assert [c["id"] for c in result["charts"]] == [f"chart{i}" for i in range(6)]
+    assert [c["id"] for c in result["charts"]] == [f"chart{i}" for i in range(7)]
     for chart in result["charts"]:
         assert chart["svg"] == 1 and chart["marks"] > 0, chart
     funnel = result["charts"][0]
     assert funnel["marks"] == 12  # six bars and six labels: visitor, lead, MQL, SQL, opp, won
+    # the month's pacing: a bar per commitment of the plan and the line at 100 %
+    assert result["charts"][6]["marks"] == 5
     assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert screenshot.stat().st_size > 20_000

@@ -46,21 +46,10 @@ sales_touches as (
 
 ),
 
-deals as (
-
-    select * from {{ ref('int_crm__deals') }}
-
-),
-
 -- the CRM's clock: the latest change the warehouse holds from it
 crm_clock as (
 
-    select greatest(
-        (select max(updated_at) from contacts),
-        (select max(occurred_at) from sales_touches),
-        (select max(created_at) from deals),
-        (select max(closed_at) from deals)
-    ) as as_of
+    select * from {{ ref('int_crm__clock') }}
 
 ),
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-from smarketing.demo import disposition
+from smarketing.demo import disposition, pacing
 from smarketing.demo.fx import daily_rates, to_reporting_cents
 from smarketing.demo.world import (
     COMPANIES,
@@ -165,4 +165,6 @@ def ground_truth(world: World, reporting_currency: str = "USD") -> dict:
         "sla_by_owner": dict(sorted(sla.items())),
         "accounts": dict(sorted(accounts.items())),
         "lead_disposition": disposition.ground_truth(world),
+        # the plan (the dbt seed plan_targets) paced by the world's actuals: mart_targets_pacing
+        "targets_pacing": pacing.pacing_truth(world, pacing.load_plan(), reporting_currency),
     }

@@ -45,6 +45,7 @@ PUBLISHED_MARTS = (
     "fct_lead_disposition",
     "mart_lead_disposition",
     "mart_unit_economics",
+    "mart_targets_pacing",
 )
 
 # (label, staging model, its day column): the interval must bring rows of each source, as

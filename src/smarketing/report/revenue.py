@@ -3,8 +3,9 @@
 Read from the *published* DuckDB file (read-only), so the report shows exactly what BI tools
 show. Charts are Vega-Altair specs rendered as SVG by vega-embed; the vega-embed bundle
 (from ``vl-convert-python``, a PyPI package) is inlined once, so the page opens offline and
-never fetches anything. A mart the report needs but the published file lacks (e.g. targets,
-before they exist) leaves a note in the page instead of failing the run.
+never fetches anything. A mart the report needs but the published file lacks (e.g. the
+targets, in a file published before them) leaves a note in the page instead of failing the
+run.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ FUNNEL_STAGES = [
     ("opportunities", "Opportunity"),
     ("won_deals", "Won"),
 ]
-TARGET_TABLES = ("mart_targets_pacing", "mart_pacing", "mart_targets")
 REPORT_NAME = "revenue_report.html"
 
 
@@ -221,14 +221,62 @@ def sla_section(con: duckdb.DuckDBPyConnection) -> Section:
 
 
 def pacing_section(con: duckdb.DuckDBPyConnection) -> Section:
-    present = [t for t in TARGET_TABLES if t in _tables(con)]
-    if not present:
+    """The running month's commitments from mart_targets_pacing (see report.on_track)."""
+    from smarketing.report.on_track import (
+        LABELS,
+        PACING_TABLE,
+        PLAN_METRICS,
+        current_period,
+        pacing_lines,
+    )
+
+    title = "This month's pacing"
+    if PACING_TABLE not in _tables(con):
         return Section(
-            "This month's pacing",
+            title,
             "No targets are published yet (no targets mart): pacing appears here once they are.",
         )
-    frame = con.execute(f'select * from "{present[0]}"').df()
-    return Section("This month's pacing", f"From {present[0]}.", [], frame)
+    month = current_period(con, "month")
+    if month is None:
+        return Section(title, "The plan's first month has not begun yet.")
+    frame = con.execute(
+        "select metric, team, target::double as target, actual::double as actual, pacing,"
+        f" forecast::double as forecast, status from {PACING_TABLE}"
+        " where period_type = 'month' and period_start = ? and channel = '(all)'"
+        " and metric in (" + ", ".join(f"'{m}'" for m in PLAN_METRICS) + ")",
+        [month["period_start"]],
+    ).df()
+    frame["order"] = frame["metric"].map({m: i for i, m in enumerate(PLAN_METRICS)})
+    frame = frame.sort_values("order").drop(columns="order")
+    frame["commitment"] = frame["metric"].map(LABELS)
+    chart = (
+        alt.Chart(frame.dropna(subset=["pacing"]))
+        .mark_bar()
+        .encode(
+            y=alt.Y("commitment:N", sort=list(frame["commitment"]), title=None),
+            x=alt.X(
+                "pacing:Q", title="pacing (actual / pro-rated target)", axis=alt.Axis(format="%")
+            ),
+            color=alt.Color(
+                "status:N",
+                scale=alt.Scale(
+                    domain=["on_track", "at_risk", "off_track"],
+                    range=["#54a24b", "#f58518", "#e45756"],
+                ),
+            ),
+            tooltip=["commitment", "team", "status", alt.Tooltip("pacing:Q", format=".0%")],
+        )
+        .properties(width=420, height=160, title="Pacing of the plan's commitments")
+    )
+    rule = alt.Chart(pd.DataFrame({"plan": [1.0]})).mark_rule(color="#333").encode(x="plan:Q")
+    headline = pacing_lines(con, "")[0].removeprefix("Are we on track? ")
+    columns = ["commitment", "team", "target", "actual", "pacing", "forecast", "status"]
+    return Section(
+        title,
+        f"Are we on track? {headline} From {PACING_TABLE}.",
+        [(chart + rule).to_dict()],
+        frame[columns],
+    )
 
 
 def _publish_info(con: duckdb.DuckDBPyConnection) -> dict:
