@@ -33,6 +33,8 @@ SECRETS = {
     "google_developer": "google developer token words",
     "meta": "meta system user words",
     "ga4": "bucket secret access words",
+    "linkedin_refresh": "linkedin refresh/token words",
+    "linkedin_client_secret": "linkedin client+secret words",
 }
 STATUS = {"/crm/": 401, "/3.0/": 500, "/token": 400}
 
@@ -64,6 +66,16 @@ def _connections(url: str, web: Path) -> dict[str, str]:
             "host": url,
             "password": SECRETS["meta"],
             "extra": {"ad_account_id": "act_987654"},
+        },
+        "smarketing_linkedin_ads": {
+            "host": url,
+            "login": "5551234",
+            "password": SECRETS["linkedin_refresh"],
+            "extra": {
+                "client_id": "linkedin-client",
+                "client_secret": SECRETS["linkedin_client_secret"],
+                "token_uri": f"{url}/oauth/v2/accessToken",
+            },
         },
         "smarketing_ga4": {
             "conn_type": "fs",
@@ -122,6 +134,7 @@ def test_echoed_credentials_reach_no_output_of_a_dag_run(
         "extract_mailchimp",
         "extract_google_ads",
         "extract_meta_ads",
+        "extract_linkedin_ads",
     }, output[-3000:]
     assert alerts["extract_meta_ads"].startswith(
         "source=meta_ads endpoint=GET /v19.0/act_987654/insights: HTTP 403"
@@ -135,7 +148,14 @@ def test_echoed_credentials_reach_no_output_of_a_dag_run(
     assert alerts["extract_google_ads"].startswith(
         "source=google_ads endpoint=POST /token: HTTP 400: "
     )
+    # LinkedIn's token exchange refused, the refresh token and client secret echoed back
+    # (a refused token exchange is deterministic: failed at once, named by its class)
+    assert alerts["extract_linkedin_ads"].startswith(
+        "LinkedInRequestError: source=linkedin_ads endpoint=POST /oauth/v2/accessToken: HTTP 403"
+    )
+    assert quote_plus(SECRETS["linkedin_client_secret"]) in sent
     assert "***" in alerts["extract_hubspot"] and "***" in alerts["extract_google_ads"]
+    assert "***" in alerts["extract_linkedin_ads"]
     assert "HTTP 401" in output and "request rejected" in output
     files = {
         str(p): p.read_bytes().decode("utf-8", "replace")
