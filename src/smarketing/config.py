@@ -48,7 +48,7 @@ Airflow Connections (see README, "Connections").
 | SMARKETING_CONTRACT_MONTHS | ``12`` | months a deal's amount pays over (payback) |
 | SMARKETING_ATTRIBUTION_LOOKBACK_DAYS | ``90`` | touches this long before an opportunity count |
 | SMARKETING_ATTRIBUTION_HALF_LIFE_DAYS | ``7`` | half-life of the time-decay attribution model |
-| SMARKETING_ATTRIBUTION_SKIP_DIRECT | ``false`` | position models skip a direct visit after a non-direct touch |
+| SMARKETING_ATTRIBUTION_SKIP_DIRECT | ``false`` | position models skip direct visits after others |
 | SMARKETING_INCREMENTAL_LOOKBACK_DAYS | ``3`` | days incremental models re-process (late events) |
 | SMARKETING_BI_ROLE | ``smarketing_bi`` | read-only PostgreSQL role BI tools use (see README) |
 | SMARKETING_DISABLED_VENDORS | (none) | vendors switched off (registry names, vendors.py) |
