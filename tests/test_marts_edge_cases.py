@@ -533,6 +533,14 @@ def test_leads_identity_and_stage_dates(warehouse: tuple[Settings, Path]) -> Non
             "902",
         ),
     ]
+    # every stage reached has its HubSpot date, or (Cat, Eve) the deal's creation dates the
+    # opportunity: no stage was skipped
+    skipped = query(
+        db,
+        "select lead_id from audit.fct_lead_funnel"
+        " where is_mql_skipped or is_sql_skipped or is_opportunity_skipped",
+    )
+    assert skipped == []
 
 
 def test_visitor_who_never_converts_stays_in_the_funnel(warehouse: tuple[Settings, Path]) -> None:

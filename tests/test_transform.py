@@ -23,9 +23,15 @@ def test_dbt_profile_variables_do_not_leak_into_later_steps(settings: Settings) 
 def test_analysis_settings_reach_dbt_as_vars(settings: Settings) -> None:
     """SLA hours, attribution window and half-life are settings (config.py), not code."""
     custom = dataclasses.replace(
-        settings, sla_hours=12.5, attribution_lookback_days=30, attribution_half_life_days=3.5
+        settings,
+        sla_hours=12.5,
+        attribution_lookback_days=30,
+        attribution_half_life_days=3.5,
+        attribution_skip_direct=True,
     )
     assert dbt_env(custom)["SMARKETING_SLA_HOURS"] == "12.5"
+    assert dbt_env(custom)["SMARKETING_ATTRIBUTION_SKIP_DIRECT"] == "true"
+    assert dbt_env(settings)["SMARKETING_ATTRIBUTION_SKIP_DIRECT"] == "false"
     compiled = run_dbt(custom, "compile", "--select", "mart_sales_marketing_sla", "fct_attribution")
     assert compiled.success
     target = settings.data_dir / "dbt" / "target"
@@ -36,6 +42,10 @@ def test_analysis_settings_reach_dbt_as_vars(settings: Settings) -> None:
     assert "<= 12.5" in (marts / "mart_sales_marketing_sla.sql").read_text()
     attribution = (marts / "fct_attribution.sql").read_text()
     assert "to_days(30)" in attribution and "86400.0 * 3.5" in attribution
+    # the direct-visit rule is compiled in only when the setting is on
+    assert "channel = 'direct'" in attribution
+    assert run_dbt(settings, "compile", "--select", "fct_attribution").success
+    assert "channel = 'direct'" not in (marts / "fct_attribution.sql").read_text()
 
 
 def test_a_non_positive_sla_is_rejected_naming_the_setting(
@@ -71,3 +81,16 @@ def test_upside_down_pacing_bands_are_rejected_naming_both_settings(
     named = r"SMARKETING_PACING_AT_RISK .* SMARKETING_PACING_ON_TRACK"
     with pytest.raises(ValueError, match=named):
         load_settings()
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [(None, False), ("false", False), ("true", True), ("YES", True)]
+)
+def test_skipping_direct_visits_is_off_unless_asked_for(
+    monkeypatch: pytest.MonkeyPatch, value: str | None, expected: bool
+) -> None:
+    if value is None:
+        monkeypatch.delenv("SMARKETING_ATTRIBUTION_SKIP_DIRECT", raising=False)
+    else:
+        monkeypatch.setenv("SMARKETING_ATTRIBUTION_SKIP_DIRECT", value)
+    assert load_settings().attribution_skip_direct is expected

@@ -51,6 +51,7 @@ Airflow Connections (see README, "Connections").
 | SMARKETING_PACING_TRAILING_DAYS | ``90`` | days of conversion rates the reverse funnel uses |
 | SMARKETING_ATTRIBUTION_LOOKBACK_DAYS | ``90`` | touches this long before an opportunity count |
 | SMARKETING_ATTRIBUTION_HALF_LIFE_DAYS | ``7`` | half-life of the time-decay attribution model |
+| SMARKETING_ATTRIBUTION_SKIP_DIRECT | ``false`` | position models skip direct visits after others |
 | SMARKETING_INCREMENTAL_LOOKBACK_DAYS | ``3`` | days incremental models re-process (late events) |
 | SMARKETING_BI_ROLE | ``smarketing_bi`` | read-only PostgreSQL role BI tools use (see README) |
 | SMARKETING_DISABLED_VENDORS | (none) | vendors switched off (registry names, vendors.py) |
@@ -149,6 +150,10 @@ class Settings:
     pacing_on_track: float = 0.95
     pacing_at_risk: float = 0.8
     pacing_trailing_days: int = 90
+    # Google Analytics' convention, opt-in: last touch and the U/W-shaped models give no
+    # credit to a direct visit that follows a non-direct touch (the returning visitor typed
+    # the address; the earlier campaign brought them)
+    attribution_skip_direct: bool = False
     # dates before this floor (or after the run time) are quarantined, never published
     date_floor: date = date(2000, 1, 1)
     # quarantined ad spend (per entity, in the account's currency) above this blocks the gate
@@ -224,6 +229,11 @@ def _property_name(value: str, name: str) -> str:
     return text
 
 
+def _flag(value: str) -> bool:
+    """A yes/no setting: ``1``, ``true`` or ``yes`` (any case) is on, anything else off."""
+    return value.strip().lower() in ("1", "true", "yes")
+
+
 def _currency(value: str) -> str:
     """An ISO 4217 code, upper case (it is compared with the rate table's codes)."""
     code = value.strip().upper()
@@ -265,7 +275,7 @@ def load_settings() -> Settings:
         demo_dir=Path(_env("DEMO_DIR", str(data_dir / "demo"))),
         schedule=_env("SCHEDULE", "0 2 * * *"),
         start_date=date.fromisoformat(_env("START_DATE", "2026-01-01")),
-        catchup=_env("CATCHUP", "false").strip().lower() in ("1", "true", "yes"),
+        catchup=_flag(_env("CATCHUP", "false")),
         lookback_days=int(_env("LOOKBACK_DAYS", "3")),
         retries=int(_env("RETRIES", "2")),
         retry_delay_seconds=int(_env("RETRY_DELAY_SECONDS", "60")),
@@ -321,4 +331,5 @@ def load_settings() -> Settings:
         pacing_trailing_days=_positive(
             int(_env("PACING_TRAILING_DAYS", "90")), "PACING_TRAILING_DAYS"
         ),
+        attribution_skip_direct=_flag(_env("ATTRIBUTION_SKIP_DIRECT", "false")),
     )

@@ -71,6 +71,7 @@ def dbt_env(settings: Settings) -> dict[str, str]:
         "SMARKETING_PACING_TRAILING_DAYS": str(settings.pacing_trailing_days),
         "SMARKETING_ATTRIBUTION_LOOKBACK_DAYS": str(settings.attribution_lookback_days),
         "SMARKETING_ATTRIBUTION_HALF_LIFE_DAYS": str(settings.attribution_half_life_days),
+        "SMARKETING_ATTRIBUTION_SKIP_DIRECT": str(settings.attribution_skip_direct).lower(),
         "SMARKETING_INCREMENTAL_LOOKBACK_DAYS": str(settings.incremental_lookback_days),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }

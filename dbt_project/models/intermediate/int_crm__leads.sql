@@ -16,8 +16,10 @@
 
     Stage dates: each stage is dated when it was first reached. A stage HubSpot skipped (a
     lead that went straight to SQL) is dated at the next stage reached, so the funnel never
-    has more people at a later stage than at an earlier one. A lead sent back to an earlier
-    stage keeps the dates it reached (is_recycled tells it went back). -#}
+    has more people at a later stage than at an earlier one, and flagged (is_<stage>_skipped:
+    a rate that should count only leads that passed through a stage can leave them out). A
+    lead sent back to an earlier stage keeps the dates it reached (is_recycled tells it went
+    back). -#}
 {%- set identity = "coalesce(" ~ normalised_email('email') ~ ", 'hubspot:' || contact_id)" %}
 with
 
@@ -114,6 +116,12 @@ stage_dates as (
         coalesce(mql_at, sql_at, deal_opportunity_at, customer_at) as mql_at,
         coalesce(sql_at, deal_opportunity_at, customer_at) as sql_at,
         coalesce(deal_opportunity_at, customer_at) as opportunity_at,
+        -- skipped: HubSpot has no date for the stage, yet the lead reached a later one
+        (mql_at is null and coalesce(sql_at, deal_opportunity_at, customer_at) is not null)
+            as is_mql_skipped,
+        (sql_at is null and coalesce(deal_opportunity_at, customer_at) is not null)
+            as is_sql_skipped,
+        (deal_opportunity_at is null and customer_at is not null) as is_opportunity_skipped,
         case
             when customer_at is not null or won_at is not null then 5
             when deal_opportunity_at is not null then 4

@@ -3,9 +3,16 @@
     and model the credits sum to the deal amount exactly, to the cent: each touch gets the
     floor of its share in cents and the leftover cents go, one each, to the largest
     remainders (ties: earlier touch first, then touch id). A deal with no touch in the window
-    gets one `unattributed` row, so revenue never disappears. -#}
+    gets one `unattributed` row, so revenue never disappears.
+
+    With var attribution_skip_direct (Google Analytics' convention, off by default) a direct
+    visit that follows a non-direct touch of the deal is passed over by the position models
+    (first touch, last touch, U- and W-shaped): they place their credit among the other
+    touches as if it were not there, and it gets none. Linear and time decay still credit
+    every touch. -#}
 {%- set lookback_days = var('attribution_lookback_days', 90) -%}
 {%- set half_life_days = var('attribution_half_life_days', 7) -%}
+{%- set skip_direct = var('attribution_skip_direct', false) | string | lower in ('true', '1', 'yes') -%}
 
 with
 
@@ -93,20 +100,48 @@ eligible as (
 
 ),
 
+-- a direct visit after a non-direct touch of the deal, when the position models skip it
+skippable as (
+
+    select
+        *,
+        {% if skip_direct -%}
+            coalesce(
+                channel = 'direct'
+                and count(case when channel <> 'direct' then 1 end) over (
+                    partition by deal_id
+                    order by touched_at, touchpoint_id
+                    rows between unbounded preceding and 1 preceding
+                ) > 0,
+                false
+            )
+        {%- else -%}
+            false
+        {%- endif %} as is_skipped_direct
+
+    from eligible
+
+),
+
 positioned as (
 
     select
         *,
         count(touchpoint_id) over (partition by deal_id) as n_touches,
+        -- the position models place their credit among the touches not skipped
+        count(case when not is_skipped_direct then touchpoint_id end)
+            over (partition by deal_id)
+            as n_placed,
         row_number() over (
-            partition by deal_id
+            partition by deal_id, is_skipped_direct
             order by touched_at, touchpoint_id
         ) as touch_position,
-        -- the lead-creation touch: the last touch at or before the lead date
-        count(case when touched_at <= lead_at then 1 end) over (partition by deal_id)
+        -- the lead-creation touch: the last placed touch at or before the lead date
+        count(case when touched_at <= lead_at and not is_skipped_direct then 1 end)
+            over (partition by deal_id)
             as lead_touch_position
 
-    from eligible
+    from skippable
 
 ),
 
@@ -117,16 +152,16 @@ keyed as (
         -- W-shaped roles: first touch, lead-creation touch, opportunity-creation (last) touch
         (case when touch_position = 1 then 1 else 0 end)
         + (case when touch_position = greatest(lead_touch_position, 1) then 1 else 0 end)
-        + (case when touch_position = n_touches then 1 else 0 end) as w_roles,
+        + (case when touch_position = n_placed then 1 else 0 end) as w_roles,
         (case
-            when n_touches = 0 then 0 else
+            when n_placed = 0 then 0 else
                 1
                 + (
                     case
-                        when greatest(lead_touch_position, 1) not in (1, n_touches) then 1 else 0
+                        when greatest(lead_touch_position, 1) not in (1, n_placed) then 1 else 0
                     end
                 )
-                + (case when n_touches > 1 then 1 else 0 end)
+                + (case when n_placed > 1 then 1 else 0 end)
         end) as w_key_positions,
         pow(
             0.5,
@@ -143,29 +178,33 @@ weighted as (
     select
         *,
         case
-            when n_touches = 0 then 1.0
+            when is_skipped_direct then 0.0
+            when n_placed = 0 then 1.0
             when touch_position = 1 then 1.0
             else 0.0
         end as w_first_touch,
         case
-            when n_touches = 0 then 1.0
-            when touch_position = n_touches then 1.0
+            when is_skipped_direct then 0.0
+            when n_placed = 0 then 1.0
+            when touch_position = n_placed then 1.0
             else 0.0
         end as w_last_touch,
         case when n_touches = 0 then 1.0 else 1.0 / n_touches end as w_linear,
         case
-            when n_touches <= 1 then 1.0
-            when n_touches = 2 then 0.5
-            when touch_position in (1, n_touches) then 0.4
-            else 0.2 / (n_touches - 2)
+            when is_skipped_direct then 0.0
+            when n_placed <= 1 then 1.0
+            when n_placed = 2 then 0.5
+            when touch_position in (1, n_placed) then 0.4
+            else 0.2 / (n_placed - 2)
         end as w_u_shaped,
         case
-            when n_touches = 0 then 1.0
+            when is_skipped_direct then 0.0
+            when n_placed = 0 then 1.0
             when w_roles > 0
                 then
                     0.3 * w_roles
-                    + case when n_touches = w_key_positions then 0.1 / w_key_positions else 0 end
-            else 0.1 / (n_touches - w_key_positions)
+                    + case when n_placed = w_key_positions then 0.1 / w_key_positions else 0 end
+            else 0.1 / (n_placed - w_key_positions)
         end as w_w_shaped,
         case
             when n_touches = 0 then 1.0 else

@@ -1,6 +1,6 @@
 {#- Accumulating snapshot: one row per lead with each stage's first date (see
-    int_crm__leads for how skipped and recycled stages are dated), the days between stages,
-    the lead's source, owner, account and first deal. -#}
+    int_crm__leads for how skipped and recycled stages are dated; a skipped stage is
+    flagged), the days between stages, the lead's source, owner, account and first deal. -#}
 with
 
 leads as (
@@ -18,6 +18,9 @@ final as (
         owner_id,
         lifecycle_stage as current_stage,
         is_recycled,
+        is_mql_skipped,
+        is_sql_skipped,
+        is_opportunity_skipped,
         first_touch_channel,
         first_touch_campaign,
         first_touch_campaign_key,
