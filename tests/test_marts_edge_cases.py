@@ -17,7 +17,9 @@ The company, January 2026 (UTC):
   back to `lead` (a recycled lead).
 * Dan (104, no company, 502), offline: MQL 01-06 10:00, never worked.
 * Eve (105, Umbrella, 501), offline: MQL 01-08 00:00, a call 6 h later; deal 902 of
-  500.00 EUR opened 01-09 12:00, won 01-25 12:00 (converted at that day's rate).
+  500.00 EUR opened 01-09 12:00, won 01-25 12:00: bookings at the close day's rate (a
+  Sunday: Friday 01-23's 1.1742 USD per euro, 587.10 USD), pipeline at the creation day's
+  (1.1642, 582.10 USD), so January's pipeline did not move when the deal closed.
 * An anonymous visitor from a Meta ad (01-03) never converts; an unknown subscriber clicks
   the newsletter.
 
@@ -588,13 +590,20 @@ def test_deal_with_two_contacts_counts_once_for_its_first_lead(
     deals = query(
         db,
         "select deal_id, lead_id, account_id, buying_group_contacts, deal_status,"
-        " amount_reporting, source_channel from audit.fct_deals order by deal_id",
+        " amount_reporting, pipeline_amount_reporting, source_channel"
+        " from audit.fct_deals order by deal_id",
     )
-    eur = convert("500.00", "EUR", "2026-01-25", "USD")
+    # deal 902 (500.00 EUR): bookings at 01-25's rate (Friday's 1.1742), pipeline at 01-09's
+    # (1.1642); the dollar deals are the same at any rate
+    eur, eur_pipeline = Decimal("587.10"), Decimal("582.10")
+    assert (eur, eur_pipeline) == (
+        convert("500.00", "EUR", "2026-01-25", "USD"),
+        convert("500.00", "EUR", "2026-01-09", "USD"),
+    )
     assert deals == [
-        ("901", "101", "301", 2, "won", Decimal("1000.00"), "referral"),
-        ("902", "105", "303", 1, "won", eur, "offline"),
-        ("903", "103", "302", 1, "lost", Decimal("300.00"), "offline"),
+        ("901", "101", "301", 2, "won", Decimal("1000.00"), Decimal("1000.00"), "referral"),
+        ("902", "105", "303", 1, "won", eur, eur_pipeline, "offline"),
+        ("903", "103", "302", 1, "lost", Decimal("300.00"), Decimal("300.00"), "offline"),
     ]
     won = Decimal("1000.00") + eur
     assert query(db, "select sum(won_revenue) from audit.mart_channel_daily") == [(won,)]
@@ -618,7 +627,13 @@ def test_deal_with_two_contacts_counts_once_for_its_first_lead(
         "select sum(bookings), sum(won_deals), sum(lost_deals),"
         " sum(opportunities_created), sum(pipeline_created)"
         " from audit.mart_revenue_summary",
-    ) == [(won, 2, 1, 3, won + Decimal("300.00"))]
+    ) == [(won, 2, 1, 3, Decimal("1000.00") + eur_pipeline + Decimal("300.00"))]
+    # the same pipeline, by lead source, in the performance mart: offline has 902 and 903
+    assert query(
+        db,
+        "select channel, sum(pipeline_amount) from audit.mart_channel_performance"
+        " group by 1 having sum(pipeline_amount) <> 0 order by 1",
+    ) == [("offline", Decimal("882.10")), ("referral", Decimal("1000.00"))]
 
 
 def test_attribution_uses_the_buying_group_within_the_lookback(
@@ -654,13 +669,20 @@ def test_attribution_uses_the_buying_group_within_the_lookback(
         for model, amounts in sorted(expected.items())
         for (channel, kind), amount in zip(touches, amounts, strict=True)
     ]
-    # Eve's EUR deal has no marketing touch: unattributed, whole, under every model
-    eur = convert("500.00", "EUR", "2026-01-25", "USD")
+    # a dollar deal's pipeline credits are its revenue credits
     assert query(
         db,
-        "select distinct channel, attributed_amount from audit.fct_attribution"
-        " where deal_id = '902'",
-    ) == [("unattributed", eur)]
+        "select count(*) from audit.fct_attribution"
+        " where deal_id = '901' and attributed_pipeline_amount <> attributed_amount",
+    ) == [(0,)]
+    # Eve's EUR deal has no marketing touch: unattributed, whole, under every model; its
+    # revenue at the close day's rate (587.10), its pipeline at the creation day's (582.10)
+    eur = Decimal("587.10")
+    assert query(
+        db,
+        "select distinct channel, attributed_amount, attributed_pipeline_amount"
+        " from audit.fct_attribution where deal_id = '902'",
+    ) == [("unattributed", eur, Decimal("582.10"))]
     perf = query(
         db,
         "select sum(revenue_first_touch), sum(revenue_linear), sum(revenue_time_decay),"
@@ -818,7 +840,8 @@ def test_unit_economics_per_month_and_channel(warehouse: tuple[Settings, Path]) 
     ]
     # the paid social spend (7.50 EUR at 01-03's rate) and the unattributed euro deal
     meta = convert("7.50", "EUR", "2026-01-03", "USD")
-    eur = convert("500.00", "EUR", "2026-01-25", "USD")
+    # deal 902: revenue at its close day's rate, pipeline at its creation day's
+    eur, eur_pipeline = Decimal("587.10"), Decimal("582.10")
     social = query(
         db,
         "select spend, roas_lead_source, cac_lead_source from audit.mart_unit_economics"
@@ -831,7 +854,7 @@ def test_unit_economics_per_month_and_channel(warehouse: tuple[Settings, Path]) 
         " roas_linear from audit.mart_unit_economics where grain = 'campaign'"
         " and channel = 'unattributed'",
     )
-    assert unattributed == [(d("0.00"), eur, d("1.0000"), eur, d("0.00"), None)]
+    assert unattributed == [(d("0.00"), eur, d("1.0000"), eur_pipeline, d("0.00"), None)]
     # the month agrees with the other marts: spend, bookings, MQLs
     totals = query(
         db,
@@ -850,7 +873,7 @@ def test_targets_pacing_of_january(warehouse: tuple[Settings, Path]) -> None:
     test_money_in_another_currency rebuilds the warehouse in euros."""
     _, db = warehouse
     d = Decimal
-    eur = convert("500.00", "EUR", "2026-01-25", "USD")  # deal 902 at its close date's rate
+    eur = d("587.10")  # deal 902 at its close date's rate (500 EUR × 1.1742)
     won = d("1000.00") + eur  # deals 901 (Ann) and 902 (Eve)
     rows = {
         r[0]: r[1:]
@@ -868,8 +891,9 @@ def test_targets_pacing_of_january(warehouse: tuple[Settings, Path]) -> None:
     assert bookings[5] == pytest.approx(float(won / (d(40000) * share)))
     assert float(bookings[6]) == pytest.approx(float(won) * 31 / 25, abs=1e-4)
     assert bookings[7:] == ("off_track", "plan")
-    # pipeline: deals 901 and 903 (1,000 + 300, dollars) and 902 (euros, at its close rate)
-    assert rows["pipeline"][:2] == (d("1920000"), d("1300.00") + eur)
+    # pipeline: deals 901 and 903 (1,000 + 300, dollars) and 902 (euros, at its creation
+    # date's rate: 500 × 1.1642 = 582.10), not the 587.10 it booked at
+    assert rows["pipeline"][:2] == (d("1920000"), d("1882.10"))
     # MQLs: Ann, Ben, Cat, Dan and Eve
     assert rows["mqls"][:2] == (d(300), 5)
     assert rows["mqls"][5] == pytest.approx(5 / (300 * 25 / 31))
@@ -959,13 +983,28 @@ def test_money_in_another_currency(warehouse: tuple[Settings, Path]) -> None:
     run_dbt(dataclasses.replace(settings, reporting_currency="EUR"), "build")
     deals = query(
         db,
-        "select deal_id, deal_amount, deal_currency, amount_reporting"
+        "select deal_id, deal_amount, deal_currency, amount_reporting, pipeline_amount_reporting"
         " from audit.fct_deals order by 1",
     )
+    # now the dollar deals move: 901 booked at 01-20's 1.1728 USD per euro (852.66 EUR) but
+    # piped at 01-10's (a Saturday: Friday's 1.1642, 858.96 EUR); 903 lost at 01-12's
+    # 1.1692 (256.59), piped at 01-08's 1.1675 (256.96)
     assert deals == [
-        ("901", Decimal("1000.00"), "USD", convert("1000.00", "USD", "2026-01-20", "EUR")),
-        ("902", Decimal("500.00"), "EUR", Decimal("500.00")),
-        ("903", Decimal("300.00"), "USD", convert("300.00", "USD", "2026-01-12", "EUR")),
+        ("901", Decimal("1000.00"), "USD", Decimal("852.66"), Decimal("858.96")),
+        ("902", Decimal("500.00"), "EUR", Decimal("500.00"), Decimal("500.00")),
+        ("903", Decimal("300.00"), "USD", Decimal("256.59"), Decimal("256.96")),
+    ]
+    assert [
+        convert(a, "USD", day, "EUR")
+        for a, day in (
+            ("1000.00", "2026-01-20"),
+            ("1000.00", "2026-01-10"),
+            ("300.00", "2026-01-12"),
+            ("300.00", "2026-01-08"),
+        )
+    ] == [Decimal("852.66"), Decimal("858.96"), Decimal("256.59"), Decimal("256.96")]
+    assert query(db, "select sum(pipeline_created) from audit.mart_revenue_summary") == [
+        (Decimal("858.96") + Decimal("500.00") + Decimal("256.96"),)
     ]
     won = convert("1000.00", "USD", "2026-01-20", "EUR") + Decimal("500.00")
     per_model = query(

@@ -31,6 +31,15 @@ deals as (
     from {{ ref('int_crm__deals') }}
     -- an unpriced open deal (no amount) has nothing to convert
     where amount is not null and amount_reporting is null
+    union all
+    -- pipeline: converted on the day the deal was created
+    select
+        'deals (pipeline)' as rows_of,
+        currency_code,
+        cast(created_at as date) as day,
+        1 as rows_affected
+    from {{ ref('int_crm__deals') }}
+    where amount is not null and pipeline_amount_reporting is null
 
 ),
 

@@ -47,14 +47,20 @@ converted as (
         deals.*,
         primary_contacts.contact_id,
         coalesce(primary_contacts.contacts, 0) as contacts,
-        -- converted on the day the deal closed (won or lost), else the day it was created
-        {{ to_reporting_currency('deals.amount', 'rate', 'reporting_rate') }} as amount_reporting
+        -- bookings: converted on the day the deal closed (won or lost), else the day it was created
+        {{ to_reporting_currency('deals.amount', 'rate', 'reporting_rate') }} as amount_reporting,
+        -- pipeline: converted on the day the deal was created, so it never moves on closing
+        {{ to_reporting_currency('deals.amount', 'created_rate', 'created_reporting_rate') }}
+            as pipeline_amount_reporting
 
     from deals
     left join primary_contacts
         on deals.deal_id = primary_contacts.deal_id
     {{ join_exchange_rates(
         'deals.currency_code', 'coalesce(deals.closed_at, deals.created_at)', 'rate', 'reporting_rate'
+    ) }}
+    {{ join_exchange_rates(
+        'deals.currency_code', 'deals.created_at', 'created_rate', 'created_reporting_rate'
     ) }}
 
 ),
@@ -71,6 +77,7 @@ final as (
         converted.amount,
         converted.currency_code,
         converted.amount_reporting,
+        converted.pipeline_amount_reporting,
         converted.created_at,
         converted.closed_at,
         case when converted.deal_stage = 'closedwon' then converted.closed_at end as won_at,

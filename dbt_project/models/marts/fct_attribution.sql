@@ -3,7 +3,9 @@
     and model the credits sum to the deal amount exactly, to the cent: each touch gets the
     floor of its share in cents and the leftover cents go, one each, to the largest
     remainders (ties: earlier touch first, then touch id). A deal with no touch in the window
-    gets one `unattributed` row, so revenue never disappears.
+    gets one `unattributed` row, so revenue never disappears. The deal's pipeline value (at
+    the creation date's rate) is allocated the same way beside it: for a deal closed in
+    another currency the two differ by the rates of the two days.
 
     With var attribution_skip_direct (Google Analytics' convention, off by default) a direct
     visit that follows a non-direct touch of the deal is passed over by the position models
@@ -69,6 +71,8 @@ attributable_deals as (
         '{{ var("reporting_currency") }}' as currency_code,
         -- allocated in the reporting currency, so every model sums to won revenue exactly
         cast(round(deals.amount_reporting * 100) as bigint) as amount_cents,
+        -- and as pipeline, at the creation date's rate, so it never moves when the deal closes
+        cast(round(deals.pipeline_amount_reporting * 100) as bigint) as pipeline_cents,
         leads.lead_at
 
     from deals
@@ -229,7 +233,10 @@ cents as (
         *,
         floor(round(amount_cents * credit_weight, 6)) as base_cents,
         round(amount_cents * credit_weight, 6)
-        - floor(round(amount_cents * credit_weight, 6)) as remainder
+        - floor(round(amount_cents * credit_weight, 6)) as remainder,
+        floor(round(pipeline_cents * credit_weight, 6)) as pipeline_base_cents,
+        round(pipeline_cents * credit_weight, 6)
+        - floor(round(pipeline_cents * credit_weight, 6)) as pipeline_remainder
 
     from by_model
 
@@ -243,7 +250,13 @@ allocated as (
         row_number() over (
             partition by deal_id, model
             order by remainder desc, touched_at asc nulls last, touchpoint_id asc
-        ) as remainder_rank
+        ) as remainder_rank,
+        pipeline_cents
+        - sum(pipeline_base_cents) over (partition by deal_id, model) as pipeline_leftover_cents,
+        row_number() over (
+            partition by deal_id, model
+            order by pipeline_remainder desc, touched_at asc nulls last, touchpoint_id asc
+        ) as pipeline_remainder_rank
 
     from cents
 
@@ -268,6 +281,13 @@ final as (
             (base_cents + case when remainder_rank <= leftover_cents then 1 else 0 end) / 100
             as decimal(18, 2)
         ) as attributed_amount,
+        cast(
+            (
+                pipeline_base_cents
+                + case when pipeline_remainder_rank <= pipeline_leftover_cents then 1 else 0 end
+            ) / 100
+            as decimal(18, 2)
+        ) as attributed_pipeline_amount,
         currency_code
 
     from allocated

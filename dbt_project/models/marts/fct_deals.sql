@@ -28,6 +28,7 @@ final as (
         deals.amount as deal_amount,
         deals.currency_code as deal_currency,
         deals.amount_reporting,
+        deals.pipeline_amount_reporting,
         -- false: an open deal without amount yet (pipeline of unknown value)
         deals.amount is not null as is_priced,
         deals.created_at as opportunity_at,

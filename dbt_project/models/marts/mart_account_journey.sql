@@ -68,7 +68,7 @@ revenue as (
         count(*) filter (where deal_status = 'open' and not is_priced) as unpriced_open_deals,
         count(won_at) as won_deals,
         count(lost_at) as lost_deals,
-        sum(amount_reporting) filter (where deal_status = 'open') as open_pipeline,
+        sum(pipeline_amount_reporting) filter (where deal_status = 'open') as open_pipeline,
         sum(amount_reporting) filter (where won_at is not null) as won_revenue,
         min(won_at) as first_won_at
     from deals

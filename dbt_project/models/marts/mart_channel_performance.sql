@@ -101,7 +101,7 @@ pipeline_daily as (
     select
         cast(opportunity_at as date) as date_day,
         source_campaign_key as campaign_key,
-        sum(amount_reporting) as pipeline_amount
+        sum(pipeline_amount_reporting) as pipeline_amount
     from deals
     group by all
 

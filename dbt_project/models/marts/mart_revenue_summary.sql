@@ -14,7 +14,7 @@ created as (
     select
         cast(date_trunc('month', opportunity_at) as date) as month,
         count(*) as opportunities_created,
-        sum(amount_reporting) as pipeline_created,
+        sum(pipeline_amount_reporting) as pipeline_created,
         -- deals without an amount: pipeline of unknown value, counted, never valued at zero
         count(*) filter (where not is_priced) as unpriced_opportunities_created
     from deals

@@ -172,10 +172,10 @@ events as (
     select
         source_channel as channel,
         'pipeline' as metric,
-        amount_reporting as quantity,
+        pipeline_amount_reporting as quantity,
         cast(opportunity_at as date) as event_day
     from deals
-    where amount_reporting is not null
+    where pipeline_amount_reporting is not null
     union all
     select
         source_channel as channel,

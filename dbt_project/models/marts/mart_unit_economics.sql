@@ -4,7 +4,7 @@
     mart_channel_daily); bookings by lead source on the won date; under each attribution
     model the won revenue, the won deals credited (fractional: a deal's credit weights sum to
     1) and the attributed pipeline of won and still-open deals (lost deals get no credit) on
-    the opportunity's creation date. Ratios are recomputed at each grain from the summed
+    the opportunity's creation date, at that date's rate. Ratios are recomputed at each grain from the summed
     components, never averaged. Payback: months of the won customers' revenue (a deal's
     amount spread over var contract_months, default 12) needed to earn back the spend.
     Money is in the reporting currency. -#}
@@ -73,7 +73,7 @@ attributed_pipeline as (
             cast(date_trunc('month', opportunity_at) as date) as month,
             {{ campaign_key('channel', 'campaign') }} as campaign_key,
             attribution_model,
-            attributed_amount
+            attributed_pipeline_amount
         from attribution
     )
     on attribution_model in (
@@ -81,7 +81,7 @@ attributed_pipeline as (
         '{{ m }}'{{ ',' if not loop.last }}  -- noqa: LT02
     {%- endfor %}
     )
-    using sum(attributed_amount)
+    using sum(attributed_pipeline_amount)
     group by month, campaign_key
 
 ),

@@ -1,5 +1,6 @@
 {#- Attribution moves revenue, never creates or loses it: per model, the won deals' credits
-    equal won revenue; per deal and model, credits sum to the deal's amount to the cent. -#}
+    equal won revenue; per deal and model, credits sum to the deal's amount to the cent, and
+    pipeline credits to its pipeline amount (the creation date's rate). -#}
 with
 
 won as (
@@ -31,6 +32,19 @@ per_deal as (
     having sum(f.attributed_amount) <> any_value(d.amount_reporting)
 ),
 
+per_deal_pipeline as (
+    select
+        'deal pipeline credits' as problem,
+        f.attribution_model,
+        f.deal_id,
+        sum(f.attributed_pipeline_amount) as observed,
+        any_value(d.pipeline_amount_reporting) as expected
+    from {{ ref('fct_attribution') }} as f
+    inner join {{ ref('int_crm__deals') }} as d on f.deal_id = d.deal_id
+    group by f.attribution_model, f.deal_id
+    having sum(f.attributed_pipeline_amount) is distinct from any_value(d.pipeline_amount_reporting)
+),
+
 performance as (
     select
         'performance mart models' as problem,
@@ -58,5 +72,7 @@ performance as (
 select * from per_model
 union all
 select * from per_deal
+union all
+select * from per_deal_pipeline
 union all
 select * from performance

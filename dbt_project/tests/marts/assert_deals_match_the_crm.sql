@@ -12,4 +12,6 @@ select
     null,
     null
 from {{ ref('fct_deals') }}
-where (deal_amount is null or amount_reporting is null) and deal_status <> 'open'
+where
+    (deal_amount is null or amount_reporting is null or pipeline_amount_reporting is null)
+    and deal_status <> 'open'

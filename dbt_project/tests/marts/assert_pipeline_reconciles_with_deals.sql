@@ -1,8 +1,9 @@
-{#- Pipeline created equals the deals' amounts, in the performance and revenue marts. -#}
+{#- Pipeline created equals the deals' amounts at their creation date's rate, in the
+    performance, revenue and pacing marts. -#}
 with
 
 deals as (
-    select coalesce(sum(amount_reporting), 0) as amount from {{ ref('fct_deals') }}
+    select coalesce(sum(pipeline_amount_reporting), 0) as amount from {{ ref('fct_deals') }}
 ),
 
 figures as (

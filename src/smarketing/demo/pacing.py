@@ -10,8 +10,8 @@ published figure that equals this one was computed right:
 * actuals by the lead's source (first-touch channel): MQLs on the first MQL date, SALs on the
   SAL date (the first sales touch of the MQL episode or the SQL, whichever came first), SQLs
   and opportunities on the lead's stage dates, pipeline on the deal's creation date (priced
-  deals, converted at the close date, else the creation date), bookings and won deals on the
-  won date; the SLA share over the period's MQLs whose SLA window has elapsed;
+  deals, converted at the creation date's rate, so it never moves when the deal closes),
+  bookings and won deals on the won date (converted at the won date's rate); the SLA share over the period's MQLs whose SLA window has elapsed;
 * pacing is the actual over the target pro-rated to the elapsed share (the SLA share is a
   rate: against the target itself); the run-rate forecast the actual over the elapsed share;
 * the reverse funnel: from the bookings target, the trailing average deal size, win rate and
@@ -143,12 +143,15 @@ def _events(world: World, currency: str) -> list[tuple[date, str, str, int]]:
         if c.opportunity_at is not None:
             events.append((c.opportunity_at.date(), ch, "opportunities", 1))
         if c.deal_id is not None and amount_known(c):
-            at = (c.won_at or c.lost_at or c.opportunity_at).date()
-            cents = to_reporting_cents(c.amount_cents or 0, c.currency, at, rates, currency)
-            events.append((c.opportunity_at.date(), ch, "pipeline", cents))
+            created = c.opportunity_at.date()
+            amount = c.amount_cents or 0
+            pipeline = to_reporting_cents(amount, c.currency, created, rates, currency)
+            events.append((created, ch, "pipeline", pipeline))
             if c.won_at is not None:
-                events.append((c.won_at.date(), ch, "bookings", cents))
-                events.append((c.won_at.date(), ch, "won_deals", 1))
+                won = c.won_at.date()
+                bookings = to_reporting_cents(amount, c.currency, won, rates, currency)
+                events.append((won, ch, "bookings", bookings))
+                events.append((won, ch, "won_deals", 1))
     return events
 
 
