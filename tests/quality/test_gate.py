@@ -106,8 +106,9 @@ def build_audit(path: Path) -> Path:
     _new_marts(con)
     con.execute("create schema intermediate")
     con.execute("""create table intermediate.int_crm__deals as select * from (values
-        ('d1', 1500.00::decimal(18, 2)), ('d3', 900.00::decimal(18, 2)))
-        t(deal_id, amount_reporting)""")
+        ('d1', 1500.00::decimal(18, 2), 1500.00::decimal(18, 2)),
+        ('d3', 900.00::decimal(18, 2), 900.00::decimal(18, 2)))
+        t(deal_id, amount_reporting, pipeline_amount_reporting)""")
     con.execute("create schema seeds")
     # the real channel seed: the gate's channel checks read it
     con.execute(
@@ -125,7 +126,7 @@ def build_audit(path: Path) -> Path:
         'paid_search' as channel, 'brand' as campaign, 'won' as deal_status,
         timestamp '2026-01-04 10:00' as opportunity_at, timestamp '2026-01-09 10:00' as won_at,
         1.0::double as credit_weight, 1500.00::decimal(18, 2) as attributed_amount,
-        'USD' as currency_code
+        1500.00::decimal(18, 2) as attributed_pipeline_amount, 'USD' as currency_code
         from (values ('first_touch'), ('last_touch'), ('linear'), ('u_shaped'), ('w_shaped'),
                      ('time_decay')) t(m)""")
     con.execute("""create table audit._run_context as select
@@ -173,7 +174,8 @@ def _new_marts(con: duckdb.DuckDBPyConnection) -> None:
         owner_id, case when won_at is null then 'closedlost' else 'closedwon' end as deal_stage,
         case when won_at is null then 'lost' else 'won' end as deal_status,
         1 as buying_group_contacts, deal_amount, deal_currency,
-        deal_amount_reporting as amount_reporting, true as is_priced, opportunity_at,
+        deal_amount_reporting as amount_reporting,
+        deal_amount_reporting as pipeline_amount_reporting, true as is_priced, opportunity_at,
         coalesce(won_at, lost_at) as closed_at, won_at, lost_at, 5.0 as sales_cycle_days,
         first_touch_channel as source_channel, first_touch_campaign as source_campaign,
         first_touch_campaign_key as source_campaign_key, 1 as lead_deal_number

@@ -154,6 +154,12 @@ DBT_FAULTS = [
         "assert_attribution_credits_reconcile",
     ),
     (
+        "attributed pipeline off by a cent",
+        "update audit.fct_attribution set attributed_pipeline_amount"
+        " = 1499.99 where attribution_model = 'linear'",
+        "assert_attribution_credits_reconcile",
+    ),
+    (
         "an owner's MQLs missing from the SLA mart",
         "delete from audit.mart_sales_marketing_sla where dimension_value = '502'",
         "assert_sla_adds_up_to_mqls",

@@ -11,7 +11,8 @@ published figure that equals this one was computed right:
   SAL date (the first sales touch of the MQL episode or the SQL, whichever came first), SQLs
   and opportunities on the lead's stage dates, pipeline on the deal's creation date (priced
   deals, converted at the creation date's rate, so it never moves when the deal closes),
-  bookings and won deals on the won date (converted at the won date's rate); the SLA share over the period's MQLs whose SLA window has elapsed;
+  bookings and won deals on the won date (converted at the won date's rate); the SLA share
+  over the period's MQLs whose SLA window has elapsed;
 * pacing is the actual over the target pro-rated to the elapsed share (the SLA share is a
   rate: against the target itself); the run-rate forecast the actual over the elapsed share;
 * the reverse funnel: from the bookings target, the trailing average deal size, win rate and
