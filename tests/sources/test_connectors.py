@@ -5,6 +5,7 @@ The oracle is the demo reader over the same files: what an incremental API must 
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import json
 import logging
@@ -94,7 +95,9 @@ def test_429_with_retry_after_then_success(
     server.faults.add(ENDPOINTS[table], [429], retry_after="2")
     server.faults.add(ENDPOINTS[table], [502])
     spec = SPECS[table]
-    got = list(pipeline.reader_for(spec.source, settings).read(spec, START, END))
+    # one worker: the exact sleep sequence (concurrent slices: tests/sources/test_concurrent_*)
+    serial = dataclasses.replace(settings, extract_workers=1)
+    got = list(pipeline.reader_for(spec.source, serial).read(spec, START, END))
     assert _norm(got) == _norm(DemoFileReader(demo).read(spec, START, END))
     assert slept[:2] == [2.0, 0.0]  # Retry-After honoured, then the (zeroed) backoff
 
