@@ -365,7 +365,7 @@ DISPOSITIONS: dict[str, dict[str, str]] = {
     "104": {"hs_lead_status": "ATTEMPTED_TO_CONTACT"},
     "105": {"hs_lead_status": "OPEN_DEAL", "disqualification_reason": "bad_timing"},
 }
-for _record in COMPANY[("crm", "contacts")]:
+for _record in COMPANY[("hubspot", "contacts")]:
     _record["properties"].update(DISPOSITIONS[_record["id"]])
 
 
