@@ -7,8 +7,8 @@
     of old days is picked up too) and those of the last `incremental_lookback_days` days
     before the latest event day (late events), and replaces them by event_id. The raw load
     never deletes an event (a re-delivery replaces it by its key), so that equals a full
-    refresh. After a change to this model's logic,
-    rebuild it whole: trigger the DAG with the param `full_refresh: true`. -#}
+    refresh. After a change to this model's logic, rebuild it whole: trigger the DAG with
+    the param `full_refresh: true`. -#}
 {{
     config(
         materialized='incremental',
