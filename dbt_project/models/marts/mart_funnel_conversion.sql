@@ -2,7 +2,9 @@
     stage-to-stage conversion rates and the median days between stages. A person's cohort is
     the month they entered the funnel (first visit, else becoming a lead); the channel is
     their first touch (`offline` for leads with no visit). Anonymous visitors who never
-    converted count as visitors. -#}
+    converted count as visitors. A stage a lead skipped (no date of its own in the CRM; the
+    funnel dates it from the next stage) counts as reached, but the conversion from it and
+    the days to and from it count only leads that really passed through it. -#}
 {%- set stage_pairs = [
     ('visitor', 'lead'), ('lead', 'mql'), ('mql', 'sql'), ('sql', 'opportunity'),
     ('opportunity', 'won'),
@@ -13,6 +15,12 @@ with
 events as (
 
     select * from {{ ref('fct_funnel_events') }}
+
+),
+
+leads as (
+
+    select * from {{ ref('fct_lead_funnel') }}
 
 ),
 
@@ -33,17 +41,27 @@ people as (
 cohorts as (
 
     select
-        cast(date_trunc('month', coalesce(visitor, lead)) as date) as cohort_month,
-        channel,
-        visitor,
-        lead,
-        mql,
-        sql,
-        opportunity,
-        won,
-        lost
+        cast(date_trunc('month', coalesce(people.visitor, people.lead)) as date) as cohort_month,
+        people.channel,
+        people.visitor,
+        people.lead,
+        people.mql,
+        people.sql,
+        people.opportunity,
+        people.won,
+        people.lost,
+        -- passed through a stage: reached it with a date of its own (anonymous visitors and
+        -- stages without a skip flag always are)
+        true as passed_visitor,
+        true as passed_lead,
+        not coalesce(leads.is_mql_skipped, false) as passed_mql,
+        not coalesce(leads.is_sql_skipped, false) as passed_sql,
+        not coalesce(leads.is_opportunity_skipped, false) as passed_opportunity,
+        true as passed_won
 
     from people
+    left join leads
+        on people.person_id = leads.lead_id
 
 ),
 
@@ -63,13 +81,18 @@ final as (
         cast(count(lead) filter (where visitor is not null) / nullif(count(visitor), 0) as double)
             as visitor_to_lead_rate,
         {%- for start, finish in stage_pairs[1:] %}
-            cast(count({{ finish }}) / nullif(count({{ start }}), 0) as double)
-                as {{ start }}_to_{{ finish }}_rate,
+            cast(
+                count({{ finish }}) filter (where passed_{{ start }})
+                / nullif(count({{ start }}) filter (where passed_{{ start }}), 0) as double
+            ) as {{ start }}_to_{{ finish }}_rate,
         {%- endfor %}
         cast(count(won) / nullif(count(won) + count(lost), 0) as double) as win_rate,
     {%- for start, finish in stage_pairs %}
-        cast(median(epoch({{ finish }}) - epoch({{ start }})) / 86400.0 as decimal(10, 2))
-            as median_days_{{ start }}_to_{{ finish }}{{ ',' if not loop.last }}  -- noqa: LT02
+        cast(
+            median(epoch({{ finish }}) - epoch({{ start }})) filter (
+                where passed_{{ start }} and passed_{{ finish }}
+            ) / 86400.0 as decimal(10, 2)
+        ) as median_days_{{ start }}_to_{{ finish }}{{ ',' if not loop.last }}  -- noqa: LT02
     {%- endfor %}
     from cohorts
     group by cohort_month, channel
