@@ -47,8 +47,15 @@ def test_the_next_run_logs_what_changed_since_the_last_published_one(
     recorded = json.loads((settings.reports_dir / pipeline.LAST_SETTINGS_FILE).read_text())
     assert recorded["run_id"] == "run-1" and recorded["settings"] == settings.snapshot()
     changed = dataclasses.replace(settings, reporting_currency="EUR", lookback_days=5)
-    with caplog.at_level(logging.WARNING, logger="smarketing.pipeline"):
-        second = pipeline.publish("run-2", "2026-02-14", settings=changed)
+    # publishing may (re)configure Airflow's logging, which replaces the root handlers that
+    # caplog installed: listen on the module's own logger
+    logger = logging.getLogger("smarketing.pipeline")
+    logger.addHandler(caplog.handler)
+    try:
+        with caplog.at_level(logging.WARNING, logger="smarketing.pipeline"):
+            second = pipeline.publish("run-2", "2026-02-14", settings=changed)
+    finally:
+        logger.removeHandler(caplog.handler)
     expected = [f"lookback_days: {settings.lookback_days} -> 5", "reporting_currency: USD -> EUR"]
     assert second["settings_changed"] == expected
     assert f"settings changed since run run-1: {'; '.join(expected)}" in caplog.text
