@@ -123,7 +123,9 @@ def test_types_keys_comments_and_equality_with_duckdb(
             " col_description('marts.fct_deals'::regclass, 2)"
         ).fetchone()
         assert table_comment.startswith("The sales grain: one row per HubSpot deal")
-        assert column_comment.startswith("deal_amount in the reporting currency at the rate")
+        assert column_comment.startswith(
+            "The deal's value for bookings and won revenue: deal_amount in the reporting currency"
+        )
         # the naive UTC instant is the same instant in PostgreSQL
         pg.execute("set timezone to 'America/New_York'")
         first = pg.execute(
