@@ -417,12 +417,27 @@ FAULTS = [
     ),
     (
         "an empty published mart",
-        "delete from audit.mart_revenue_summary",
-        "mart_revenue_summary",
+        "delete from audit.mart_funnel_conversion",
+        "mart_funnel_conversion",
         "is not empty",
         "0",
     ),
 ]
+
+
+def test_a_company_without_deals_yet_publishes_with_a_warning(tmp_path: Path) -> None:
+    """No deal in the CRM yet (a company's first nights): the deal marts are empty, reported
+    as a warning; the funnel and spend still publish (an emptied deal mart while the CRM
+    holds deals is dbt's to stop: assert_deals_match_the_crm and the reconciliations)."""
+    db = build_audit(tmp_path / "a.duckdb")
+    con = duckdb.connect(str(db))
+    for mart in ("fct_deals", "fct_attribution", "mart_revenue_summary"):
+        con.execute(f"delete from audit.{mart}")
+    con.close()
+    result = run_gate(db, EXPECTATIONS, tmp_path, "no_deals")
+    assert (result.success, result.failures) == (True, [])
+    empty = sorted(w.suite for w in result.warnings if w.check == "is not empty")
+    assert empty == ["fct_attribution", "fct_deals", "mart_revenue_summary"]
 
 
 def test_the_gate_writes_nothing_into_the_expectations_folder(tmp_path: Path) -> None:

@@ -9,7 +9,8 @@ Where each kind of rule lives (one home per rule, see README "Quality"):
 * **this gate** owns what needs the run's context or the published baseline: the interval's
   freshness per source, the interval's leads against the CRM, volume anomalies against the
   published history, quarantined value (``quality/quarantine.py``), no personal data in any
-  published value, and one consumer-facing expectation per published mart (never empty).
+  published value, and one consumer-facing expectation per published mart (never empty; for
+  the deal marts a warning, severity.yml says why).
 
 Every SQL check is a file in ``quality/sql/``; the gate reads staging and audit models,
 never raw vendor JSON. Severity is not set here: ``expectations/severity.yml`` names every
