@@ -36,6 +36,7 @@ import pytest
 import requests
 
 from smarketing.topology import DAG_ID, Topology, live_group_members, postgres_bindir
+from smarketing.vendors import VENDOR_NAMES
 from smarketing.warehouse.publish import kept_versions
 from tests.conftest import PROJECT_DIR
 
@@ -51,11 +52,7 @@ FIRST_DAY = TODAY - timedelta(days=2)  # data day of the first scheduled run
 LAST_DAY = TODAY - timedelta(days=1)  # ... and of the second: yesterday
 ARTIFACTS = Path(os.environ.get("SMARKETING_ARTIFACTS_DIR", PROJECT_DIR / "artifacts"))
 TASKS = {
-    "extract_hubspot",
-    "extract_mailchimp",
-    "extract_google_ads",
-    "extract_meta_ads",
-    "extract_ga4",
+    *(f"extract_{name}" for name in VENDOR_NAMES),  # one extract per registered vendor
     "load_raw",
     "dbt_build",
     "quality_gate",
