@@ -19,30 +19,41 @@ per_model as (
     having observed is distinct from expected
 ),
 
-per_deal as (
+-- one pass over the credits per deal and model: revenue and pipeline credits beside the
+-- deal's two amounts
+per_deal_sums as (
     select
-        'deal credits' as problem,
         f.attribution_model,
         f.deal_id,
-        sum(f.attributed_amount) as observed,
-        any_value(d.amount_reporting) as expected
+        sum(f.attributed_amount) as credits,
+        any_value(d.amount_reporting) as amount,
+        sum(f.attributed_pipeline_amount) as pipeline_credits,
+        any_value(d.pipeline_amount_reporting) as pipeline_amount
     from {{ ref('fct_attribution') }} as f
     inner join {{ ref('int_crm__deals') }} as d on f.deal_id = d.deal_id
     group by f.attribution_model, f.deal_id
-    having sum(f.attributed_amount) <> any_value(d.amount_reporting)
+),
+
+per_deal as (
+    select
+        'deal credits' as problem,
+        attribution_model,
+        deal_id,
+        credits as observed,
+        amount as expected
+    from per_deal_sums
+    where credits <> amount
 ),
 
 per_deal_pipeline as (
     select
         'deal pipeline credits' as problem,
-        f.attribution_model,
-        f.deal_id,
-        sum(f.attributed_pipeline_amount) as observed,
-        any_value(d.pipeline_amount_reporting) as expected
-    from {{ ref('fct_attribution') }} as f
-    inner join {{ ref('int_crm__deals') }} as d on f.deal_id = d.deal_id
-    group by f.attribution_model, f.deal_id
-    having sum(f.attributed_pipeline_amount) is distinct from any_value(d.pipeline_amount_reporting)
+        attribution_model,
+        deal_id,
+        pipeline_credits as observed,
+        pipeline_amount as expected
+    from per_deal_sums
+    where pipeline_credits is distinct from pipeline_amount
 ),
 
 performance as (
