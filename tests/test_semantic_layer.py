@@ -77,7 +77,12 @@ def test_mf_query_monthly_metrics_equal_the_marts_and_the_truth(
         project / "target" / "semantic_manifest.json",
     )
     rows = _mf_query(settings, project, tmp_path / "metrics.csv")
+    # every row is a month: leads that never became MQLs and open deals have no date for
+    # those measures, and a row of zeros under an empty month is no month (the metrics'
+    # filters in _semantic_models.yml leave them out)
+    assert [row for row in rows if not row["metric_time__month"].startswith("20")] == []
     by_month = {row["metric_time__month"][:10]: row for row in rows}
+    assert len(by_month) == len(rows)
     assert {"2026-01-01", "2026-02-01"} <= set(by_month)
 
     con = duckdb.connect(str(settings.published_path), read_only=True)
@@ -107,6 +112,7 @@ def test_mf_query_monthly_metrics_equal_the_marts_and_the_truth(
         con.close()
 
     months = set(by_month) | set(revenue) | set(channel_daily)
+    assert set(by_month) <= set(revenue) | set(channel_daily) | set(mqls)
     for month in sorted(months):
         row = by_month.get(month, {})
         bookings, won, pipeline, win_rate = revenue.get(month, (0, 0, 0, None))

@@ -22,17 +22,28 @@ class UnknownDocBlock(KeyError):
     """A description refers to a docs block that no ``.md`` file of the project defines."""
 
 
+def file_blocks(path: Path) -> dict[str, str]:
+    """``name -> text`` of the docs blocks of one ``.md`` file (text stripped, as dbt keeps
+    it): the metrics are the blocks of ``models/docs/metrics.md``."""
+    blocks: dict[str, str] = {}
+    for name, text in _BLOCK.findall(path.read_text()):
+        if name in blocks:
+            raise ValueError(f"docs block {name!r} is defined twice in {path}")
+        blocks[name] = text.strip()
+    return blocks
+
+
 def doc_blocks(dbt_project_dir: Path) -> dict[str, str]:
-    """``name -> text`` of every docs block in the project's ``.md`` files (text stripped, as
-    dbt keeps it). A name defined twice is an error, as it is for dbt."""
+    """``name -> text`` of every docs block in the project's ``.md`` files. A name defined
+    twice is an error, as it is for dbt."""
     blocks: dict[str, str] = {}
     for path in sorted(dbt_project_dir.rglob("*.md")):
         if _NOT_SOURCE & set(path.relative_to(dbt_project_dir).parts):
             continue
-        for name, text in _BLOCK.findall(path.read_text()):
+        for name, text in file_blocks(path).items():
             if name in blocks:
                 raise ValueError(f"docs block {name!r} is defined twice (again in {path})")
-            blocks[name] = text.strip()
+            blocks[name] = text
     return blocks
 
 
