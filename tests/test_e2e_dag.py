@@ -211,14 +211,21 @@ def _check_joint_marts(con: duckdb.DuckDBPyConnection, truth: dict) -> None:
         " where bookings <> 0 order by 1"
     ).fetchall()
     assert months == [(m, _cents(c)) for m, c in sorted(truth["won_revenue_by_month"].items())]
+    # the follow-up SLA per owner and in total: the clock restarts at the current MQL
+    # episode, the share counts only elapsed windows, pending and never worked apart
     sla = con.execute(
-        "select dimension_value, mqls, mqls_worked, mqls_worked_within_sla, mqls_never_worked"
-        " from mart_sales_marketing_sla where dimension = 'owner' order by 1"
+        "select dimension_value, mqls, mqls_worked, mqls_pending, mqls_never_worked,"
+        " mqls_sla_elapsed, mqls_worked_within_sla, share_worked_within_sla"
+        " from mart_sales_marketing_sla where dimension in ('owner', 'total') order by 1"
     ).fetchall()
+    keys = ("mqls", "worked", "pending", "never_worked", "sla_elapsed", "worked_within_sla")
+    owners = sorted(truth["sla_by_owner"].items())
+    total = {k: sum(t[k] for _, t in owners) for k in keys}
     assert sla == [
-        (o, t["mqls"], t["worked"], t["worked_within_24h"], t["never_worked"])
-        for o, t in sorted(truth["sla_by_owner"].items())
+        (o, *(t[k] for k in keys), t["worked_within_sla"] / t["sla_elapsed"])
+        for o, t in [*owners, ("all", total)]
     ]
+    assert total["sla_elapsed"] < total["mqls"] and total["pending"] > 0
     accounts = con.execute(
         "select account_id, account_name, contacts, won_deals, won_revenue"
         " from mart_account_journey order by 1"

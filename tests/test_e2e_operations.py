@@ -213,22 +213,43 @@ def _three_runs(env: dict[str, str], tmp_path: Path, data: Path, truth: dict) ->
         ("EUR",)
     ]
     sla = con.execute(
-        "select dimension_value, mqls_worked_within_sla from mart_sales_marketing_sla"
-        " where dimension = 'owner' order by 1"
+        "select dimension_value, mqls_sla_elapsed, mqls_worked_within_sla"
+        " from mart_sales_marketing_sla where dimension = 'owner' order by 1"
     ).fetchall()
+    # the CRM's clock of this run: its latest change loaded, before the interval's end
+    (clock,) = con.execute(
+        "select distinct strftime(as_of, '%Y-%m-%dT%H:%M:%S.%g') || 'Z' from fct_lead_disposition"
+    ).fetchone()
     con.close()
-    within = {24: Counter(), 48: Counter()}
-    for lead in truth["leads"].values():
-        if lead["mql_at"] and lead["first_sales_touch_at"]:
-            hours = _hours(lead["mql_at"], lead["first_sales_touch_at"])
-            for limit, counter in within.items():
-                counter[lead["owner_id"]] += 0 <= hours <= limit
+    decided = truth["lead_disposition"]
+    assert decided["as_of"] > clock > "2026-02-13"
+
+    def sla_counts(limit: int, as_of: str) -> tuple[Counter, Counter]:
+        """Per owner, the MQLs whose window of ``limit`` hours from their current episode's
+        start has elapsed at ``as_of``, and those of them first touched within it."""
+        elapsed, within = Counter(), Counter()
+        for lead_id, lead in decided["leads"].items():
+            owner = truth["leads"][lead_id]["owner_id"]
+            touch = lead["first_sales_touch_at"]
+            if _hours(lead["mql_started_at"], as_of) >= limit:
+                elapsed[owner] += 1
+                within[owner] += (
+                    touch is not None and _hours(lead["mql_started_at"], touch) <= limit
+                )
+        return elapsed, within
+
     owners = sorted(truth["sla_by_owner"])
-    assert [within[24][o] for o in owners] == [  # the known answer, recomputed
-        truth["sla_by_owner"][o]["worked_within_24h"] for o in owners
+    elapsed24, within24 = sla_counts(24, decided["as_of"])
+    assert [(elapsed24[o], within24[o]) for o in owners] == [  # the known answer, recomputed
+        (truth["sla_by_owner"][o]["sla_elapsed"], truth["sla_by_owner"][o]["worked_within_sla"])
+        for o in owners
     ]
-    assert sla == [(o, within[48][o]) for o in owners]
-    assert sum(within[48].values()) > sum(within[24].values())
+    elapsed48, within48 = sla_counts(48, clock)
+    assert sla == [(o, elapsed48[o], within48[o]) for o in owners]
+    # at the same clock, a longer SLA: more MQLs worked within it, fewer windows elapsed
+    elapsed24, within24 = sla_counts(24, clock)
+    assert sum(within48.values()) > sum(within24.values())
+    assert sum(elapsed48.values()) < sum(elapsed24.values())
 
     # --- run 3: the data folder moves and the published file goes elsewhere -----------------
     moved = tmp_path / "moved_data"

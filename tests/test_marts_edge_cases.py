@@ -692,22 +692,48 @@ def test_attribution_uses_the_buying_group_within_the_lookback(
 
 
 def test_sla_by_owner_and_lead_source(warehouse: tuple[Settings, Path]) -> None:
+    """The follow-up SLA of the lead disposition: the clock starts at the current MQL
+    episode, and on the CRM's clock (01-25 12:00) every window has elapsed. Cat qualified
+    again on 01-20 09:00: her e-mail 24 h after her first MQL no longer answers it, and
+    nobody has touched her since: never worked. Dan (status ATTEMPTED_TO_CONTACT, no call
+    logged) is worked, but not within the SLA (no touch)."""
     _, db = warehouse
     rows = query(
         db,
-        "select dimension, dimension_value, mqls, mqls_worked, mqls_worked_within_sla,"
-        " mqls_never_worked, median_hours_to_first_touch, p90_hours_to_first_touch,"
-        " opportunities, won_deals, lost_deals, share_worked_within_sla,"
-        " mql_to_opportunity_rate, win_rate from audit.mart_sales_marketing_sla order by 1, 2",
+        "select dimension, dimension_value, mqls, mqls_worked, mqls_pending, mqls_sla_elapsed,"
+        " mqls_worked_within_sla, mqls_never_worked, median_hours_to_first_touch,"
+        " p90_hours_to_first_touch, opportunities, won_deals, lost_deals,"
+        " share_worked_within_sla, mql_to_opportunity_rate, win_rate"
+        " from audit.mart_sales_marketing_sla order by 1, 2",
     )
     d = Decimal
     assert rows == [
-        # Cat (24 h exactly: within), Dan and Eve offline; Eve's call after 6 h
-        ("lead_source", "offline", 3, 2, 2, 1, d("15.00"), d("22.20"), 2, 1, 1, 2 / 3, 2 / 3, 0.5),
+        # Cat never worked since 01-20, Dan worked without a touch, Eve's call after 6 h
+        (
+            "lead_source",
+            "offline",
+            3,
+            2,
+            0,
+            3,
+            1,
+            1,
+            d("6.00"),
+            d("6.00"),
+            2,
+            1,
+            1,
+            1 / 3,
+            2 / 3,
+            0.5,
+        ),
+        # Ben: his meeting 30 h after the MQL, outside the SLA
         (
             "lead_source",
             "organic_search",
             1,
+            1,
+            0,
             1,
             0,
             0,
@@ -720,13 +746,13 @@ def test_sla_by_owner_and_lead_source(warehouse: tuple[Settings, Path]) -> None:
             0.0,
             None,
         ),
-        ("lead_source", "referral", 1, 1, 1, 0, d("2.00"), d("2.00"), 1, 1, 0, 1.0, 1.0, 1.0),
+        ("lead_source", "referral", 1, 1, 0, 1, 1, 0, d("2.00"), d("2.00"), 1, 1, 0, 1.0, 1.0, 1.0),
         # owner 501: Ann 2 h, Ben 30 h, Eve 6 h -> median 6, p90 = 6 + 0.8 * (30 - 6)
-        ("owner", "501", 3, 3, 2, 0, d("6.00"), d("25.20"), 2, 2, 0, 2 / 3, 2 / 3, 1.0),
-        # owner 502: Cat 24 h (her call before the MQL does not count), Dan never
-        ("owner", "502", 2, 1, 1, 1, d("24.00"), d("24.00"), 1, 0, 1, 0.5, 0.5, 0.0),
-        # all: 2, 6, 24, 30 h -> median 15, p90 = 24 + 0.7 * (30 - 24)
-        ("total", "all", 5, 4, 3, 1, d("15.00"), d("28.20"), 3, 2, 1, 0.6, 0.6, 2 / 3),
+        ("owner", "501", 3, 3, 0, 3, 2, 0, d("6.00"), d("25.20"), 2, 2, 0, 2 / 3, 2 / 3, 1.0),
+        # owner 502: Cat never worked (restarted clock), Dan worked but never touched
+        ("owner", "502", 2, 1, 0, 2, 0, 1, None, None, 1, 0, 1, 0.0, 0.5, 0.0),
+        # all: 2, 6, 30 h -> median 6, p90 25.2; within the SLA 2 of 5 elapsed windows
+        ("total", "all", 5, 4, 0, 5, 2, 1, d("6.00"), d("25.20"), 3, 2, 1, 0.4, 0.6, 2 / 3),
     ]
 
 

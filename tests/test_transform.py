@@ -32,14 +32,25 @@ def test_analysis_settings_reach_dbt_as_vars(settings: Settings) -> None:
     assert dbt_env(custom)["SMARKETING_SLA_HOURS"] == "12.5"
     assert dbt_env(custom)["SMARKETING_ATTRIBUTION_SKIP_DIRECT"] == "true"
     assert dbt_env(settings)["SMARKETING_ATTRIBUTION_SKIP_DIRECT"] == "false"
-    compiled = run_dbt(custom, "compile", "--select", "mart_sales_marketing_sla", "fct_attribution")
+    compiled = run_dbt(
+        custom,
+        "compile",
+        "--select",
+        "int_crm__lead_dispositions",
+        "mart_sales_marketing_sla",
+        "fct_attribution",
+    )
     assert compiled.success
     target = settings.data_dir / "dbt" / "target"
     manifest = json.loads((target / "manifest.json").read_text())
     sla = manifest["nodes"]["model.smarketing.mart_sales_marketing_sla"]
     assert sla["config"]["contract"]["enforced"] is True
     marts = target / "compiled" / "smarketing" / "models" / "marts"
-    assert "<= 12.5" in (marts / "mart_sales_marketing_sla.sql").read_text()
+    # the SLA window is the intermediate's (its one home); the mart reports its length
+    dispositions = target / "compiled" / "smarketing" / "models" / "intermediate"
+    due = (dispositions / "int_crm__lead_dispositions.sql").read_text()
+    assert "round(12.5 * 3600.0 * 1000000.0)" in due
+    assert "cast(12.5 as decimal(10, 2))" in (marts / "mart_sales_marketing_sla.sql").read_text()
     attribution = (marts / "fct_attribution.sql").read_text()
     assert "to_days(30)" in attribution and "86400.0 * 3.5" in attribution
     # the direct-visit rule is compiled in only when the setting is on

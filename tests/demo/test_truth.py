@@ -6,6 +6,7 @@ from collections import Counter
 from datetime import date, timedelta
 from decimal import Decimal
 
+from smarketing.demo.disposition import crm_clock
 from smarketing.demo.fx import daily_rates, to_usd_cents
 from smarketing.demo.truth import ground_truth
 from smarketing.demo.world import generate, iso
@@ -84,8 +85,9 @@ def test_new_ground_truth_keys_reconcile() -> None:
     sla = truth["sla_by_owner"]
     assert set(sla) <= {"501", "502", "503", "504"}
     for owner in sla.values():
-        assert owner["worked"] + owner["never_worked"] == owner["mqls"]
-        assert owner["worked_within_24h"] <= owner["worked"]
+        assert owner["worked"] + owner["pending"] + owner["never_worked"] == owner["mqls"]
+        assert owner["worked_within_sla"] + owner["never_worked"] <= owner["sla_elapsed"]
+        assert owner["pending"] + owner["sla_elapsed"] <= owner["mqls"]
     assert sum(o["mqls"] for o in sla.values()) == sum(f["mqls"] for f in funnel.values())
     assert totals["sales_touches"] == len(world.sales_touches) > 0
     leads = truth["leads"]
@@ -97,16 +99,24 @@ def test_new_ground_truth_keys_reconcile() -> None:
     for col in colleagues:
         assert leads[col.contact_id]["channel"] == "offline"
         assert leads[col.contact_id]["deal_id"] is None
-    # within 24 h is measured exactly: recount from the leads
-    within = Counter(
-        c.owner_id
-        for c in world.contacts
-        if c.mql_at
-        and leads[c.contact_id]["first_sales_touch_at"]
-        and min(t.at for t in world.sales_touches if t.contact_id == c.contact_id) - c.mql_at
-        <= timedelta(hours=24)
-    )
-    assert {o: v["worked_within_24h"] for o, v in sla.items()} == {o: within.get(o, 0) for o in sla}
+    # the SLA is measured exactly, from the current MQL episode (a re-qualified lead restarts
+    # it) and over elapsed windows only, on the CRM's clock: recount from the world
+    as_of = crm_clock(world)
+    elapsed, within, restarted = Counter(), Counter(), 0
+    for c in world.contacts:
+        if c.mql_at is None:
+            continue
+        start = c.lead_disposition.returns_at or c.mql_at
+        due = start + timedelta(hours=24)
+        mine = [t.at for t in world.sales_touches if t.contact_id == c.contact_id]
+        restarted += any(c.mql_at <= t < start for t in mine)
+        if as_of >= due:
+            elapsed[c.owner_id] += 1
+            within[c.owner_id] += any(start <= t <= due for t in mine)
+    assert {o: (v["sla_elapsed"], v["worked_within_sla"]) for o, v in sla.items()} == {
+        o: (elapsed[o], within[o]) for o in sla
+    }
+    assert restarted > 0  # touches of an earlier episode that no longer answer the SLA
 
 
 def test_ground_truth_in_another_reporting_currency() -> None:

@@ -134,8 +134,10 @@ def test_sales_touches_follow_the_contact_and_stay_inside_the_range() -> None:
 
 # every file of generate(3, 0.05, 2026-01-01..2026-01-10) but hubspot/contacts.jsonl, and its
 # ground truth rewritten as below, as the generator wrote them before the demo was split by
-# vendor (computed at commit 969719f; file names as before the split)
-UNCHANGED_DIGEST = "a19d25e87f99c49464642e2cab896db45aecbecd8c643b33367c43bebbee493e"
+# vendor (computed at commit 969719f; file names as before the split). Re-pinned at 816dbf9
+# without the truth's sla_by_owner (issue 13 gave the SLA mart the disposition's SLA, and the
+# truth its figures), in the run where the pin of 969719f (a19d25e8…) still held.
+UNCHANGED_DIGEST = "88fb10043e237d199dea02d4a4eb17f42327968ae3667d2fafe1393413315100"
 
 
 def test_the_vendor_split_writes_every_byte_as_before(tmp_path: Path) -> None:
@@ -143,7 +145,8 @@ def test_the_vendor_split_writes_every_byte_as_before(tmp_path: Path) -> None:
     and the truth are byte for byte the ones the single generator module wrote, except what
     the lead disposition (sales' decisions, issue 13) added on purpose: the contacts file
     (lead statuses, reasons, re-qualified leads) and the truth's ``lead_disposition``; and
-    the truth's ``targets_pacing`` (the plan paced, issue 13)."""
+    the truth's ``targets_pacing`` (the plan paced, issue 13) and ``sla_by_owner`` (the SLA
+    of the current MQL episode over elapsed windows, issue 13)."""
     world = without_linkedin(generate(3, 0.05, date(2026, 1, 1), date(2026, 1, 10)))
     write_world(world, tmp_path)
     without_linkedin(world, tmp_path)  # LinkedIn came later (its own test below)
@@ -155,6 +158,7 @@ def test_the_vendor_split_writes_every_byte_as_before(tmp_path: Path) -> None:
     truth = json.loads(truth_file.read_text())
     assert truth.pop("lead_disposition")["mqls"] > 0
     assert truth.pop("targets_pacing")["rows"]  # the plan's pacing (issue 13), added too
+    assert truth.pop("sla_by_owner")  # redefined (issue 13): re-pinned without it
     truth_file.write_text(json.dumps(truth, indent=2, sort_keys=True))
     assert tree_digest(tmp_path) == UNCHANGED_DIGEST
 
@@ -162,9 +166,12 @@ def test_the_vendor_split_writes_every_byte_as_before(tmp_path: Path) -> None:
 # every file and the ground truth of generate(3, 0.3, 2026-01-01..2026-01-10) as main wrote
 # them just before LinkedIn Ads was wired in (b3855d1), and the same world with LinkedIn Ads:
 # its own file, the web sessions its ads brought (in GA4's files) and the truth counting them
-# (the truth without its later ``targets_pacing``, rewritten with sorted keys)
-BEFORE_LINKEDIN_DIGEST = "3797cf4bb609574acd40001fbe4c538f4b697f23a0683d30ceb18d6c554dfcae"
-WITH_LINKEDIN_DIGEST = "a6a141e03f3deb8dd1622ef6250f4ac58c728f03d1b6b28fff06d2892385ad2c"
+# (the truth without its later ``targets_pacing``, rewritten with sorted keys). Both re-pinned
+# at 816dbf9 without the truth's sla_by_owner and lead_disposition (issue 13 redefined the
+# first and gave the second each MQL's SLA), in the run where the pins of b3855d1
+# (3797cf4b…, a6a141e0…) still held.
+BEFORE_LINKEDIN_DIGEST = "a512138b8cf0e99021d5ee711769c15a3d61d0714c967f84053ccd45ea84c009"
+WITH_LINKEDIN_DIGEST = "fe9b5e73550411550b5acb27652f1fe7837854efcd4d1f8a25064b72249fdfb0"
 
 
 def test_linkedin_adds_its_file_and_its_visits_and_changes_no_other_vendor(
@@ -182,6 +189,8 @@ def test_linkedin_adds_its_file_and_its_visits_and_changes_no_other_vendor(
         truth_file = tmp_path / folder / "ground_truth.json"
         truth = json.loads(truth_file.read_text())
         assert truth.pop("targets_pacing")["rows"]
+        assert truth.pop("sla_by_owner")  # redefined later (issue 13)
+        assert truth.pop("lead_disposition")["mqls"] > 0  # each MQL's SLA added (issue 13)
         truth_file.write_text(json.dumps(truth, indent=2, sort_keys=True))
     assert tree_digest(tmp_path / "without") == BEFORE_LINKEDIN_DIGEST
     assert tree_digest(tmp_path / "with") == WITH_LINKEDIN_DIGEST

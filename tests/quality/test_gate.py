@@ -222,7 +222,8 @@ def _new_marts(con: duckdb.DuckDBPyConnection) -> None:
         1.0 as median_days_opportunity_to_won from audit.fct_lead_funnel group by 2""")
     con.execute("""create table audit.mart_sales_marketing_sla as
         select d.*, 24.0 as sla_hours from (select dimension, dimension_value, count(*) as mqls,
-            count(first_sales_touch_at) as mqls_worked,
+            count(first_sales_touch_at) as mqls_worked, 0 as mqls_pending,
+            count(*) as mqls_sla_elapsed,
             count(*) filter (where first_sales_touch_at <= mql_at + interval 24 hour)
                 as mqls_worked_within_sla,
             0.5 as share_worked_within_sla, 0 as mqls_never_worked,
@@ -261,7 +262,9 @@ def _new_marts(con: duckdb.DuckDBPyConnection) -> None:
         case lead_id when '1' then 'accepted' else 'rejected' end as disposition,
         case lead_id when '3' then 'bad_fit' end as rejection_reason, mql_at,
         mql_at as mql_started_at, false as is_remql, mql_at + interval 24 hour as sla_due_at,
-        false as is_within_sla_window, first_sales_touch_at,
+        false as is_within_sla_window,
+        first_sales_touch_at <= mql_at + interval 24 hour as is_worked_within_sla,
+        first_sales_touch_at,
         (epoch(first_sales_touch_at) - epoch(mql_at)) / 3600.0 as hours_to_first_touch,
         case lead_id when '1' then first_sales_touch_at end as sal_at, false as is_sal_skipped,
         lead_id = '3' as ever_rejected, false as rejected_then_converted, opportunity_at,

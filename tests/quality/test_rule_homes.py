@@ -165,6 +165,12 @@ DBT_FAULTS = [
         "assert_sla_adds_up_to_mqls",
     ),
     (
+        "the SLA mart's pending disagreeing with the disposition mart",
+        "update audit.mart_sales_marketing_sla set mqls_pending = mqls_pending + 1,"
+        " mqls_worked = mqls_worked - 1 where dimension = 'total'",
+        "assert_sla_agrees_with_lead_disposition",
+    ),
+    (
         "anonymous lead event",
         "update audit.fct_funnel_events set is_anonymous = true where stage = 'won'",
         "assert_funnel_events_anonymous_only_visitors",

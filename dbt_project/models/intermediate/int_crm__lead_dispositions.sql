@@ -15,6 +15,13 @@
     * pending   — not worked, and its SLA window (var sla_hours) has not elapsed yet;
     * never_worked — not worked, and the SLA window has elapsed.
 
+    The follow-up SLA, for every mart that reports it: the window runs from the episode's
+    start to sla_due_at (start + sla_hours) and has elapsed once the clock reaches
+    sla_due_at (is_within_sla_window false); the MQL was worked within the SLA when the
+    episode's first sales touch came at or before sla_due_at. An SLA share counts only the
+    MQLs whose window has elapsed: one still open would enter it only once touched (a
+    success known early, its failures not yet), which would flatter the share.
+
     "Now" is the CRM's own clock: the latest change the warehouse holds from it (contact
     update, sales touch, deal created or closed), so a re-run of an old day classifies as it
     did then and a test's figures do not depend on the wall clock.
@@ -115,6 +122,18 @@ facts as (
 
 ),
 
+-- the follow-up SLA: the window, and whether the episode's first touch came within it
+sla as (
+
+    select
+        *,
+        as_of < sla_due_at as is_within_sla_window,
+        coalesce(first_sales_touch_at <= sla_due_at, false) as is_worked_within_sla
+
+    from facts
+
+),
+
 classified as (
 
     select
@@ -123,11 +142,11 @@ classified as (
             when status_accepted or episode_sql_at is not null then 'accepted'
             when status_rejected then 'rejected'
             when is_worked then 'worked_undecided'
-            when as_of < sla_due_at then 'pending'
+            when is_within_sla_window then 'pending'
             else 'never_worked'
         end as disposition
 
-    from facts
+    from sla
 
 ),
 
@@ -152,7 +171,8 @@ final as (
         mql_started_at,
         mql_started_at > mql_at as is_remql,
         sla_due_at,
-        as_of <= sla_due_at as is_within_sla_window,
+        is_within_sla_window,
+        is_worked_within_sla,
         first_sales_touch_at,
         (epoch(first_sales_touch_at) - epoch(mql_started_at)) / 3600.0 as hours_to_first_touch,
         case

@@ -27,6 +27,7 @@ final as (
         is_remql,
         sla_due_at,
         is_within_sla_window,
+        is_worked_within_sla,
         first_sales_touch_at,
         cast(hours_to_first_touch as decimal(10, 2)) as hours_to_first_touch,
         sal_at,

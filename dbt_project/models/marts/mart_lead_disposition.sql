@@ -4,7 +4,6 @@
     add up to the MQLs. The follow-up SLA share counts only MQLs whose SLA window has
     elapsed. share_rejected_later_converted is the feedback for marketing: of the leads
     sales rejected at some point, the share that reached an opportunity anyway. -#}
-{%- set sla_hours = var('sla_hours', 24) -%}
 
 with
 
@@ -35,9 +34,8 @@ counted as (
         count(*) filter (where is_remql) as remqls,
         count(*) filter (where is_sal_skipped) as sal_skipped,
         count(*) filter (where not is_within_sla_window) as mqls_sla_elapsed,
-        count(*) filter (
-            where not is_within_sla_window and hours_to_first_touch <= {{ sla_hours }}
-        ) as worked_within_sla,
+        count(*) filter (where not is_within_sla_window and is_worked_within_sla)
+            as worked_within_sla,
         count(*) filter (where ever_rejected) as ever_rejected,
         count(*) filter (where rejected_then_converted) as rejected_then_converted
 

@@ -1,8 +1,12 @@
-{#- The service level between marketing and sales, by owner, by lead source and in total:
-    how fast sales first touched each MQL (calls, sales e-mails, meetings at or after the
-    MQL date), the share worked within the SLA (var sla_hours, default 24), MQLs never
-    worked (no sales touch yet), and lead quality: MQL -> opportunity rate and win rate.
-    Settles "bad leads" (low MQL -> opportunity) versus "leads never worked". -#}
+{#- The service level between marketing and sales, by owner, by lead source and in total,
+    with the follow-up SLA of int_crm__lead_dispositions (its one home): the SLA clock starts
+    at the lead's current MQL episode (a recycled lead that qualifies again restarts it, and
+    only sales touches since then answer it), the window (var sla_hours, default 24) elapses
+    on the CRM's clock, and the share worked within the SLA counts only the MQLs whose window
+    has elapsed. MQLs are worked, pending (unworked, window open) or never worked (unworked,
+    window elapsed), as mart_lead_disposition counts them. Lead quality: MQL -> opportunity
+    rate and win rate. Settles "bad leads" (low MQL -> opportunity) versus "leads never
+    worked". -#}
 {%- set sla_hours = var('sla_hours', 24) -%}
 
 with
@@ -13,21 +17,30 @@ leads as (
 
 ),
 
+dispositions as (
+
+    select * from {{ ref('int_crm__lead_dispositions') }}
+
+),
+
 mqls as (
 
     select
-        lead_id,
-        coalesce(owner_id, '(unassigned)') as owner_id,
-        first_touch_channel as lead_source,
-        mql_at,
-        first_sales_touch_at,
-        (epoch(first_sales_touch_at) - epoch(mql_at)) / 3600.0 as hours_to_first_touch,
-        opportunity_at,
-        won_at,
-        lost_at
+        leads.lead_id,
+        coalesce(leads.owner_id, '(unassigned)') as owner_id,
+        leads.first_touch_channel as lead_source,
+        dispositions.disposition,
+        dispositions.is_within_sla_window,
+        dispositions.is_worked_within_sla,
+        dispositions.hours_to_first_touch,
+        leads.opportunity_at,
+        leads.won_at,
+        leads.lost_at
 
     from leads
-    where mql_at is not null
+    inner join dispositions
+        on leads.lead_id = dispositions.contact_id
+    where leads.mql_at is not null
 
 ),
 
@@ -59,8 +72,11 @@ counted as (
         dimension,
         dimension_value,
         count(*) as mqls,
-        count(first_sales_touch_at) as mqls_worked,
-        count(*) filter (where hours_to_first_touch <= {{ sla_hours }}) as mqls_worked_within_sla,
+        count(*) filter (where disposition = 'pending') as mqls_pending,
+        count(*) filter (where disposition = 'never_worked') as mqls_never_worked,
+        count(*) filter (where not is_within_sla_window) as mqls_sla_elapsed,
+        count(*) filter (where not is_within_sla_window and is_worked_within_sla)
+            as mqls_worked_within_sla,
         cast(median(hours_to_first_touch) as decimal(10, 2)) as median_hours_to_first_touch,
         cast(quantile_cont(hours_to_first_touch, 0.9) as decimal(10, 2))
             as p90_hours_to_first_touch,
@@ -80,10 +96,13 @@ final as (
         dimension_value,
         cast({{ sla_hours }} as decimal(10, 2)) as sla_hours,
         mqls,
-        mqls_worked,
+        mqls - mqls_pending - mqls_never_worked as mqls_worked,
+        mqls_pending,
+        mqls_sla_elapsed,
         mqls_worked_within_sla,
-        cast(mqls_worked_within_sla / mqls as double) as share_worked_within_sla,
-        mqls - mqls_worked as mqls_never_worked,
+        cast(mqls_worked_within_sla / nullif(mqls_sla_elapsed, 0) as double)
+            as share_worked_within_sla,
+        mqls_never_worked,
         median_hours_to_first_touch,
         p90_hours_to_first_touch,
         opportunities,

@@ -1,6 +1,7 @@
 {#- The disposition mart's MQLs agree with the other marts at every grain they share: per
-    month × campaign with mart_channel_performance (MQLs on the day of the first MQL date),
-    per lead with fct_lead_funnel, and in total with mart_sales_marketing_sla. -#}
+    month × campaign with mart_channel_performance (MQLs on the day of the first MQL date)
+    and per lead with fct_lead_funnel (per owner, lead source and in total with
+    mart_sales_marketing_sla: assert_sla_agrees_with_lead_disposition). -#}
 with
 
 disposition as (
@@ -60,26 +61,8 @@ by_lead as (
     where d.lead_id is null or f.lead_id is null
     group by all
 
-),
-
-in_total as (
-
-    select
-        'total' as grain,
-        null as mql_month,
-        null as campaign_key,
-        (select coalesce(sum(mqls), 0) from disposition) as disposition_mqls,
-        (
-            select coalesce(sum(mqls), 0)
-            from {{ ref('mart_sales_marketing_sla') }}
-            where dimension = 'total'
-        ) as other_mqls
-
 )
 
 select * from by_month_campaign
 union all
 select * from by_lead
-union all
-select * from in_total
-where disposition_mqls <> other_mqls

@@ -1,5 +1,6 @@
-{#- Worked plus never worked is every MQL, and every dimension of the SLA mart adds up to the
-    lead funnel's MQLs. -#}
+{#- Worked, pending and never worked split every MQL; the share's base (elapsed windows)
+    holds the never worked and the worked within the SLA, and leaves the pending out; and
+    every dimension of the SLA mart adds up to the lead funnel's MQLs. -#}
 with
 
 mqls as (
@@ -10,9 +11,13 @@ select
     dimension,
     dimension_value,
     mqls as observed,
-    mqls_worked + mqls_never_worked as expected
+    mqls_worked + mqls_pending + mqls_never_worked as expected
 from {{ ref('mart_sales_marketing_sla') }}
-where mqls_worked + mqls_never_worked <> mqls or mqls_worked_within_sla > mqls_worked
+where
+    mqls_worked + mqls_pending + mqls_never_worked <> mqls
+    or mqls_worked_within_sla > mqls_sla_elapsed
+    or mqls_never_worked > mqls_sla_elapsed
+    or mqls_pending + mqls_sla_elapsed > mqls
 union all
 select
     dimension,

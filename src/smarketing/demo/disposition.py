@@ -128,8 +128,9 @@ def crm_clock(world: World) -> datetime:
 
 
 def ground_truth(world: World) -> dict:
-    """Each MQL's disposition (accepted, rejected, worked_undecided, pending, never_worked)
-    and the totals mart_lead_disposition must publish, with the default 24 h SLA."""
+    """Each MQL's disposition (accepted, rejected, worked_undecided, pending, never_worked),
+    the follow-up SLA of its current episode, and the totals mart_lead_disposition must
+    publish, with the default 24 h SLA."""
     as_of = crm_clock(world)
     touches: dict[str, list[datetime]] = defaultdict(list)
     for t in world.sales_touches:
@@ -139,15 +140,18 @@ def ground_truth(world: World) -> dict:
         p: Plan | None = getattr(c, "lead_disposition", None)
         if c.mql_at is None or p is None:
             continue
-        start = p.returns_at or c.mql_at
-        worked = p.attempted_at is not None or any(t >= start for t in touches[c.contact_id])
+        start = p.returns_at or c.mql_at  # the SLA clock (re)starts here
+        due = start + timedelta(hours=SLA_HOURS)
+        answered = [t for t in touches[c.contact_id] if t >= start]
+        first_touch = min(answered) if answered else None
+        worked = p.attempted_at is not None or first_touch is not None
         if c.sql_at is not None:
             disposition = "accepted"
         elif p.rejected_at is not None and p.returns_at is None:
             disposition = "rejected"
         elif worked:
             disposition = "worked_undecided"
-        elif as_of < start + timedelta(hours=SLA_HOURS):
+        elif as_of < due:
             disposition = "pending"
         else:
             disposition = "never_worked"
@@ -157,6 +161,10 @@ def ground_truth(world: World) -> dict:
             "mql_started_at": _iso(start),
             "is_remql": p.returns_at is not None,
             "ever_rejected": p.rejected_at is not None,
+            # the follow-up SLA of the episode: touched by its due time; window elapsed
+            "first_sales_touch_at": _iso(first_touch) if first_touch else None,
+            "worked_within_sla": first_touch is not None and first_touch <= due,
+            "sla_elapsed": as_of >= due,
         }
     counts = Counter(v["disposition"] for v in leads.values())
     reasons = Counter(v["rejection_reason"] for v in leads.values() if v["rejection_reason"])

@@ -8,7 +8,7 @@ checks the whole pipeline, connectors to marts.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from smarketing.demo import disposition, pacing
 from smarketing.demo.fx import daily_rates, to_reporting_cents
@@ -68,9 +68,11 @@ def ground_truth(world: World, reporting_currency: str = "USD") -> dict:
     stages = ("leads", "mqls", "sqls", "opportunities", "won_deals", "lost_deals")
     funnel: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(stages, 0))
     by_month: dict[str, int] = defaultdict(int)
-    sla: dict[str, dict[str, int]] = defaultdict(
-        lambda: dict.fromkeys(("mqls", "worked", "worked_within_24h", "never_worked"), 0)
-    )
+    # the follow-up SLA per owner, as sales' decisions and the world's clock leave it: the
+    # clock (re)starts at the current MQL episode; only elapsed windows enter the share
+    decided = disposition.ground_truth(world)
+    sla_keys = ("mqls", "worked", "pending", "never_worked", "sla_elapsed", "worked_within_sla")
+    sla: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(sla_keys, 0))
     names = {company_id(n): n.title() for n in COMPANIES}
     accounts: dict[str, dict] = {}
     leads = {}
@@ -85,15 +87,16 @@ def ground_truth(world: World, reporting_currency: str = "USD") -> dict:
         )
         account["contacts"] += 1
         if c.mql_at is not None:
-            owner = sla[c.owner_id]
-            owner["mqls"] += 1
             worked = [t.at for t in touches.get(c.contact_id, []) if t.at >= c.mql_at]
             if worked:
                 first_touch[c.contact_id] = min(worked)
-                owner["worked"] += 1
-                owner["worked_within_24h"] += min(worked) - c.mql_at <= timedelta(hours=24)
-            else:
-                owner["never_worked"] += 1
+            episode = decided["leads"][c.contact_id]
+            owner = sla[c.owner_id]
+            owner["mqls"] += 1
+            kind = episode["disposition"]
+            owner[kind if kind in ("pending", "never_worked") else "worked"] += 1
+            owner["sla_elapsed"] += episode["sla_elapsed"]
+            owner["worked_within_sla"] += episode["sla_elapsed"] and episode["worked_within_sla"]
         daily[(c.lead_at.date().isoformat(), c.channel)]["leads"] += 1
         if c.won_at is not None:
             cell = daily[(c.won_at.date().isoformat(), c.channel)]
@@ -164,7 +167,7 @@ def ground_truth(world: World, reporting_currency: str = "USD") -> dict:
         ],
         "sla_by_owner": dict(sorted(sla.items())),
         "accounts": dict(sorted(accounts.items())),
-        "lead_disposition": disposition.ground_truth(world),
+        "lead_disposition": decided,
         # the plan (the dbt seed plan_targets) paced by the world's actuals: mart_targets_pacing
         "targets_pacing": pacing.pacing_truth(world, pacing.load_plan(), reporting_currency),
     }
