@@ -5,6 +5,7 @@ warehouse, the seed tables)."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import shutil
 from pathlib import Path
 
@@ -12,7 +13,15 @@ import duckdb
 import pytest
 
 from smarketing.config import Settings, load_settings
-from smarketing.transform import _PROJECT_FINGERPRINT, project_fingerprint, project_unchanged
+from smarketing.envvars import temporary_environment
+from smarketing.transform import (
+    _PROJECT_FINGERPRINT,
+    SKIP_FIXED_ARGS,
+    dbt_args,
+    dbt_env,
+    project_fingerprint,
+    project_unchanged,
+)
 from tests.conftest import PROJECT_DIR
 
 
@@ -81,3 +90,44 @@ def test_missing_seed_tables_or_another_warehouse_reload_the_seeds(project: Sett
     con.execute("drop table seeds.channels")
     con.close()
     assert not project_unchanged(project)
+
+
+def _listed(s: Settings, *extra: str) -> set[str]:
+    """unique_id of every node ``dbt build`` would run with ``extra`` (dbt's own selection)."""
+    from dbt.cli.main import dbtRunner
+
+    args = dbt_args(s, "ls", "--resource-type", "all", "--output", "json", "--quiet", *extra)
+    with temporary_environment(dbt_env(s)):
+        result = dbtRunner().invoke([*args, "--output-keys", "unique_id"])
+    assert result.success, result.exception
+    return {json.loads(line)["unique_id"] for line in result.result}
+
+
+def test_an_unchanged_nightly_leaves_out_seeds_their_own_tests_and_unit_tests_only(
+    project: Settings,
+) -> None:
+    """A test that reads a model and a seed (a mart's channels against the channels seed)
+    still runs: its model was rebuilt. dbt's default selection would drop it with the seed."""
+    nightly = _listed(project, *SKIP_FIXED_ARGS)
+    manifest = json.loads((project.data_dir / "dbt" / "target" / "manifest.json").read_text())
+    nodes = {**manifest["nodes"], **manifest["unit_tests"]}
+    built = {"model", "seed", "snapshot", "test", "unit_test"}
+    everything = {uid for uid, node in nodes.items() if node["resource_type"] in built}
+    seeds = {uid for uid in nodes if uid.startswith("seed.")}
+    seed_only = {
+        uid
+        for uid, node in nodes.items()
+        if uid.startswith("test.") and set(node["depends_on"]["nodes"]) <= seeds
+    }
+    mixed = {
+        uid
+        for uid, node in nodes.items()
+        if uid.startswith("test.") and seeds & set(node["depends_on"]["nodes"])
+    } - seed_only
+    unit_tests = {uid for uid in nodes if uid.startswith("unit_test.")}
+    assert len(seeds) == 4 and len(seed_only) >= 20 and len(unit_tests) >= 10
+    assert "test.smarketing.not_null_plan_targets_month.33d1c39ddd" in seed_only
+    assert any(uid.startswith("test.smarketing.known_channel_fct_deals_") for uid in mixed)
+    assert len(everything) > 250
+    assert everything - nightly == seeds | seed_only | unit_tests
+    assert mixed <= nightly

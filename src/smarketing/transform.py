@@ -159,6 +159,19 @@ def project_unchanged(settings: Settings) -> bool:
     )
 
 
+# What a nightly build of an unchanged project leaves out: the seeds, the unit tests and the
+# data tests that read nothing but seeds (their inputs did not change). "cautious" keeps every
+# test with a parent that is built (a model's accepted channels read the channels seed too):
+# dbt's default, "eager", would drop a test when any of its parents is excluded.
+SKIP_FIXED_ARGS = (
+    "--exclude",
+    "resource_type:seed",
+    "resource_type:unit_test",
+    "--indirect-selection",
+    "cautious",
+)
+
+
 # rows of a failed data test shown in the error (the test's own query, re-run read-only)
 _SHOWN_ROWS = 10
 
@@ -212,8 +225,11 @@ def run_dbt(settings: Settings, command: str = "build", *extra: str) -> DbtSumma
     whole_build = command.split()[0] == "build" and not {"--select", "--exclude"} & set(extra)
     skip_fixed = whole_build and not full_refresh and project_unchanged(settings)
     if skip_fixed:
-        log.info("dbt project unchanged since the last build: seeds and unit tests not re-run")
-        extra = (*extra, "--exclude", "resource_type:seed", "resource_type:unit_test")
+        log.info(
+            "dbt project unchanged since the last build: seeds, their own tests and unit tests"
+            " not re-run"
+        )
+        extra = (*extra, *SKIP_FIXED_ARGS)
     quiet_resource_tracker()
     Path(settings.data_dir / "dbt").mkdir(parents=True, exist_ok=True)
     if command.split()[0] in _RUNS_MODELS:

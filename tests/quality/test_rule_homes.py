@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -23,6 +24,7 @@ from tests.conftest import PROJECT_DIR
 from tests.quality.test_gate import build_audit
 
 DBT = PROJECT_DIR / "dbt_project"
+_DBT_OUTPUT = shutil.ignore_patterns("target", "logs", "dbt_packages")
 # what a GX expectation checks, in dbt's words
 GX_KIND = {
     "ExpectColumnValuesToNotBeNull": "not_null",
@@ -265,3 +267,80 @@ def test_dbt_blocks_the_bad_marts_the_gate_used_to_block(dbt_env: Path, tmp_path
     bad = dbt_test(dbt_env, tmp_path / "bad")
     failed = {n for n, s in bad.items() if s == "fail"}
     assert {name for _, _, name in DBT_FAULTS} <= failed, sorted(failed)
+
+
+def _literal_row(columns: list[dict], null_column: str) -> str:
+    """One row with every contracted column, typed as the contract says; ``null_column``
+    null."""
+    sample = {"date": "'2026-01-01'", "varchar": "'paid_search'"}
+    values = [
+        f"cast({'null' if c['name'] == null_column else sample.get(c['data_type'], '0')}"
+        f" as {c['data_type']}) as {c['name']}"
+        for c in columns
+    ]
+    return "select\n    " + ",\n    ".join(values) + "\n"
+
+
+def test_a_contracted_marts_not_null_rule_is_its_constraint_only() -> None:
+    """On a contracted model a plain not-null rule is a constraint, which DuckDB enforces when
+    the table is created (a data test on the same column could never fail, and each costs
+    the build a query); only a conditional one (``where``) stays a data test."""
+    checked = 0
+    for path in (DBT / "models").rglob("*.yml"):
+        for model in (yaml.safe_load(path.read_text()) or {}).get("models") or []:
+            if not (model.get("config") or {}).get("contract", {}).get("enforced"):
+                continue
+            for column in model.get("columns") or []:
+                constrained = {"type": "not_null"} in (column.get("constraints") or [])
+                checked += constrained
+                for test in column.get("data_tests") or []:
+                    where = isinstance(test, dict) and "not_null" in test
+                    assert test != "not_null", (model["name"], column["name"])
+                    if where:
+                        assert test["not_null"]["config"]["where"], (model["name"], column["name"])
+                        assert not constrained, (model["name"], column["name"])
+    assert checked > 150
+
+
+def test_a_null_in_a_not_null_column_of_a_mart_stops_its_build_naming_model_and_column(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A published column's not-null rule lives in the contract (DuckDB enforces it when the
+    table is created), not in a data test that runs after: the build stops at the model."""
+    from smarketing.transform import DbtBuildFailed, run_dbt
+
+    mart, column = "mart_channel_daily", "sessions"
+
+    shutil.copytree(DBT, tmp_path / "project" / "dbt_project", ignore=_DBT_OUTPUT)
+    monkeypatch.setenv("SMARKETING_PROJECT_DIR", str(tmp_path / "project"))
+    monkeypatch.setenv("SMARKETING_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("AIRFLOW_CONN_SMARKETING_PSEUDONYM", json.dumps({"password": "k" * 64}))
+    settings = load_settings()
+    contract = next(
+        model
+        for path in (DBT / "models" / "marts").glob("*.yml")
+        for model in (yaml.safe_load(path.read_text()) or {}).get("models") or []
+        if model["name"] == mart
+    )
+    columns = contract["columns"]
+    spec = next(c for c in columns if c["name"] == column)
+    assert {"type": "not_null"} in spec["constraints"]
+    assert "not_null" not in (spec.get("data_tests") or [])  # one home: the constraint
+    sql = settings.dbt_project_dir / "models" / "marts" / f"{mart}.sql"
+    only_the_model = ("--select", mart, "--resource-type", "model")
+    # the same row with a value builds: the failure below is the null, nothing else
+    sql.write_text(_literal_row(columns, null_column=""))
+    assert run_dbt(settings, "build", *only_the_model).counts == {"success": 1}
+    sql.write_text(_literal_row(columns, null_column=column))
+    with pytest.raises(DbtBuildFailed) as failed:
+        run_dbt(settings, "build", *only_the_model)
+    message = str(failed.value)
+    assert f"model.smarketing.{mart}: error" in message
+    assert "NOT NULL constraint failed" in message
+    assert f"{mart}__dbt_tmp.{column}" in message or f"{mart}.{column}" in message
+    # the table built before is still there, unchanged
+    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    try:
+        assert con.execute(f"select {column} from audit.{mart}").fetchall() == [(0,)]
+    finally:
+        con.close()
