@@ -198,6 +198,48 @@ def _check_joint_marts(con: duckdb.DuckDBPyConnection, truth: dict) -> None:
         (ch, t["leads"], t["mqls"], t["sqls"], t["opportunities"], t["won_deals"], t["lost_deals"])
         for ch, t in sorted(truth["funnel_by_channel"].items())
     ]
+    # the SAL stage between MQL and SQL: each lead's first acceptance, the SALs per lead
+    # source, and per cohort the MQL -> SAL -> SQL conversion and medians of the world
+    sal = truth["sal_funnel"]
+    sal_leads = con.execute(
+        "select lead_id, strftime(sal_at, '%Y-%m-%dT%H:%M:%S.%g') || 'Z', is_sal_skipped"
+        " from fct_lead_funnel order by 1"
+    ).fetchall()
+    assert sal_leads == [
+        (
+            lid,
+            *(
+                (sal["leads"][lid]["sal_at"], sal["leads"][lid]["is_sal_skipped"])
+                if lid in sal["leads"]
+                else (None, False)
+            ),
+        )
+        for lid in sorted(truth["leads"])
+    ]
+    assert con.execute(
+        "select first_touch_channel, count(sal_at) from fct_lead_funnel group by 1 order by 1"
+    ).fetchall() == sorted(sal["by_channel"].items())
+    cur = con.execute(
+        "select strftime(cohort_month, '%Y-%m') as cohort_month, channel, mqls, sals, sqls,"
+        " mql_to_sal_rate, sal_to_sql_rate, median_days_mql_to_sal, median_days_sal_to_sql"
+        " from mart_funnel_conversion where leads > 0 order by 1, 2"
+    )
+    names = [d[0] for d in cur.description]
+    cohorts = [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+    assert [{k: r[k] for k in names[:5]} for r in cohorts] == [
+        {k: t[k] for k in names[:5]} for t in sal["cohorts"]
+    ]
+    for got, want in zip(cohorts, sal["cohorts"], strict=True):
+        for column, tol in (
+            ("mql_to_sal_rate", 1e-12),
+            ("sal_to_sql_rate", 1e-12),
+            ("median_days_mql_to_sal", 0.005 + 1e-9),  # the mart keeps two decimals
+            ("median_days_sal_to_sql", 0.005 + 1e-9),
+        ):
+            if want[column] is None:
+                assert got[column] is None, (got, column)
+            else:
+                assert abs(float(got[column]) - want[column]) <= tol, (got, column, want)
     # the performance mart's lead and MQL counts per channel are the same people
     per_channel = con.execute(
         "select channel, sum(leads), sum(mqls) from mart_channel_performance"

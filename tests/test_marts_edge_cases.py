@@ -561,10 +561,12 @@ def test_visitor_who_never_converts_stays_in_the_funnel(warehouse: tuple[Setting
         " group by 1 order by min(stage_number), 1",
     )
     # visitors: Ann, Ben, the anonymous one; won/lost: 901+902 won, 903 lost
+    # SAL (Ann, Cat, Eve) between MQL and SQL
     assert stages == [
         ("visitor", 3),
         ("lead", 5),
         ("mql", 5),
+        ("sal", 3),
         ("sql", 3),
         ("opportunity", 3),
         ("lost", 1),
@@ -572,15 +574,60 @@ def test_visitor_who_never_converts_stays_in_the_funnel(warehouse: tuple[Setting
     ]
     cohorts = query(
         db,
-        "select strftime(cohort_month, '%Y-%m'), channel, visitors, leads, mqls, sqls,"
+        "select strftime(cohort_month, '%Y-%m'), channel, visitors, leads, mqls, sals, sqls,"
         " opportunities, won_deals, lost_deals from audit.mart_funnel_conversion order by 1, 2",
     )
     assert cohorts == [
-        ("2025-10", "referral", 1, 1, 1, 1, 1, 1, 0),
-        ("2026-01", "offline", 0, 3, 3, 2, 2, 1, 1),
-        ("2026-01", "organic_search", 1, 1, 1, 0, 0, 0, 0),
-        ("2026-01", "paid_social", 1, 0, 0, 0, 0, 0, 0),
+        ("2025-10", "referral", 1, 1, 1, 1, 1, 1, 1, 0),
+        ("2026-01", "offline", 0, 3, 3, 2, 2, 2, 1, 1),
+        ("2026-01", "organic_search", 1, 1, 1, 0, 0, 0, 0, 0),
+        ("2026-01", "paid_social", 1, 0, 0, 0, 0, 0, 0, 0),
     ]
+
+
+def test_sal_stage_of_the_funnel(warehouse: tuple[Settings, Path]) -> None:
+    """The SAL stage between MQL and SQL: the lead disposition's SAL date, the first
+    acceptance of a recycled lead kept, its conversions and medians by hand."""
+    _, db = warehouse
+    leads = query(
+        db,
+        "select lead_id, strftime(sal_at, '%m-%d %H:%M'), is_sal_skipped, days_mql_to_sal,"
+        " days_sal_to_sql from audit.fct_lead_funnel order by lead_id",
+    )
+    d = Decimal
+    assert leads == [
+        # her call 2 h after the MQL of 01-03 10:00; SQL 01-05 10:00, 1 d 22 h later
+        ("101", "01-03 12:00", False, d("0.08"), d("1.92")),
+        # rejected, never accepted
+        ("102", None, False, None, None),
+        # recycled: the current episode (MQL again 01-20) is never worked, but she reached
+        # SQL (01-07 00:00) in her first one, accepted at the e-mail 24 h after her MQL of
+        # 01-05 09:00 (the call 30 min before the MQL does not count): 1 d, then 15 h
+        ("103", "01-06 09:00", False, d("1.00"), d("0.63")),
+        # worked, undecided: no SAL
+        ("104", None, False, None, None),
+        # the call 6 h after her MQL of 01-08 00:00; SQL 01-09 00:00, 18 h later
+        ("105", "01-08 06:00", False, d("0.25"), d("0.75")),
+    ]
+    cohorts = query(
+        db,
+        "select strftime(cohort_month, '%Y-%m'), channel, mqls, sals, sqls, mql_to_sal_rate,"
+        " sal_to_sql_rate, mql_to_sql_rate, median_days_mql_to_sal, median_days_sal_to_sql"
+        " from audit.mart_funnel_conversion order by 1, 2",
+    )
+    assert cohorts == [
+        ("2025-10", "referral", 1, 1, 1, 1.0, 1.0, 1.0, d("0.08"), d("1.92")),
+        # Cat and Eve of the three MQLs (Dan undecided); both went on to SQL; MQL -> SAL
+        # days 1.00 and 0.25 (median 0.625 -> 0.63), SAL -> SQL 0.625 and 0.75 (0.6875)
+        ("2026-01", "offline", 3, 2, 2, 2 / 3, 1.0, 2 / 3, d("0.63"), d("0.69")),
+        # Ben, rejected: no SAL, nothing to convert from
+        ("2026-01", "organic_search", 1, 0, 0, 0.0, None, 0.0, None, None),
+        ("2026-01", "paid_social", 0, 0, 0, None, None, None, None, None),
+    ]
+    # the disposition mart accepts Ann and Eve (current episodes); the funnel's third SAL is
+    # Cat's acceptance in an earlier episode
+    accepted = query(db, "select sum(accepted) from audit.mart_lead_disposition")
+    assert accepted == [(2,)]
 
 
 def test_deal_with_two_contacts_counts_once_for_its_first_lead(

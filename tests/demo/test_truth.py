@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from collections import Counter
-from datetime import date, timedelta
+import statistics
+from collections import Counter, defaultdict
+from datetime import date, datetime, timedelta
 from decimal import Decimal
+
+import pytest
 
 from smarketing.demo.disposition import crm_clock
 from smarketing.demo.fx import daily_rates, to_usd_cents
@@ -137,3 +140,54 @@ def test_ground_truth_in_another_reporting_currency() -> None:
         expected += int((Decimal(c.amount_cents) * factor).quantize(Decimal(1), "ROUND_HALF_UP"))
     # the pound is worth more than the dollar and the euro: fewer pounds than dollars
     assert gbp["totals"]["won_revenue_cents"] == expected < usd["totals"]["won_revenue_cents"]
+
+
+def test_sal_funnel_truth_reconciles_with_the_world() -> None:
+    """The funnel's SAL stage: in the demo sales accepts exactly the leads it qualifies, at
+    its first call after the MQL (always before the SQL: no SAL skipped), so SALs equal SQLs
+    and the disposition's accepted MQLs; the cohorts (first visit, else lead) add up to the
+    funnel, their medians recounted with statistics.median."""
+    world = generate(9, 0.3, date(2026, 1, 1), date(2026, 2, 28))
+    truth = ground_truth(world)
+    sal = truth["sal_funnel"]
+    qualified = [c for c in world.contacts if c.sql_at is not None]
+    assert sorted(sal["leads"]) == sorted(c.contact_id for c in qualified)
+    first_touch = {}
+    for c in qualified:
+        mine = [t.at for t in world.sales_touches if t.contact_id == c.contact_id]
+        first_touch[c.contact_id] = min(t for t in mine if t >= c.mql_at)
+        assert c.mql_at < first_touch[c.contact_id] < c.sql_at
+        assert sal["leads"][c.contact_id] == {
+            "sal_at": iso(first_touch[c.contact_id]),
+            "is_sal_skipped": False,
+        }
+    funnel = truth["funnel_by_channel"]
+    assert sal["by_channel"] == {ch: f["sqls"] for ch, f in funnel.items()}
+    accepted = truth["lead_disposition"]["by_disposition"]["accepted"]
+    assert sum(sal["by_channel"].values()) == accepted == len(qualified) > 0
+    cohorts = sal["cohorts"]
+    assert sum(r["mqls"] for r in cohorts) == sum(f["mqls"] for f in funnel.values())
+    assert sum(r["sals"] for r in cohorts) == sum(r["sqls"] for r in cohorts) == len(qualified)
+    first_visit: dict[str, datetime] = {}
+    for s in world.sessions:
+        seen = first_visit.get(s.user_pseudo_id, s.started_at)
+        first_visit[s.user_pseudo_id] = min(seen, s.started_at)
+    members: dict[tuple[str, str], list] = defaultdict(list)
+    for c in world.contacts:
+        entered = first_visit.get(c.ga_client_id or "", c.lead_at)
+        members[(entered.strftime("%Y-%m"), c.channel)].append(c)
+    assert [(r["cohort_month"], r["channel"]) for r in cohorts] == sorted(members)
+    for r in cohorts:
+        people = [c for c in members[(r["cohort_month"], r["channel"])] if c in qualified]
+        assert r["sals"] == r["sqls"] == len(people) <= r["mqls"]
+        assert r["mql_to_sal_rate"] == (len(people) / r["mqls"] if r["mqls"] else None)
+        assert r["sal_to_sql_rate"] == (1.0 if people else None)
+        days = timedelta(days=1).total_seconds()
+        to_sal = [(first_touch[c.contact_id] - c.mql_at).total_seconds() / days for c in people]
+        to_sql = [(c.sql_at - first_touch[c.contact_id]).total_seconds() / days for c in people]
+        for column, spans in (
+            ("median_days_mql_to_sal", to_sal),
+            ("median_days_sal_to_sql", to_sql),
+        ):
+            want = statistics.median(spans) if spans else None
+            assert r[column] == pytest.approx(want, rel=1e-12), (r, column)

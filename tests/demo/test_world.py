@@ -145,8 +145,9 @@ def test_the_vendor_split_writes_every_byte_as_before(tmp_path: Path) -> None:
     and the truth are byte for byte the ones the single generator module wrote, except what
     the lead disposition (sales' decisions, issue 13) added on purpose: the contacts file
     (lead statuses, reasons, re-qualified leads) and the truth's ``lead_disposition``; and
-    the truth's ``targets_pacing`` (the plan paced, issue 13) and ``sla_by_owner`` (the SLA
-    of the current MQL episode over elapsed windows, issue 13)."""
+    the truth's ``targets_pacing`` (the plan paced, issue 13), ``sla_by_owner`` (the SLA
+    of the current MQL episode over elapsed windows, issue 13) and ``sal_funnel`` (the
+    funnel's SAL stage, issue 13)."""
     world = without_linkedin(generate(3, 0.05, date(2026, 1, 1), date(2026, 1, 10)))
     write_world(world, tmp_path)
     without_linkedin(world, tmp_path)  # LinkedIn came later (its own test below)
@@ -159,6 +160,7 @@ def test_the_vendor_split_writes_every_byte_as_before(tmp_path: Path) -> None:
     assert truth.pop("lead_disposition")["mqls"] > 0
     assert truth.pop("targets_pacing")["rows"]  # the plan's pacing (issue 13), added too
     assert truth.pop("sla_by_owner")  # redefined (issue 13): re-pinned without it
+    assert truth.pop("sal_funnel")["leads"]  # the funnel's SAL stage (issue 13), added too
     truth_file.write_text(json.dumps(truth, indent=2, sort_keys=True))
     assert tree_digest(tmp_path) == UNCHANGED_DIGEST
 
@@ -191,6 +193,7 @@ def test_linkedin_adds_its_file_and_its_visits_and_changes_no_other_vendor(
         assert truth.pop("targets_pacing")["rows"]
         assert truth.pop("sla_by_owner")  # redefined later (issue 13)
         assert truth.pop("lead_disposition")["mqls"] > 0  # each MQL's SLA added (issue 13)
+        assert truth.pop("sal_funnel")["cohorts"]  # the funnel's SAL stage, added (issue 13)
         truth_file.write_text(json.dumps(truth, indent=2, sort_keys=True))
     assert tree_digest(tmp_path / "without") == BEFORE_LINKEDIN_DIGEST
     assert tree_digest(tmp_path / "with") == WITH_LINKEDIN_DIGEST

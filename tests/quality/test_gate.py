@@ -142,8 +142,9 @@ def build_audit(path: Path) -> Path:
 
 def _new_marts(con: duckdb.DuckDBPyConnection) -> None:
     """The other published marts, consistent with the three leads above: lead 1 (account a1,
-    owner 501) worked 2 h after its MQL and won; lead 3 (a1, 502) worked after 30 h and lost;
-    lead 2 (no account) never an MQL; one anonymous visitor from paid search."""
+    owner 501) worked 2 h after its MQL (a SAL there) and won; lead 3 (a1, 502) reached SQL
+    before its first touch 30 h after its MQL (SAL skipped), lost, and was rejected after an
+    MQL again; lead 2 (no account) never an MQL; one anonymous visitor from paid search."""
     con.execute("""alter table audit.fct_lead_funnel add column account_id varchar;
         alter table audit.fct_lead_funnel add column owner_id varchar;
         alter table audit.fct_lead_funnel add column current_stage varchar;
@@ -152,7 +153,9 @@ def _new_marts(con: duckdb.DuckDBPyConnection) -> None:
         alter table audit.fct_lead_funnel add column first_sales_touch_at timestamp;
         alter table audit.fct_lead_funnel add column channel_source varchar default 'web';
         alter table audit.fct_lead_funnel add column crm_channel varchar;
-        alter table audit.fct_lead_funnel add column crm_source_agrees boolean;""")
+        alter table audit.fct_lead_funnel add column crm_source_agrees boolean;
+        alter table audit.fct_lead_funnel add column sal_at timestamp;
+        alter table audit.fct_lead_funnel add column is_sal_skipped boolean default false;""")
     for name in (
         "visitor_to_lead",
         "lead_to_mql",
@@ -170,6 +173,10 @@ def _new_marts(con: duckdb.DuckDBPyConnection) -> None:
             '(none)'),
         first_sales_touch_at = case lead_id when '1' then mql_at + interval 2 hour
             when '3' then mql_at + interval 30 hour end""")
+    # SAL: lead 1 at her call; lead 3 reached SQL before any touch (SAL skipped, dated there)
+    con.execute("""update audit.fct_lead_funnel set
+        sal_at = case lead_id when '1' then mql_at + interval 2 hour when '3' then sql_at end,
+        is_sal_skipped = lead_id = '3'""")
     con.execute("""create table audit.fct_deals as select deal_id, lead_id, account_id,
         owner_id, case when won_at is null then 'closedlost' else 'closedwon' end as deal_stage,
         case when won_at is null then 'lost' else 'won' end as deal_status,
@@ -186,8 +193,8 @@ def _new_marts(con: duckdb.DuckDBPyConnection) -> None:
             stage, 1 as stage_number, stage_at, first_touch_channel as channel,
             first_touch_campaign as campaign, owner_id
         from (unpivot audit.fct_lead_funnel on visitor_at as 'visitor', lead_at as 'lead',
-            mql_at as 'mql', sql_at as 'sql', opportunity_at as 'opportunity', won_at as 'won',
-            lost_at as 'lost' into name stage value stage_at)
+            mql_at as 'mql', sal_at as 'sal', sql_at as 'sql', opportunity_at as 'opportunity',
+            won_at as 'won', lost_at as 'lost' into name stage value stage_at)
         union all select 'visitor:v9', null, 'visitor:v9', true, 'visitor', 1,
             timestamp '2026-01-01 08:00', 'paid_search', 'brand', null)""")
     con.execute("""create table audit.mart_channel_performance as select date_day, channel,
@@ -212,12 +219,14 @@ def _new_marts(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("""create table audit.mart_funnel_conversion as select
         date '2026-01-01' as cohort_month, first_touch_channel as channel,
         count(visitor_at) + (first_touch_channel = 'paid_search')::int as visitors,
-        count(*) as leads, count(mql_at) as mqls, count(sql_at) as sqls,
+        count(*) as leads, count(mql_at) as mqls, count(sal_at) as sals, count(sql_at) as sqls,
         count(opportunity_at) as opportunities, count(won_at) as won_deals,
         count(lost_at) as lost_deals, 0.5 as visitor_to_lead_rate, 1.0 as lead_to_mql_rate,
+        1.0 as mql_to_sal_rate, 1.0 as sal_to_sql_rate,
         1.0 as mql_to_sql_rate, 1.0 as sql_to_opportunity_rate,
         1.0 as opportunity_to_won_rate, 1.0 as win_rate,
         1.0 as median_days_visitor_to_lead, 1.0 as median_days_lead_to_mql,
+        1.0 as median_days_mql_to_sal, 1.0 as median_days_sal_to_sql,
         1.0 as median_days_mql_to_sql, 1.0 as median_days_sql_to_opportunity,
         1.0 as median_days_opportunity_to_won from audit.fct_lead_funnel group by 2""")
     con.execute("""create table audit.mart_sales_marketing_sla as
@@ -261,7 +270,10 @@ def _new_marts(con: duckdb.DuckDBPyConnection) -> None:
         case lead_id when '1' then 'OPEN_DEAL' else 'UNQUALIFIED' end as lead_status,
         case lead_id when '1' then 'accepted' else 'rejected' end as disposition,
         case lead_id when '3' then 'bad_fit' end as rejection_reason, mql_at,
-        mql_at as mql_started_at, false as is_remql, mql_at + interval 24 hour as sla_due_at,
+        -- lead 3 was rejected after an MQL again, past its SQL (its SAL of the earlier
+        -- episode stays in the funnel)
+        case lead_id when '3' then mql_at + interval 3 day else mql_at end as mql_started_at,
+        lead_id = '3' as is_remql, mql_at + interval 24 hour as sla_due_at,
         false as is_within_sla_window,
         first_sales_touch_at <= mql_at + interval 24 hour as is_worked_within_sla,
         first_sales_touch_at,
@@ -276,7 +288,7 @@ def _new_marts(con: duckdb.DuckDBPyConnection) -> None:
         count(*) filter (where disposition = 'rejected') as rejected,
         count(*) filter (where disposition = 'rejected') as rejected_unqualified,
         0 as rejected_bad_timing, 0 as worked_undecided, 0 as never_worked, 0 as pending,
-        0 as remqls, 0 as sal_skipped,
+        count(*) filter (where is_remql) as remqls, 0 as sal_skipped,
         count(*) filter (where disposition = 'accepted') / count(*) as acceptance_rate,
         count(*) filter (where disposition = 'accepted') / count(*) as mql_to_sal_rate,
         count(*) as mqls_sla_elapsed,

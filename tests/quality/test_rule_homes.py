@@ -219,6 +219,16 @@ DBT_FAULTS = [
         "update audit.mart_funnel_conversion set sqls = 5",
         "assert_funnel_conversion_stages_never_increase",
     ),
+    (
+        "a funnel SAL the disposition does not know",
+        "update audit.fct_lead_disposition set mql_started_at = mql_at where lead_id = '3'",
+        "assert_funnel_sals_reconcile",
+    ),
+    (
+        "an SQL without a SAL",
+        "update audit.fct_lead_funnel set sal_at = null where lead_id = '1'",
+        "assert_lead_funnel_stage_order",
+    ),
 ]
 
 

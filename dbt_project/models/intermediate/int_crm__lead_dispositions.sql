@@ -30,7 +30,14 @@
     first; a lead that reached SQL with no touch before it skipped the SAL stage (flagged,
     dated at the SQL). A lead rejected once keeps its reason in HubSpot after the status
     changes: ever_rejected tells it, and rejected_then_converted a lead marketing was
-    right about — rejected, yet it reached an opportunity after its latest MQL date. -#}
+    right about — rejected, yet it reached an opportunity after its latest MQL date.
+
+    The funnel (fct_lead_funnel) dates each stage when first reached: first_sal_at is the
+    SAL of the episode in which the lead first reached SQL. For a lead whose SQL came before
+    its current episode (recycled, then an MQL again) that is the earlier episode's, by the
+    same rule from the first MQL date: the first sales touch at or after it or the SQL date,
+    whichever came first (is_first_sal_skipped likewise); else it is sal_at. So every lead
+    that reached SQL was a SAL first, and a recycled lead keeps the acceptance it had. -#}
 {%- set sla_hours = var('sla_hours', 24) -%}
 
 with
@@ -72,6 +79,8 @@ mqls as (
         leads.sql_at,
         leads.opportunity_at,
         leads.won_at,
+        -- the first sales touch at or after the first MQL date (int_crm__leads)
+        leads.first_sales_touch_at as first_mql_sales_touch_at,
         contacts.lead_status,
         contacts.disqualification_reason,
         contacts.updated_at,
@@ -150,6 +159,25 @@ classified as (
 
 ),
 
+-- the SAL of the current episode
+sal_dated as (
+
+    select
+        *,
+        case
+            when disposition = 'accepted' then
+                coalesce(least(first_sales_touch_at, episode_sql_at), updated_at)
+        end as sal_at,
+        disposition = 'accepted'
+        and episode_sql_at is not null
+        and coalesce(first_sales_touch_at >= episode_sql_at, true) as is_sal_skipped,
+        -- the lead first reached SQL in an earlier MQL episode than the current one
+        coalesce(sql_at < mql_started_at, false) as is_sql_before_episode
+
+    from classified
+
+),
+
 final as (
 
     select
@@ -175,13 +203,17 @@ final as (
         is_worked_within_sla,
         first_sales_touch_at,
         (epoch(first_sales_touch_at) - epoch(mql_started_at)) / 3600.0 as hours_to_first_touch,
+        sal_at,
+        is_sal_skipped,
+        -- the first SAL (the funnel's): the earlier episode's when the SQL came in one
         case
-            when disposition = 'accepted' then
-                coalesce(least(first_sales_touch_at, episode_sql_at), updated_at)
-        end as sal_at,
-        disposition = 'accepted'
-        and episode_sql_at is not null
-        and coalesce(first_sales_touch_at >= episode_sql_at, true) as is_sal_skipped,
+            when is_sql_before_episode then least(first_mql_sales_touch_at, sql_at)
+            else sal_at
+        end as first_sal_at,
+        case
+            when is_sql_before_episode then coalesce(first_mql_sales_touch_at >= sql_at, true)
+            else is_sal_skipped
+        end as is_first_sal_skipped,
         disqualification_reason is not null or status_rejected as ever_rejected,
         (disqualification_reason is not null or status_rejected)
         and not status_rejected
@@ -190,7 +222,7 @@ final as (
         won_at,
         as_of
 
-    from classified
+    from sal_dated
 
 )
 

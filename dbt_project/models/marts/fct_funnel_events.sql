@@ -1,5 +1,5 @@
-{#- One row per person per funnel stage reached: visitor, lead, mql, sql, opportunity, won,
-    lost. A person is a lead (CRM contact) or an anonymous visitor who never converted (kept,
+{#- One row per person per funnel stage reached: visitor, lead, mql, sal, sql, opportunity,
+    won, lost. A person is a lead (CRM contact) or an anonymous visitor who never converted (kept,
     with a null lead_id). Stage dates as in fct_lead_funnel. -#}
 with
 
@@ -51,13 +51,14 @@ lead_stages as (
             visitor_at as visitor,
             lead_at as lead,
             mql_at as mql,
+            sal_at as sal,
             sql_at as sql,
             opportunity_at as opportunity,
             won_at as won,
             lost_at as lost
         from leads
     )
-    on visitor, lead, mql, sql, opportunity, won, lost
+    on visitor, lead, mql, sal, sql, opportunity, won, lost
     into name stage value stage_at
 
 ),
@@ -101,9 +102,10 @@ final as (
             when 'visitor' then 1
             when 'lead' then 2
             when 'mql' then 3
-            when 'sql' then 4
-            when 'opportunity' then 5
-            else 6
+            when 'sal' then 4
+            when 'sql' then 5
+            when 'opportunity' then 6
+            else 7
         end as integer) as stage_number,
         stage_at,
         channel,

@@ -1,6 +1,9 @@
 {#- Accumulating snapshot: one row per lead with each stage's first date (see
     int_crm__leads for how skipped and recycled stages are dated; a skipped stage is
-    flagged), the days between stages, the lead's source, owner, account and first deal. -#}
+    flagged), the days between stages, the lead's source, owner, account and first deal.
+    The SAL (sales-accepted) stage between MQL and SQL is the lead disposition's
+    (int_crm__lead_dispositions.first_sal_at: the lead's first acceptance, so a recycled
+    lead keeps the one that led to its SQL); a lead that never was an MQL has none. -#}
 with
 
 leads as (
@@ -9,45 +12,57 @@ leads as (
 
 ),
 
+dispositions as (
+
+    select * from {{ ref('int_crm__lead_dispositions') }}
+
+),
+
 final as (
 
     select
-        contact_id as lead_id,
-        person_key,
-        company_id as account_id,
-        owner_id,
-        lifecycle_stage as current_stage,
-        is_recycled,
-        is_mql_skipped,
-        is_sql_skipped,
-        is_opportunity_skipped,
-        first_touch_channel,
-        first_touch_campaign,
-        first_touch_campaign_key,
-        channel_source,
-        crm_channel,
-        crm_source_agrees,
-        visitor_at,
-        lead_at,
-        mql_at,
-        sql_at,
-        opportunity_at,
-        won_at,
-        lost_at,
-        first_sales_touch_at,
-        deal_id,
-        deal_amount,
-        deal_currency,
-        deal_amount_reporting,
-        {{ days_between('visitor_at', 'lead_at') }} as days_visitor_to_lead,
-        {{ days_between('lead_at', 'mql_at') }} as days_lead_to_mql,
-        {{ days_between('mql_at', 'sql_at') }} as days_mql_to_sql,
-        {{ days_between('sql_at', 'opportunity_at') }} as days_sql_to_opportunity,
-        {{ days_between('opportunity_at', 'coalesce(won_at, lost_at)') }}
+        leads.contact_id as lead_id,
+        leads.person_key,
+        leads.company_id as account_id,
+        leads.owner_id,
+        leads.lifecycle_stage as current_stage,
+        leads.is_recycled,
+        leads.is_mql_skipped,
+        coalesce(dispositions.is_first_sal_skipped, false) as is_sal_skipped,
+        leads.is_sql_skipped,
+        leads.is_opportunity_skipped,
+        leads.first_touch_channel,
+        leads.first_touch_campaign,
+        leads.first_touch_campaign_key,
+        leads.channel_source,
+        leads.crm_channel,
+        leads.crm_source_agrees,
+        leads.visitor_at,
+        leads.lead_at,
+        leads.mql_at,
+        dispositions.first_sal_at as sal_at,
+        leads.sql_at,
+        leads.opportunity_at,
+        leads.won_at,
+        leads.lost_at,
+        leads.first_sales_touch_at,
+        leads.deal_id,
+        leads.deal_amount,
+        leads.deal_currency,
+        leads.deal_amount_reporting,
+        {{ days_between('leads.visitor_at', 'leads.lead_at') }} as days_visitor_to_lead,
+        {{ days_between('leads.lead_at', 'leads.mql_at') }} as days_lead_to_mql,
+        {{ days_between('leads.mql_at', 'dispositions.first_sal_at') }} as days_mql_to_sal,
+        {{ days_between('dispositions.first_sal_at', 'leads.sql_at') }} as days_sal_to_sql,
+        {{ days_between('leads.mql_at', 'leads.sql_at') }} as days_mql_to_sql,
+        {{ days_between('leads.sql_at', 'leads.opportunity_at') }} as days_sql_to_opportunity,
+        {{ days_between('leads.opportunity_at', 'coalesce(leads.won_at, leads.lost_at)') }}
             as days_opportunity_to_close,
-        {{ days_between('lead_at', 'won_at') }} as days_lead_to_won
+        {{ days_between('leads.lead_at', 'leads.won_at') }} as days_lead_to_won
 
     from leads
+    left join dispositions
+        on leads.contact_id = dispositions.contact_id
 
 )
 

@@ -4,10 +4,11 @@
     their first touch (`offline` for leads with no visit). Anonymous visitors who never
     converted count as visitors. A stage a lead skipped (no date of its own in the CRM; the
     funnel dates it from the next stage) counts as reached, but the conversion from it and
-    the days to and from it count only leads that really passed through it. -#}
+    the days to and from it count only leads that really passed through it. The SAL stage
+    sits between MQL and SQL (MQL -> SAL, SAL -> SQL); MQL -> SQL is kept beside them. -#}
 {%- set stage_pairs = [
-    ('visitor', 'lead'), ('lead', 'mql'), ('mql', 'sql'), ('sql', 'opportunity'),
-    ('opportunity', 'won'),
+    ('visitor', 'lead'), ('lead', 'mql'), ('mql', 'sal'), ('sal', 'sql'), ('mql', 'sql'),
+    ('sql', 'opportunity'), ('opportunity', 'won'),
 ] -%}
 
 with
@@ -32,7 +33,7 @@ people as (
         stage,
         stage_at
     from events)
-    on stage in ('visitor', 'lead', 'mql', 'sql', 'opportunity', 'won', 'lost')
+    on stage in ('visitor', 'lead', 'mql', 'sal', 'sql', 'opportunity', 'won', 'lost')
     using min(stage_at)
     group by person_id, channel
 
@@ -46,6 +47,7 @@ cohorts as (
         people.visitor,
         people.lead,
         people.mql,
+        people.sal,
         people.sql,
         people.opportunity,
         people.won,
@@ -55,6 +57,7 @@ cohorts as (
         true as passed_visitor,
         true as passed_lead,
         not coalesce(leads.is_mql_skipped, false) as passed_mql,
+        not coalesce(leads.is_sal_skipped, false) as passed_sal,
         not coalesce(leads.is_sql_skipped, false) as passed_sql,
         not coalesce(leads.is_opportunity_skipped, false) as passed_opportunity,
         true as passed_won
@@ -73,6 +76,7 @@ final as (
         count(visitor) as visitors,
         count(lead) as leads,
         count(mql) as mqls,
+        count(sal) as sals,
         count(sql) as sqls,
         count(opportunity) as opportunities,
         count(won) as won_deals,

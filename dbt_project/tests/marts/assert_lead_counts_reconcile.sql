@@ -1,10 +1,12 @@
-{#- Leads, MQLs and visitors are one count in every mart: the lead funnel is the reference. -#}
+{#- Leads, MQLs, SALs and visitors are one count in every mart: the lead funnel is the
+    reference (SALs against mart_lead_disposition: assert_funnel_sals_reconcile). -#}
 with
 
 funnel as (
     select
         count(*) as leads,
         count(mql_at) as mqls,
+        count(sal_at) as sals,
         count(won_at) as won
     from {{ ref('fct_lead_funnel') }}
 ),
@@ -34,6 +36,19 @@ figures as (
         (select funnel.leads from funnel)
     from {{ ref('fct_funnel_events') }}
     where stage = 'lead'
+    union all
+    select
+        'mart_funnel_conversion.sals',
+        coalesce(sum(sals), 0),
+        (select funnel.sals from funnel)
+    from {{ ref('mart_funnel_conversion') }}
+    union all
+    select
+        'fct_funnel_events sal events',
+        count(*),
+        (select funnel.sals from funnel)
+    from {{ ref('fct_funnel_events') }}
+    where stage = 'sal'
     union all
     select
         'fct_funnel_events won events',

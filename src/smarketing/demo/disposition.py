@@ -183,3 +183,29 @@ def ground_truth(world: World) -> dict:
         "rejected_then_converted": 0,
         "leads": dict(sorted(leads.items())),
     }
+
+
+def first_sals(world: World) -> dict[str, dict]:
+    """Each lead's first SAL, the funnel stage between MQL and SQL: sales accepted the lead
+    in the MQL episode in which it first reached SQL, at the episode's first sales touch or
+    the SQL, whichever came first (skipped: no touch before the SQL). The demo's sales team
+    accepts exactly the leads it qualifies (CONNECTED at the SQL), so a lead without an SQL
+    was never accepted."""
+    touches: dict[str, list[datetime]] = defaultdict(list)
+    for t in world.sales_touches:
+        touches[t.contact_id].append(t.at)
+    sals: dict[str, dict] = {}
+    for c in world.contacts:
+        p: Plan | None = getattr(c, "lead_disposition", None)
+        if c.mql_at is None or c.sql_at is None or p is None:
+            continue
+        # the episode of the SQL: the latest entry into MQL at or before it
+        start = p.returns_at if p.returns_at is not None and p.returns_at <= c.sql_at else c.mql_at
+        answered = [t for t in touches[c.contact_id] if t >= start]
+        first_touch = min(answered) if answered else None
+        skipped = first_touch is None or first_touch >= c.sql_at
+        sals[c.contact_id] = {
+            "sal_at": c.sql_at if skipped else first_touch,
+            "is_sal_skipped": skipped,
+        }
+    return sals

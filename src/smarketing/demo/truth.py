@@ -168,6 +168,79 @@ def ground_truth(world: World, reporting_currency: str = "USD") -> dict:
         "sla_by_owner": dict(sorted(sla.items())),
         "accounts": dict(sorted(accounts.items())),
         "lead_disposition": decided,
+        # the SAL stage of the funnel (issue 13): each lead's first SAL and the cohorts'
+        # MQL -> SAL -> SQL conversion that mart_funnel_conversion must publish
+        "sal_funnel": sal_funnel(world),
         # the plan (the dbt seed plan_targets) paced by the world's actuals: mart_targets_pacing
         "targets_pacing": pacing.pacing_truth(world, pacing.load_plan(), reporting_currency),
+    }
+
+
+def sal_funnel(world: World) -> dict:
+    """The SAL stage of the funnel from the world: each lead's first SAL (its date and
+    whether it was skipped, :func:`disposition.first_sals`), the SALs per lead source, and per
+    cohort month (first visit, else lead) and lead source the MQLs, SALs and SQLs, the
+    MQL -> SAL and SAL -> SQL rates over the leads that really passed through the earlier
+    stage, and the median days MQL -> SAL and SAL -> SQL (unrounded; the mart keeps two
+    decimals). Every lead source and cohort with a lead has its row."""
+    sals = disposition.first_sals(world)
+    first_visit: dict[str, datetime] = {}
+    for s in world.sessions:
+        seen = first_visit.get(s.user_pseudo_id)
+        if seen is None or s.started_at < seen:
+            first_visit[s.user_pseudo_id] = s.started_at
+    cohorts: dict[tuple[str, str], list] = defaultdict(list)
+    for c in world.contacts:
+        entered = first_visit.get(c.ga_client_id, c.lead_at) if c.ga_client_id else c.lead_at
+        cohorts[(entered.strftime("%Y-%m"), c.channel)].append(c)
+
+    def median_days(spans: list[float]) -> float | None:
+        if not spans:
+            return None
+        spans = sorted(spans)
+        mid = len(spans) // 2
+        middle = spans[mid] if len(spans) % 2 else (spans[mid - 1] + spans[mid]) / 2
+        return middle / 86_400
+
+    def rate(reached: int, base: int) -> float | None:
+        return reached / base if base else None
+
+    rows = []
+    for (month, channel), people in sorted(cohorts.items()):
+        mqls = [c for c in people if c.mql_at is not None]
+        passed_sal = [c for c in people if c.contact_id in sals]
+        passed_sal = [c for c in passed_sal if not sals[c.contact_id]["is_sal_skipped"]]
+        rows.append(
+            {
+                "cohort_month": month,
+                "channel": channel,
+                "mqls": len(mqls),
+                "sals": sum(c.contact_id in sals for c in people),
+                "sqls": sum(c.sql_at is not None for c in people),
+                "mql_to_sal_rate": rate(sum(c.contact_id in sals for c in mqls), len(mqls)),
+                "sal_to_sql_rate": rate(
+                    sum(c.sql_at is not None for c in passed_sal), len(passed_sal)
+                ),
+                "median_days_mql_to_sal": median_days(
+                    [(sals[c.contact_id]["sal_at"] - c.mql_at).total_seconds() for c in passed_sal]
+                ),
+                "median_days_sal_to_sql": median_days(
+                    [
+                        (c.sql_at - sals[c.contact_id]["sal_at"]).total_seconds()
+                        for c in passed_sal
+                        if c.sql_at is not None
+                    ]
+                ),
+            }
+        )
+    by_channel: dict[str, int] = defaultdict(int)
+    for c in world.contacts:
+        by_channel[c.channel] += c.contact_id in sals
+    return {
+        "leads": {
+            cid: {"sal_at": iso(v["sal_at"]), "is_sal_skipped": v["is_sal_skipped"]}
+            for cid, v in sorted(sals.items())
+        },
+        "by_channel": dict(sorted(by_channel.items())),
+        "cohorts": rows,
     }
