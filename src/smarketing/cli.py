@@ -35,7 +35,9 @@ def _demo_serve(args: argparse.Namespace) -> int:
     from smarketing.demo.server import DemoServer, demo_connections
 
     settings = load_settings()
-    server = DemoServer(settings.demo_dir, port=args.port)
+    server = DemoServer(
+        settings.demo_dir, port=args.port, hubspot_requests_per_10s=args.hubspot_requests_per_10s
+    )
     env = demo_connections(server.url, settings.demo_dir)
     lines = "".join(f"export {k}={shlex.quote(v)}\n" for k, v in env.items())
     if args.env_file:
@@ -270,6 +272,8 @@ def _vendors(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from smarketing.demo.server import DEMO_HUBSPOT_BURST
+
     parser = argparse.ArgumentParser(prog="smarketing", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     demo = commands.add_parser("demo", help="the demo company").add_subparsers(
@@ -285,6 +289,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve = demo.add_parser("serve", help="serve the demo company's vendor APIs on 127.0.0.1")
     serve.add_argument("--port", type=int, default=0, help="0 picks a free port")
     serve.add_argument("--env-file", type=Path, help="write AIRFLOW_CONN_* exports here")
+    serve.add_argument(
+        "--hubspot-requests-per-10s",
+        type=int,
+        default=DEMO_HUBSPOT_BURST,
+        help="the demo HubSpot account's burst limit, as its X-HubSpot-RateLimit-Max headers"
+        f" say and its 429s enforce (default {DEMO_HUBSPOT_BURST}: a Professional account;"
+        " 100: Free or Starter; 0: none)",
+    )
     serve.set_defaults(func=_demo_serve)
     quality = commands.add_parser("quality", help="the quality gate").add_subparsers(
         dest="quality_command", required=True

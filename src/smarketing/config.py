@@ -43,6 +43,8 @@ Airflow Connections (see README, "Connections").
 | SMARKETING_FX_MAX_STALE_DAYS | ``0`` | days past the shipped ECB file's end it may serve |
 | SMARKETING_HUBSPOT_COMPANY_CURRENCY | ``USD`` | currency of a HubSpot deal without a currency |
 | SMARKETING_HUBSPOT_SEARCH_PER_SECOND | ``4`` | HubSpot CRM search requests/s (~5 allowed) |
+| SMARKETING_HUBSPOT_REQUESTS_PER_10S | ``auto`` | HubSpot list calls/10 s (auto: 90 % of stated) |
+| SMARKETING_HUBSPOT_LIST_ABOVE | ``1000`` | window records from which listing may beat search |
 | SMARKETING_EXTRACT_WORKERS | ``4`` | threads reading one source's slices (1: serially) |
 | SMARKETING_SLA_HOURS | ``24`` | hours within which sales should first touch an MQL |
 | SMARKETING_DISQUALIFICATION_REASON_PROPERTY | ``disqualification_reason`` | why sales rejected |
@@ -137,6 +139,12 @@ class Settings:
     # as HubSpot itself treats it) and the CRM search API's per-account request rate
     hubspot_company_currency: str = "USD"
     hubspot_search_per_second: float = 4.0
+    # HubSpot's burst limit for every other request (list pages, associations): None follows
+    # the limit HubSpot states in its X-HubSpot-RateLimit-* headers; a number is kept as is
+    hubspot_requests_per_10s: float | None = None
+    # a window with more changed records than this is read by listing the object type when
+    # that is estimated to take fewer seconds than searching it (a first load, a re-sync)
+    hubspot_list_above: int = 1_000
     # threads a source's extract reads its independent slices with (time windows, campaigns,
     # days); the landed order and files are the same for any number, 1 reads serially
     extract_workers: int = 4
@@ -235,6 +243,12 @@ def _memory_size(value: str, name: str) -> str:
             " e.g. 3GB, 512MB or 2GiB"
         )
     return text.replace(" ", "")
+
+
+def _auto_or_positive(name: str) -> float | None:
+    """``auto`` (or unset): None, the vendor says; else a positive number."""
+    value = _env(name, "auto").strip().lower()
+    return None if value == "auto" else _positive(float(value), name)
 
 
 def _property_name(value: str, name: str) -> str:
@@ -339,6 +353,8 @@ def load_settings() -> Settings:
         hubspot_search_per_second=_positive(
             float(_env("HUBSPOT_SEARCH_PER_SECOND", "4")), "HUBSPOT_SEARCH_PER_SECOND"
         ),
+        hubspot_requests_per_10s=_auto_or_positive("HUBSPOT_REQUESTS_PER_10S"),
+        hubspot_list_above=_positive(int(_env("HUBSPOT_LIST_ABOVE", "1000")), "HUBSPOT_LIST_ABOVE"),
         disabled_vendors=parse_disabled(_env("DISABLED_VENDORS", "")),
         duckdb_memory_limit=_memory_size(_env("DUCKDB_MEMORY_LIMIT", "3GB"), "DUCKDB_MEMORY_LIMIT"),
         extract_workers=_positive(int(_env("EXTRACT_WORKERS", "4")), "EXTRACT_WORKERS"),

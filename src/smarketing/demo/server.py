@@ -31,6 +31,9 @@ from smarketing.vendors import VENDORS
 # the demo's well-known fake credentials, every vendor's (tests check none ever leaks)
 DEMO_TOKENS: dict[str, str] = {k: v for m in modules() for k, v in m.SECRETS.items()}
 HUBSPOT_SEARCH_CAP = hubspot.SEARCH_CAP
+# the demo HubSpot account's burst limit under `smarketing demo serve`: a Professional
+# account's 190 requests per 10 s (Free and Starter: 100); in-process servers set none
+DEMO_HUBSPOT_BURST = 190
 
 
 class Query(dict[str, str]):
@@ -124,9 +127,15 @@ class DemoServer(ThreadingHTTPServer):
         port: int = 0,
         page_size: int = 100,
         hubspot_search_per_second: float | None = None,
+        hubspot_requests_per_10s: int | None = None,
     ):
         super().__init__(("127.0.0.1", port), _Handler)
-        options = {"hubspot": {"search_per_second": hubspot_search_per_second}}
+        options = {
+            "hubspot": {
+                "search_per_second": hubspot_search_per_second,
+                "requests_per_10s": hubspot_requests_per_10s or None,
+            }
+        }
         # every registered vendor with an API, as ``server.<vendor>`` and in routing order
         self.vendor_apis: dict[str, Any] = {
             vendor.name: module.Api(demo_dir, page_size, **options.get(vendor.name, {}))

@@ -132,9 +132,11 @@ class JsonHttpClient:
         form: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
         pace: Callable[[], None] | None = None,
+        on_headers: Callable[[Mapping[str, str]], None] | None = None,
     ) -> Any:
         """One JSON request, retried. ``pace`` is called before every attempt, retries
-        included (a vendor's rate limit counts them too)."""
+        included (a vendor's rate limit counts them too); ``on_headers`` gets every answer's
+        headers, refusals included (a vendor that states its rate limit there)."""
         url = path if "://" in path else f"{self.base_url}{path}"
         endpoint = self.endpoint(method, path)
         timeout = (self.policy.connect_timeout, self.policy.read_timeout)
@@ -159,6 +161,8 @@ class JsonHttpClient:
             ) as exc:
                 last = f"{type(exc).__name__}"
             else:
+                if on_headers is not None:
+                    on_headers(response.headers)
                 if response.status_code < 400:
                     try:
                         return json.loads(body)

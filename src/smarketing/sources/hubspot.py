@@ -20,14 +20,30 @@ fanout``): the throttle is one per reader, so the search rate holds across the w
 and the slices are handed on in time order, so the landed file does not depend on the
 number of workers. Each slice reads its records' contacts batch by batch as it goes: the
 association reads (not under the search limit) overlap the searches.
+
+A window too big for search to be cheap (a first load, a re-sync: the first page's ``total``
+above ``list_above``) is read through the object list instead, when that is estimated to take
+less time: ``GET /crm/v3/objects/{object}`` pages through every object of the type (100 a page,
+its contacts inline: no association batch reads), under the account's burst limit rather than
+the search limit, filtered here to the window on the modified property (HubSpot's search
+filters on the same property, so the same records land, in id order instead of modified-time
+order). One count search (every object of the type) prices it: listing takes ``ceil(all /
+100)`` requests at the burst rate, searching ``ceil(total / 200)`` at the search rate (and the
+association reads at the burst rate); a nightly window in a large account keeps searching.
+An object with more than 100 contacts has the rest behind the association's own cursor
+(``GET /crm/v3/objects/{object}/{id}/associations/contacts``), followed to its end. The burst
+rate is ``requests_per_10s`` when set, else 90 % of the ``X-HubSpot-RateLimit-Max`` per
+``-Interval-Milliseconds`` HubSpot states on its answers (90 per 10 s, 90 % of the lowest
+tier's 100, until it does).
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timedelta
 from functools import partial
 from itertools import islice, pairwise
@@ -37,6 +53,7 @@ from smarketing.sources.credentials import Credentials
 from smarketing.sources.fanout import Slice, ordered
 from smarketing.sources.http import JsonHttpClient, RetryPolicy
 from smarketing.sources.paging import PageGuard, expect_list
+from smarketing.sources.timestamps import parse_vendor_timestamp
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +138,11 @@ SEARCH_CAP = 10_000  # results one search query can page through; beyond: HTTP 4
 ASSOCIATION_BATCH = 100
 SLICE_RECORDS = 5_000  # a window with more records is read as time slices of about this many
 MAX_SLICES = 64
+LIST_PAGE = 100  # the object list's largest page (above: HTTP 400)
+LIST_ABOVE = 1_000  # a window with more records may be read through the object list
+ASSOCIATIONS_PAGE = 500  # the v3 associations list's largest page
+BURST_SHARE = 0.9  # share of HubSpot's stated burst limit the reader uses
+LOWEST_BURST_PER_10S = 100  # Free and Starter accounts: the rate before HubSpot states its own
 _SMALLEST_WINDOW = timedelta(milliseconds=1)  # HubSpot filters on epoch milliseconds
 
 
@@ -151,6 +173,15 @@ class Throttle:
         self._lock = threading.Lock()
         self.waited = 0.0  # seconds spent waiting, for run summaries and tests
 
+    @property
+    def per_second(self) -> float:
+        return 1.0 / self.interval if self.interval else math.inf
+
+    def set_rate(self, per_second: float) -> None:
+        """A new rate from the next reserved slot on (the vendor stated its limit)."""
+        with self._lock:
+            self.interval = 1.0 / per_second if per_second > 0 else 0.0
+
     def wait(self) -> None:
         with self._lock:
             now = self._clock()
@@ -174,6 +205,8 @@ class HubSpotReader:
         workers: int = 1,
         slice_records: int | None = None,
         contact_properties: tuple[str, ...] = (),
+        requests_per_10s: float | None = None,
+        list_above: int = LIST_ABOVE,
     ):
         creds.require("password")
         self.client = JsonHttpClient(
@@ -187,6 +220,12 @@ class HubSpotReader:
         self.search_cap = search_cap
         self.workers = workers
         self.slice_records = slice_records or SLICE_RECORDS
+        # the account's burst limit, for list pages and their association pages
+        self.burst_stated = requests_per_10s is None  # follow what HubSpot's headers state
+        burst = requests_per_10s or BURST_SHARE * LOWEST_BURST_PER_10S
+        self.burst = Throttle(burst / 10)
+        self.list_above = list_above
+        self.listed = 0  # object windows read through the object list
         self.splits = 0  # windows split because they held more than the cap
         self.slices = 0  # time slices the windows were read in (1 per unsliced window)
         # account-specific contact properties (e.g. the disqualification reason) on top
@@ -299,11 +338,16 @@ class HubSpotReader:
 
     def read(self, spec: EntitySpec, start: datetime, end: datetime) -> Iterator[dict]:
         """Every record of ``spec.entity`` modified in [start, end), in modified-time order
-        (slice by slice), each engagement/deal with its contacts."""
+        (slice by slice) or, read through the object list, in id order; each engagement/deal
+        with its contacts."""
         obj = spec.entity
         if obj not in MODIFIED_PROPERTY:
             raise KeyError(f"HubSpot reader has no entity {obj!r}")
         first = self._first_page(obj, start, end)
+        if first[2] > self.list_above and self._listing_is_faster(obj, first[2]):
+            self.listed += 1
+            yield from self.list_window(obj, start, end)
+            return
         if first[2] <= self.slice_records:
             self.slices += 1
             yield from self._with_contacts(obj, self.search(obj, start, end, first))
@@ -327,6 +371,101 @@ class HubSpotReader:
             ),
             self.workers,
         )
+
+    def _listing_is_faster(self, obj: str, total: int) -> bool:
+        """Whether listing every ``obj`` takes less time than searching ``total`` of them,
+        at the two rates (one count search prices it)."""
+        count = self._search_page(
+            obj, {"filterGroups": [], "properties": ["hs_object_id"], "limit": 1}
+        )
+        everything = int(count.get("total") or 0)
+        listing = math.ceil(everything / LIST_PAGE) / self.burst.per_second
+        searching = math.ceil(total / self.page_size) / self.throttle.per_second
+        if obj in WITH_CONTACTS:  # the association batch reads: the burst limit's
+            searching = max(searching, math.ceil(total / ASSOCIATION_BATCH) / self.burst.per_second)
+        log.info(
+            "source=hubspot entity=%s: %d changed in the window of %d; listing ~%.0f s,"
+            " searching ~%.0f s: %s",
+            obj,
+            total,
+            everything,
+            listing,
+            searching,
+            "listing" if listing < searching else "searching",
+        )
+        return listing < searching
+
+    def _on_burst_headers(self, headers: Mapping[str, str]) -> None:
+        """Follow the burst limit HubSpot states (unless one was configured)."""
+        if not self.burst_stated:
+            return
+        try:
+            limit = int(headers["X-HubSpot-RateLimit-Max"])
+            window_ms = int(headers["X-HubSpot-RateLimit-Interval-Milliseconds"])
+        except (KeyError, TypeError, ValueError):
+            return
+        if limit > 0 and window_ms > 0:
+            self.burst.set_rate(BURST_SHARE * limit * 1000 / window_ms)
+
+    def _burst_get(self, path: str, params: dict) -> dict:
+        return self.client.request(
+            "GET", path, params=params, pace=self.burst.wait, on_headers=self._on_burst_headers
+        )
+
+    def list_window(self, obj: str, start: datetime, end: datetime) -> Iterator[dict]:
+        """Every ``obj`` modified in [start, end), through the object list (in id order):
+        each object in its current state, kept when its modified property is in the window
+        (the property search filters on); deals and engagements with all their contacts."""
+        params = {
+            "limit": LIST_PAGE,
+            "properties": ",".join(self.properties[obj]),
+            "archived": "false",
+        }
+        if obj in WITH_CONTACTS:
+            params["associations"] = "contacts"
+        path = f"/crm/v3/objects/{obj}"
+        guard = PageGuard(self.client, f"GET {path}")
+        page = self._burst_get(path, params)
+        while True:
+            for record in guard.items(page, "results"):
+                if not self._modified_in(record, obj, start, end):
+                    continue
+                if obj in WITH_CONTACTS:
+                    record["associations"] = self._all_contacts(obj, record)
+                yield record
+            after = ((page.get("paging") or {}).get("next") or {}).get("after")
+            if not after:
+                return
+            guard.advance(after)
+            page = self._burst_get(path, {**params, "after": after})
+
+    @staticmethod
+    def _modified_in(record: dict, obj: str, start: datetime, end: datetime) -> bool:
+        """The record's modified property (else ``updatedAt``) in [start, end). A record
+        without a readable one is handed on: the landing's checks reject it by name."""
+        value = (record.get("properties") or {}).get(MODIFIED_PROPERTY[obj])
+        try:
+            modified = parse_vendor_timestamp(value if value is not None else record["updatedAt"])
+        except (KeyError, ValueError, OverflowError, OSError):
+            return True
+        return start <= modified < end
+
+    def _all_contacts(self, obj: str, record: dict) -> dict:
+        """The record's contacts as the batch read gives them: the inline ones, then the
+        rest behind the association's cursor; each contact once."""
+        inline = ((record.get("associations") or {}).get("contacts")) or {}
+        endpoint = f"GET /crm/v3/objects/{obj}/{{id}}/associations/contacts"
+        ids = [str(a["id"]) for a in expect_list(inline, "results", "hubspot", endpoint)]
+        page, guard = inline, PageGuard(self.client, endpoint)
+        while after := ((page.get("paging") or {}).get("next") or {}).get("after"):
+            guard.advance(after)
+            page = self._burst_get(
+                f"/crm/v3/objects/{obj}/{record['id']}/associations/contacts",
+                {"after": after, "limit": ASSOCIATIONS_PAGE},
+            )
+            ids += [str(a["id"]) for a in guard.items(page, "results")]
+        label = f"{WITH_CONTACTS[obj]}_to_contact"
+        return {"contacts": {"results": [{"id": c, "type": label} for c in dict.fromkeys(ids)]}}
 
     def _slice(self, obj: str, start: datetime, end: datetime) -> Iterator[dict]:
         return self._with_contacts(obj, self.search(obj, start, end))
@@ -357,6 +496,8 @@ def build_reader(creds: Credentials, policy: RetryPolicy, settings) -> HubSpotRe
         settings.hubspot_search_per_second,
         workers=settings.extract_workers,
         contact_properties=(settings.disqualification_reason_property,),
+        requests_per_10s=settings.hubspot_requests_per_10s,
+        list_above=settings.hubspot_list_above,
     )
 
 

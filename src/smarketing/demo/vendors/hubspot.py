@@ -14,13 +14,24 @@ ground truth stay as they are):
 * deals come in three currencies (USD, EUR, GBP).
 
 Endpoints: ``POST /crm/v3/objects/{contacts,companies,deals,calls,emails,meetings}/search``
-(filter on last-modified, cursor paging ``paging.next.after``) and ``POST
+(filter on last-modified, cursor paging ``paging.next.after``), ``POST
 /crm/v4/associations/{deals,calls,emails,meetings}/contacts/batch/read`` (answered with each
-object's current associations, as HubSpot does). HubSpot's limits as HubSpot enforces them: a
-search pages through at most 10,000 results (beyond: 400 with HubSpot's ``VALIDATION_ERROR``
-body) and, when ``search_per_second`` is set, more search requests than that in one second
-are answered 429 with HubSpot's ``RATE_LIMIT`` body. An object search answers as if it ran at
-the end of its time filter (the state the object had then).
+object's current associations, as HubSpot does), the object list ``GET
+/crm/v3/objects/{object}?limit=&after=&associations=contacts`` (every object in its current
+state, by id, at most 100 a page; each object's contacts inline, 100 at most, the rest behind
+the association's own ``paging.next.after``) and ``GET
+/crm/v3/objects/{object}/{id}/associations/contacts?after=`` (the rest, 500 a page).
+
+HubSpot's limits as HubSpot enforces them: a search pages through at most 10,000 results
+(beyond: 400 with HubSpot's ``VALIDATION_ERROR`` body); a list page above 100 is a 400 too;
+when ``search_per_second`` is set, more search requests than that in one second are answered
+429 with HubSpot's ``RATE_LIMIT`` body (policy ``SECONDLY``); when ``requests_per_10s`` is set
+(the account's burst limit: 100 per 10 s for Free and Starter, 190 for Professional and
+Enterprise), every other request counts against it, is answered with HubSpot's
+``X-HubSpot-RateLimit-Max`` / ``-Interval-Milliseconds`` / ``-Remaining`` headers, and beyond
+the limit with 429 (policy ``TEN_SECONDLY_ROLLING``). An object search answers as if it ran
+at the end of its time filter (the state the object had then); the list answers with the
+latest version of every object.
 
 Each file is indexed once per version: versions sorted by ``updatedAt``, so a search window
 is a bisection and a page a slice.
@@ -62,6 +73,9 @@ FOLDER = "hubspot"
 OBJECTS = ("contacts", "companies", "deals", "calls", "emails", "meetings")
 TOKEN = "demo-hubspot-private-app-token"
 SEARCH_CAP = 10_000
+LIST_LIMIT = 100  # the list endpoint's largest page; above: 400
+ASSOCIATIONS_INLINE = 100  # associations inline per object and type; the rest are paged
+ASSOCIATIONS_PAGE = 500  # the v3 associations list endpoint's largest page
 # HubSpot-defined association type ids of <object> → contact
 CONTACT_ASSOCIATION_TYPES = {"deals": 3, "calls": 194, "emails": 198, "meetings": 200}
 HUBSPOT_SOURCES = {  # channel -> hs_analytics_source (HubSpot's original source values)
@@ -304,26 +318,41 @@ class HubSpotError(ValueError):
 
 
 class RateLimiter:
-    """At most ``per_second`` calls in any one-second window (HubSpot's search limit)."""
+    """At most ``per_second`` calls in any rolling window of ``window`` seconds (HubSpot's
+    search limit: 1 s; its burst limit: ``RateLimiter(190, window=10)``)."""
 
-    def __init__(self, per_second: float | None):
-        self.per_second = per_second
+    def __init__(self, per_second: float | None, window: float = 1.0):
+        self.per_second = per_second  # calls per window (per second for the default window)
+        self.window = window
         self._calls: deque[float] = deque()
         self._lock = threading.Lock()
         self.refused = 0
+        self.remaining = int(per_second or 0)
 
     def allow(self) -> bool:
         if not self.per_second:
             return True
         with self._lock:
             now = time.monotonic()
-            while self._calls and now - self._calls[0] >= 1.0:
+            while self._calls and now - self._calls[0] >= self.window:
                 self._calls.popleft()
             if len(self._calls) >= self.per_second:
                 self.refused += 1
+                self.remaining = 0
                 return False
             self._calls.append(now)
+            self.remaining = int(self.per_second) - len(self._calls)
             return True
+
+    def headers(self) -> dict[str, str]:
+        """HubSpot's rate-limit headers for this limit (none when no limit is set)."""
+        if not self.per_second:
+            return {}
+        return {
+            "X-HubSpot-RateLimit-Max": str(int(self.per_second)),
+            "X-HubSpot-RateLimit-Interval-Milliseconds": str(int(self.window * 1000)),
+            "X-HubSpot-RateLimit-Remaining": str(self.remaining),
+        }
 
 
 @dataclass
@@ -334,6 +363,7 @@ class _Versions:
     records: list[dict]
     unkeyed: list[dict]  # no id or updatedAt: in every answer, for the connector to reject
     latest_associations: dict[str, list[dict]]
+    listing: list[dict]  # the list endpoint's answer: each object's latest version, by id
     # a search's sorted results, kept for its next pages (small LRU, gone with the version)
     searches: OrderedDict[tuple[datetime, datetime], list[dict]] = field(
         default_factory=OrderedDict
@@ -351,7 +381,16 @@ def _index(rows: list[dict]) -> _Versions:
             "results", []
         )
     keyed.sort(key=lambda pair: pair[0])  # stable: the later line wins a tie, as it did
-    return _Versions([t for t, _ in keyed], [r for _, r in keyed], unkeyed, latest)
+    current: dict[str, dict] = {}
+    for _, row in keyed:
+        current[str(row["id"])] = row
+    listing = [current[i] for i in sorted(current, key=_id_order)] + unkeyed
+    return _Versions([t for t, _ in keyed], [r for _, r in keyed], unkeyed, latest, listing)
+
+
+def _id_order(object_id: str) -> tuple[int, str]:
+    """HubSpot lists objects by their numeric id."""
+    return (int(object_id), "") if object_id.isdigit() else (1 << 62, object_id)
 
 
 def _json(raw: bytes) -> dict:
@@ -368,12 +407,17 @@ class Api:
     prefixes = ("/crm/",)
 
     def __init__(
-        self, demo_dir: Path, page_size: int = 100, search_per_second: float | None = None
+        self,
+        demo_dir: Path,
+        page_size: int = 100,
+        search_per_second: float | None = None,
+        requests_per_10s: int | None = None,
     ):
         self.folder = demo_dir / FOLDER
         self.page_size = page_size
         self.search_cap = SEARCH_CAP
         self.search_limit = RateLimiter(search_per_second)
+        self.burst_limit = RateLimiter(requests_per_10s, window=10.0)
         self.indexes = IndexCache()
         self._lock = threading.Lock()
 
@@ -435,6 +479,59 @@ class Api:
             out["paging"] = {"next": {"after": str(offset + limit)}}
         return out
 
+    def list_objects(self, obj: str, query: dict[str, str]) -> dict:
+        """``GET /crm/v3/objects/{obj}``: a page of objects in their current state, by id."""
+        limit = int(query.get("limit") or 10)
+        if not 1 <= limit <= LIST_LIMIT:
+            raise HubSpotError(
+                400,
+                "VALIDATION_ERROR",
+                f"limit must be between 1 and {LIST_LIMIT} (was {limit})",
+            )
+        offset = int(query.get("after") or 0)
+        index = self._versions(obj)
+        listing = index.listing
+        wanted = {a.strip() for a in (query.get("associations") or "").split(",") if a.strip()}
+        page = []
+        for row in listing[offset : offset + limit]:
+            out = {k: v for k, v in row.items() if k != "associations"}
+            if "contacts" in wanted and obj in CONTACT_ASSOCIATION_TYPES and row.get("id"):
+                links = index.latest_associations.get(str(row["id"]), [])
+                if links:  # HubSpot leaves out an association type with nothing in it
+                    contacts = self._association_page(
+                        obj, str(row["id"]), links, 0, ASSOCIATIONS_INLINE
+                    )
+                    out["associations"] = {"contacts": contacts}
+            page.append(out)
+        answer: dict[str, Any] = {"results": page}
+        if offset + limit < len(listing):
+            after = str(offset + limit)
+            answer["paging"] = {
+                "next": {"after": after, "link": f"/crm/v3/objects/{obj}?after={after}"}
+            }
+        return answer
+
+    def object_associations(self, obj: str, object_id: str, query: dict[str, str]) -> dict:
+        """``GET /crm/v3/objects/{obj}/{id}/associations/contacts``: one object's contacts."""
+        limit = min(int(query.get("limit") or ASSOCIATIONS_PAGE), ASSOCIATIONS_PAGE)
+        links = self._versions(obj).latest_associations.get(object_id)
+        if links is None:
+            raise HubSpotError(404, "OBJECT_NOT_FOUND", f"No {obj} with id {object_id}")
+        return self._association_page(obj, object_id, links, int(query.get("after") or 0), limit)
+
+    @staticmethod
+    def _association_page(
+        obj: str, object_id: str, links: list[dict], offset: int, limit: int
+    ) -> dict:
+        answer: dict[str, Any] = {
+            "results": [{"id": a["id"], "type": a["type"]} for a in links[offset : offset + limit]]
+        }
+        if offset + limit < len(links):
+            after = str(offset + limit)
+            link = f"/crm/v3/objects/{obj}/{object_id}/associations/contacts?after={after}"
+            answer["paging"] = {"next": {"after": after, "link": link}}
+        return answer
+
     def contact_associations(self, obj: str, body: dict) -> dict:
         """v4 batch read ``{obj}`` → contacts: the contacts of each object's latest version."""
         type_id = CONTACT_ASSOCIATION_TYPES[obj]
@@ -463,7 +560,7 @@ class Api:
 
     def handle(
         self, method: str, path: str, query: dict[str, str], headers: Any, body: Callable[[], bytes]
-    ) -> tuple[int, Any]:
+    ) -> tuple[int, Any] | tuple[int, Any, dict[str, str]]:
         if not self.authorised(headers):
             return 401, {"message": "bad credentials"}
         if method == "POST" and (m := re.fullmatch(r"/crm/v3/objects/(\w+)/search", path)):
@@ -476,15 +573,34 @@ class Api:
                     policyName="SECONDLY",
                 )
             return 200, self.search(m.group(1), _json(body()))
+        # every other request counts against the account's burst limit (search has its own)
+        if not self.burst_limit.allow():
+            raise HubSpotError(
+                429,
+                "RATE_LIMITS",
+                "You have reached your ten_secondly_rolling limit.",
+                errorType="RATE_LIMIT",
+                policyName="TEN_SECONDLY_ROLLING",
+            )
+        limits = self.burst_limit.headers()
         if method == "POST" and (
             m := re.fullmatch(r"/crm/v4/associations/(\w+)/contacts/batch/read", path)
         ):
-            return 200, self.contact_associations(m.group(1), _json(body()))
+            return 200, self.contact_associations(m.group(1), _json(body())), limits
+        if method == "GET" and (m := re.fullmatch(r"/crm/v3/objects/(\w+)", path)):
+            return 200, self.list_objects(m.group(1), query), limits
+        if method == "GET" and (
+            m := re.fullmatch(r"/crm/v3/objects/(\w+)/([^/]+)/associations/contacts", path)
+        ):
+            return 200, self.object_associations(m.group(1), m.group(2), query), limits
         return 404, {"message": f"no such endpoint: {method} {path}"}
 
-    @staticmethod
-    def error(exc: Exception) -> tuple[int, Any] | None:
-        return (exc.status, exc.body) if isinstance(exc, HubSpotError) else None
+    def error(self, exc: Exception) -> tuple[int, Any] | tuple[int, Any, dict[str, str]] | None:
+        if not isinstance(exc, HubSpotError):
+            return None
+        if exc.body.get("policyName") == "TEN_SECONDLY_ROLLING":
+            return exc.status, exc.body, self.burst_limit.headers()
+        return exc.status, exc.body
 
 
 # --------------------------------------------------------------------------- the connection
