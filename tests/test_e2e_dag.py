@@ -78,6 +78,40 @@ def test_published_numbers_equal_ground_truth(env: dict[str, str], truth: dict) 
     assert output.count("_get_default_value") == 0
     assert output.count("resource_tracker") == 0
     con = duckdb.connect(str(published(env)), read_only=True)
+    assert_published_marts_equal_truth(con, truth)
+    # the run wrote its revenue report, and the summary links it
+    reports = Path(env["SMARKETING_DATA_DIR"]) / "reports"
+    written = list(reports.glob("*/revenue_report.html"))
+    assert len(written) == 1 and written[0].parent.name.startswith("manual__")
+    assert f"Revenue report: {written[0]}" in run.stdout + run.stderr
+    assert "<h1>Nightly revenue report</h1>" in written[0].read_text()
+    # a contact without e-mail is a person identified by its CRM id: its published key is the
+    # keyed hash of `hubspot:<id>` under the demo's pseudonym key
+    key = demo_key(Path(env["SMARKETING_DEMO_DIR"]))
+    keyed_by_id = sum(
+        person_key == pseudonym(key, f"hubspot:{lead_id}")
+        for lead_id, person_key in con.execute(
+            "select lead_id, person_key from fct_lead_funnel"
+        ).fetchall()
+    )
+    assert keyed_by_id == truth["totals"]["contacts_without_email"] and keyed_by_id > 0
+    info = con.execute("select data_interval, run_id from _publish_info").fetchone()
+    assert info[0] == "2026-02-14" and info[1].startswith("manual__")
+    # no PII reaches the published marts
+    columns = {
+        r[0] for r in con.execute("select column_name from information_schema.columns").fetchall()
+    }
+    assert not columns & {"email", "email_address", "first_name", "last_name", "phone"}
+    con.close()
+    # the run wrote its validation report and summary
+    reports = Path(env["SMARKETING_DATA_DIR"]) / "reports"
+    assert len(list(reports.glob("*/validation.html"))) == 1
+    assert len(list(reports.glob("*/run_summary.json"))) == 1
+
+
+def assert_published_marts_equal_truth(con: duckdb.DuckDBPyConnection, truth: dict) -> None:
+    """Every published figure this suite compares with the demo's ground truth (also run
+    at scale by benchmarks/scale_run.py --check-truth)."""
     got = con.execute(
         "select strftime(date_day, '%Y-%m-%d'), channel, spend, impressions, clicks, sessions,"
         " leads, won_deals, won_revenue from mart_channel_daily order by 1, 2"
@@ -98,12 +132,6 @@ def test_published_numbers_equal_ground_truth(env: dict[str, str], truth: dict) 
     ]
     assert got == expected
     assert sum(r[6] for r in got) == truth["totals"]["leads"] > 20
-    # the run wrote its revenue report, and the summary links it
-    reports = Path(env["SMARKETING_DATA_DIR"]) / "reports"
-    written = list(reports.glob("*/revenue_report.html"))
-    assert len(written) == 1 and written[0].parent.name.startswith("manual__")
-    assert f"Revenue report: {written[0]}" in run.stdout + run.stderr
-    assert "<h1>Nightly revenue report</h1>" in written[0].read_text()
     assert sum(r[2] for r in got) == Decimal(truth["totals"]["spend_cents"]) / 100
 
     leads = con.execute(
@@ -139,16 +167,6 @@ def test_published_numbers_equal_ground_truth(env: dict[str, str], truth: dict) 
         "select sum(unpriced_opportunities_created) from mart_revenue_summary"
     ).fetchone()
     assert unpriced == (totals["unpriced_open_deals"],)
-    # a contact without e-mail is a person identified by its CRM id: its published key is the
-    # keyed hash of `hubspot:<id>` under the demo's pseudonym key
-    key = demo_key(Path(env["SMARKETING_DEMO_DIR"]))
-    keyed_by_id = sum(
-        person_key == pseudonym(key, f"hubspot:{lead_id}")
-        for lead_id, person_key in con.execute(
-            "select lead_id, person_key from fct_lead_funnel"
-        ).fetchall()
-    )
-    assert keyed_by_id == totals["contacts_without_email"] and keyed_by_id > 0
     # every attribution model credits exactly the won revenue of the ground truth
     per_model = con.execute(
         "select attribution_model, sum(attributed_amount) from fct_attribution"
@@ -160,18 +178,6 @@ def test_published_numbers_equal_ground_truth(env: dict[str, str], truth: dict) 
         for m in ("first_touch", "last_touch", "linear", "time_decay", "u_shaped", "w_shaped")
     ]
     _check_joint_marts(con, truth)
-    info = con.execute("select data_interval, run_id from _publish_info").fetchone()
-    assert info[0] == "2026-02-14" and info[1].startswith("manual__")
-    # no PII reaches the published marts
-    columns = {
-        r[0] for r in con.execute("select column_name from information_schema.columns").fetchall()
-    }
-    assert not columns & {"email", "email_address", "first_name", "last_name", "phone"}
-    con.close()
-    # the run wrote its validation report and summary
-    reports = Path(env["SMARKETING_DATA_DIR"]) / "reports"
-    assert len(list(reports.glob("*/validation.html"))) == 1
-    assert len(list(reports.glob("*/run_summary.json"))) == 1
 
 
 def _cents(value: int) -> Decimal:

@@ -105,3 +105,21 @@ def test_skipping_direct_visits_is_off_unless_asked_for(
     else:
         monkeypatch.setenv("SMARKETING_ATTRIBUTION_SKIP_DIRECT", value)
     assert load_settings().attribution_skip_direct is expected
+
+
+def test_the_memory_limit_setting_reaches_dbt_duckdb_session(settings: Settings) -> None:
+    """dbt's DuckDB session runs under SMARKETING_DUCKDB_MEMORY_LIMIT (profiles.yml), so a
+    large build spills instead of growing towards 80 % of the machine's RAM."""
+    from dbt.cli.main import dbtRunner
+
+    from smarketing.envvars import temporary_environment
+    from smarketing.transform import dbt_args
+
+    custom = dataclasses.replace(settings, duckdb_memory_limit="200MB")
+    assert dbt_env(custom)["SMARKETING_DUCKDB_MEMORY_LIMIT"] == "200MB"
+    query = "select current_setting('memory_limit') as memory_limit"
+    with temporary_environment(dbt_env(custom)):
+        result = dbtRunner().invoke(dbt_args(custom, "show", "--inline", query))
+    assert result.success, result.exception
+    # DuckDB reports it in MiB: 200 MB = 190.7 MiB (its default would be 80 % of RAM)
+    assert [tuple(row) for row in result.result.results[0].agate_table.rows] == [("190.7 MiB",)]

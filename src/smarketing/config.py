@@ -21,6 +21,7 @@ Airflow Connections (see README, "Connections").
 | SMARKETING_RETRIES | ``2`` | task retries (exponential backoff) |
 | SMARKETING_RETRY_DELAY_SECONDS | ``60`` | first retry delay; doubles each retry |
 | SMARKETING_DUCKDB_POOL | ``duckdb_warehouse`` | 1-slot Airflow pool serialising DuckDB writers |
+| SMARKETING_DUCKDB_MEMORY_LIMIT | ``3GB`` | DuckDB memory in load_raw and dbt (spills beyond) |
 | SMARKETING_QUARANTINE_MAX_SHARE | ``0.01`` | share of malformed records an entity may have |
 | SMARKETING_QUARANTINE_MAX_SPEND | ``100`` | quarantined ad spend per entity that blocks the gate |
 | SMARKETING_DATE_FLOOR | ``2000-01-01`` | dates before it (or after the run) are quarantined |
@@ -65,6 +66,7 @@ Airflow Connections (see README, "Connections").
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -170,6 +172,10 @@ class Settings:
     fx_max_stale_days: int = 0
     # registry vendors (smarketing.vendors) switched off: no extract task, no union branch
     disabled_vendors: tuple[str, ...] = ()
+    # memory DuckDB may use in the steps that grow with the data (load_raw, dbt): beyond it
+    # DuckDB spills to a temporary folder beside the warehouse instead of growing towards its
+    # own default of 80 % of the machine's RAM (a worker runs other tasks beside it)
+    duckdb_memory_limit: str = "3GB"
 
     def snapshot(self) -> dict[str, str]:
         """The settings a run used, as text, for its run summary and version record.
@@ -223,6 +229,20 @@ def _positive(value: _Number, name: str) -> _Number:
     if value <= 0:
         raise ValueError(f"{ENV_PREFIX}{name} must be greater than 0, got {value}")
     return value
+
+
+_MEMORY_SIZE = re.compile(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
+
+
+def _memory_size(value: str, name: str) -> str:
+    """A DuckDB memory size such as ``3GB`` or ``512MiB`` (checked here, not by DuckDB mid-run)."""
+    text = value.strip()
+    if not _MEMORY_SIZE.fullmatch(text):
+        raise ValueError(
+            f"{ENV_PREFIX}{name}={value!r} is not a memory size: write a number and a unit,"
+            " e.g. 3GB, 512MB or 2GiB"
+        )
+    return text.replace(" ", "")
 
 
 def _auto_or_positive(name: str) -> float | None:
@@ -336,6 +356,7 @@ def load_settings() -> Settings:
         hubspot_requests_per_10s=_auto_or_positive("HUBSPOT_REQUESTS_PER_10S"),
         hubspot_list_above=_positive(int(_env("HUBSPOT_LIST_ABOVE", "1000")), "HUBSPOT_LIST_ABOVE"),
         disabled_vendors=parse_disabled(_env("DISABLED_VENDORS", "")),
+        duckdb_memory_limit=_memory_size(_env("DUCKDB_MEMORY_LIMIT", "3GB"), "DUCKDB_MEMORY_LIMIT"),
         extract_workers=_positive(int(_env("EXTRACT_WORKERS", "4")), "EXTRACT_WORKERS"),
         disqualification_reason_property=_property_name(
             _env("DISQUALIFICATION_REASON_PROPERTY", "disqualification_reason"),

@@ -153,7 +153,11 @@ def load_raw(
     from smarketing.sources.catalog import enabled_entities
 
     counts = load_interval(
-        settings.warehouse_path, settings.landing_dir, window, enabled_entities(settings)
+        settings.warehouse_path,
+        settings.landing_dir,
+        window,
+        enabled_entities(settings),
+        memory_limit=settings.duckdb_memory_limit,
     )
     result = {
         c.table: {

@@ -61,6 +61,7 @@ def dbt_env(settings: Settings) -> dict[str, str]:
     """Environment dbt's profile and vars read (see dbt_project/profiles.yml)."""
     return {
         "SMARKETING_WAREHOUSE_PATH": str(settings.warehouse_path),
+        "SMARKETING_DUCKDB_MEMORY_LIMIT": settings.duckdb_memory_limit,
         "SMARKETING_REPORTING_CURRENCY": settings.reporting_currency,
         "SMARKETING_HUBSPOT_COMPANY_CURRENCY": settings.hubspot_company_currency,
         "SMARKETING_SLA_HOURS": str(settings.sla_hours),

@@ -233,3 +233,18 @@ def _page(event: dict) -> str:
     return next(
         p["value"]["string_value"] for p in event["event_params"] if p["key"] == "page_location"
     )
+
+
+def test_lead_ids_never_meet_a_colleagues_id_at_any_scale() -> None:
+    """Scale 100 over 90 days makes 165,126 leads: with ids 100000 + n, the 100,000th lead
+    took the id of the first lead's colleague (200000 + 0) and 3,486 leads of the truth
+    merged into other contacts in the CRM. Ids of smaller companies stay as they were."""
+    from smarketing.demo.world import COLLEAGUE_ID_BASE, lead_contact_id, lead_seq_of
+
+    seqs = range(0, 400_000)
+    leads = [lead_contact_id(n) for n in seqs]
+    colleagues = [str(COLLEAGUE_ID_BASE + n) for n in seqs]
+    assert len(set(leads) | set(colleagues)) == 2 * len(seqs)
+    assert all(lead_seq_of(lead_contact_id(n)) == n for n in seqs)
+    assert (lead_contact_id(1), lead_contact_id(99_999)) == ("100001", "199999")
+    assert lead_contact_id(100_000) == "10100000"

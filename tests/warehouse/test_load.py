@@ -102,3 +102,47 @@ def test_an_interval_with_no_crm_records_still_creates_every_crm_raw_table(
     loaded = {c.table: c.loaded for c in counts}
     for entity in ("companies", "calls", "emails", "meetings"):
         assert loaded[f"raw.hubspot__{entity}"] > 0
+
+
+def test_load_raw_runs_under_the_memory_limit_setting_and_loads_the_same_rows(
+    settings: Settings, tmp_path, monkeypatch
+) -> None:
+    """SMARKETING_DUCKDB_MEMORY_LIMIT reaches load_raw's DuckDB connection; a tight limit
+    (DuckDB spills instead of growing) loads exactly what the default does."""
+    from smarketing.config import load_settings
+    from smarketing.warehouse import load
+
+    run_interval(settings, date(2026, 1, 14), "2026-01-01")
+    roomy = raw_snapshot(settings)
+
+    seen: list[str] = []
+    real_connect = load.connect
+
+    def spying_connect(path, read_only=False, memory_limit=None):
+        con = real_connect(path, read_only=read_only, memory_limit=memory_limit)
+        seen.append(con.execute("select current_setting('memory_limit')").fetchone()[0])
+        return con
+
+    monkeypatch.setattr(load, "connect", spying_connect)
+    monkeypatch.setenv("SMARKETING_DATA_DIR", str(tmp_path / "tight"))
+    monkeypatch.setenv("SMARKETING_DUCKDB_MEMORY_LIMIT", "128MB")
+    tight_settings = load_settings()
+    tight_settings.ensure_dirs()
+    assert tight_settings.duckdb_memory_limit == "128MB"
+    run_interval(tight_settings, date(2026, 1, 14), "2026-01-01")
+    # DuckDB reports the limit in MiB: 128 MB = 122.0 MiB (DuckDB's JSON reader alone takes
+    # 32 MiB buffers, so a limit much lower than this fails with DuckDB's out-of-memory error)
+    assert seen == ["122.0 MiB"]
+    assert raw_snapshot(tight_settings) == roomy
+
+
+def test_a_memory_limit_that_is_not_a_size_is_refused_by_name(monkeypatch) -> None:
+    from smarketing.config import load_settings
+
+    monkeypatch.setenv("SMARKETING_DUCKDB_MEMORY_LIMIT", "3 gigs")
+    with pytest.raises(
+        ValueError, match=r"SMARKETING_DUCKDB_MEMORY_LIMIT='3 gigs' is not a memory size"
+    ):
+        load_settings()
+    monkeypatch.setenv("SMARKETING_DUCKDB_MEMORY_LIMIT", "512 MiB")
+    assert load_settings().duckdb_memory_limit == "512MiB"

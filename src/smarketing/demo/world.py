@@ -91,6 +91,25 @@ def seq(c: Contact) -> int:
     return int(c.contact_id) % 100_000
 
 
+# Leads are contacts 100000 + their running number and a deal's colleagues 200000 + the
+# lead's; from the 100,000th lead on (about scale 60 over 90 days) a lead would take a
+# colleague's id, so those leads are numbered 10,000,000 + their running number instead (the
+# ids of every smaller company stay as they were).
+LEAD_ID_BASE, COLLEAGUE_ID_BASE, WIDE_LEAD_ID_BASE = 100_000, 200_000, 10_000_000
+
+
+def lead_contact_id(lead_seq: int) -> str:
+    """The CRM id of the ``lead_seq``-th lead; never another contact's, at any scale."""
+    base = LEAD_ID_BASE if lead_seq < COLLEAGUE_ID_BASE - LEAD_ID_BASE else WIDE_LEAD_ID_BASE
+    return str(base + lead_seq)
+
+
+def lead_seq_of(contact_id: str) -> int:
+    """The running number a lead's id was made from (inverse of :func:`lead_contact_id`)."""
+    number = int(contact_id)
+    return number - (WIDE_LEAD_ID_BASE if number >= WIDE_LEAD_ID_BASE else LEAD_ID_BASE)
+
+
 def has_email(c: Contact) -> bool:
     """Colleagues (never sent a newsletter) are sometimes known by phone only."""
     return c.primary_id is None or seq(c) % 3 != 0
@@ -412,10 +431,10 @@ def _colleague(seed: int, c: Contact, horizon: datetime) -> Contact | None:
     lead_at = c.opportunity_at + timedelta(hours=1)
     if not joins or lead_at >= horizon:
         return None
-    seq = int(c.contact_id) - 100_000
+    seq = lead_seq_of(c.contact_id)
     domain = c.company.lower()
     colleague = Contact(
-        contact_id=str(200_000 + seq),
+        contact_id=str(COLLEAGUE_ID_BASE + seq),
         email=f"{first}.{last}.c{seq}@{domain}.example",
         firstname=first.title(),
         lastname=last.title(),
@@ -454,7 +473,7 @@ def _contact(
 ) -> Contact:
     first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
     company = rng.choice(COMPANIES)
-    contact_id = str(100_000 + seq)
+    contact_id = lead_contact_id(seq)
     # Mixed case and padding on purpose: identity stitching must normalise e-mails.
     email = f"{first}.{last}.{seq}@{company}.example"
     if seq % 7 == 0:

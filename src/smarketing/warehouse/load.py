@@ -100,10 +100,17 @@ def _value_expr(spec: EntitySpec, raw: str) -> str:
     )
 
 
-def connect(warehouse_path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open the working warehouse with UTC session time (timestamps are always UTC here)."""
+def connect(
+    warehouse_path: Path, read_only: bool = False, memory_limit: str | None = None
+) -> duckdb.DuckDBPyConnection:
+    """Open the working warehouse with UTC session time (timestamps are always UTC here).
+
+    ``memory_limit`` (SMARKETING_DUCKDB_MEMORY_LIMIT): beyond it DuckDB spills to
+    ``<warehouse>.tmp`` instead of growing; None keeps DuckDB's default (80 % of RAM).
+    """
     warehouse_path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(warehouse_path), read_only=read_only)
+    config = {"memory_limit": memory_limit} if memory_limit else {}
+    con = duckdb.connect(str(warehouse_path), read_only=read_only, config=config)
     con.execute("set TimeZone = 'UTC'")
     return con
 
@@ -278,17 +285,19 @@ def load_interval(
     landing_dir: Path,
     window: DataWindow,
     specs: tuple[EntitySpec, ...] = ENTITIES,
+    memory_limit: str | None = None,
 ) -> list[LoadCount]:
     """Load every entity landed for ``window`` into raw, in one transaction.
 
-    ``specs``: the enabled vendors' entities (the pipeline passes catalog.enabled_entities).
+    ``specs``: the enabled vendors' entities (the pipeline passes catalog.enabled_entities);
+    ``memory_limit``: DuckDB's (see :func:`connect`).
     """
     batches = []
     for spec in specs:
         folder = interval_dir(landing_dir, spec, window)
         manifest = read_manifest(folder)
         batches.append((spec, folder, manifest))
-    con = connect(warehouse_path)
+    con = connect(warehouse_path, memory_limit=memory_limit)
     counts: list[LoadCount] = []
     in_transaction = False
     try:
