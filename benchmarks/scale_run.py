@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     args.work.mkdir(parents=True, exist_ok=True)
-    demo = args.demo or args.work / "demo"
+    demo = args.demo or args.work / "demo"  # with --nightly-only: the full load's demo
     if args.demo is None and not args.nightly_only:
         began = time.perf_counter()
         events = bench.write_demo(args.scale, FIRST_DAY, bench.LAST_DAY, demo)
@@ -112,6 +112,11 @@ def main(argv: list[str] | None = None) -> int:
     if not args.nightly_only:
         rows = run_night(args.work, demo, bench.LAST_DAY, FIRST_DAY.isoformat(), "full")
     if args.next_demo is not None:
+        from smarketing.pseudonyms import DEMO_KEY_FILE, demo_key
+
+        # one company, one pseudonym key: the nightly must not look like a re-key
+        (args.next_demo / DEMO_KEY_FILE).write_text(demo_key(demo))
+        (args.next_demo / DEMO_KEY_FILE).chmod(0o600)
         nightly = run_night(
             args.work, args.next_demo, bench.LAST_DAY + timedelta(days=1), None, "nightly"
         )

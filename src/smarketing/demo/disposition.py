@@ -127,6 +127,26 @@ def crm_clock(world: World) -> datetime:
     return max(times)
 
 
+def sla_episode(
+    c: Contact, p: Plan, touches: list[datetime], sla_hours: float
+) -> tuple[datetime, datetime, datetime | None]:
+    """(start, due, first sales touch) of the MQL's current episode: the SLA clock (re)starts
+    at its latest entry into MQL, and only touches since then answer it."""
+    start = p.returns_at or c.mql_at
+    answered = [t for t in touches if t >= start]
+    return start, start + timedelta(hours=sla_hours), min(answered) if answered else None
+
+
+def worked_within_sla(first_touch: datetime | None, due: datetime) -> bool:
+    """Touched by the due time (to the microsecond, as int_crm__lead_dispositions compares)."""
+    return first_touch is not None and first_touch <= due
+
+
+def sla_elapsed(as_of: datetime, due: datetime) -> bool:
+    """The window has elapsed once the CRM's clock reaches the due time."""
+    return as_of >= due
+
+
 def ground_truth(world: World) -> dict:
     """Each MQL's disposition (accepted, rejected, worked_undecided, pending, never_worked),
     the follow-up SLA of its current episode, and the totals mart_lead_disposition must
@@ -140,10 +160,7 @@ def ground_truth(world: World) -> dict:
         p: Plan | None = getattr(c, "lead_disposition", None)
         if c.mql_at is None or p is None:
             continue
-        start = p.returns_at or c.mql_at  # the SLA clock (re)starts here
-        due = start + timedelta(hours=SLA_HOURS)
-        answered = [t for t in touches[c.contact_id] if t >= start]
-        first_touch = min(answered) if answered else None
+        start, due, first_touch = sla_episode(c, p, touches[c.contact_id], SLA_HOURS)
         worked = p.attempted_at is not None or first_touch is not None
         if c.sql_at is not None:
             disposition = "accepted"
@@ -163,8 +180,8 @@ def ground_truth(world: World) -> dict:
             "ever_rejected": p.rejected_at is not None,
             # the follow-up SLA of the episode: touched by its due time; window elapsed
             "first_sales_touch_at": _iso(first_touch) if first_touch else None,
-            "worked_within_sla": first_touch is not None and first_touch <= due,
-            "sla_elapsed": as_of >= due,
+            "worked_within_sla": worked_within_sla(first_touch, due),
+            "sla_elapsed": sla_elapsed(as_of, due),
         }
     counts = Counter(v["disposition"] for v in leads.values())
     reasons = Counter(v["rejection_reason"] for v in leads.values() if v["rejection_reason"])

@@ -27,7 +27,6 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 from smarketing.demo import disposition
@@ -162,25 +161,17 @@ def _sla(world: World, as_of: datetime, sla_hours: float) -> list[tuple[date, st
     touches: dict[str, list[datetime]] = defaultdict(list)
     for t in world.sales_touches:
         touches[t.contact_id].append(t.at)
-    window = timedelta(hours=sla_hours)
     out = []
     for c in world.contacts:
         p: disposition.Plan | None = getattr(c, "lead_disposition", None)
         if c.mql_at is None or p is None:
             continue
-        start = p.returns_at or c.mql_at
-        if as_of <= start + window:
+        _, due, first_touch = disposition.sla_episode(c, p, touches[c.contact_id], sla_hours)
+        if not disposition.sla_elapsed(as_of, due):
             continue  # still within its window: not in the share yet
-        worked = [t for t in touches[c.contact_id] if t >= start]
-        # hours to the first touch as the marts hold them: to the hundredth
-        within = bool(worked) and _hours(min(worked) - start) <= Decimal(str(sla_hours))
+        within = disposition.worked_within_sla(first_touch, due)
         out.append((c.mql_at.date().replace(day=1), c.channel, within))
     return out
-
-
-def _hours(delta: timedelta) -> Decimal:
-    exact = Decimal(delta.days * 86_400 + delta.seconds) / 3_600
-    return exact.quantize(Decimal("0.01"), ROUND_HALF_UP)
 
 
 def _trailing_rates(world: World, as_of: datetime, days: int, currency: str) -> dict[str, dict]:
