@@ -46,6 +46,8 @@ def run_night(
     figures: dict[str, tuple[float, float]] = {}
     server_dir = work / f"server_{label}"
     server_dir.mkdir(parents=True, exist_ok=True)
+    # a re-run must wait for its own server's address, not read the last one's
+    (server_dir / "connections.env").unlink(missing_ok=True)
     apis = bench.DemoApis(demo, server_dir)
     try:
         env = {**base, **apis.conns}
