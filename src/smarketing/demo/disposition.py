@@ -127,6 +127,14 @@ def crm_clock(world: World) -> datetime:
     return max(times)
 
 
+def sales_touch_times(world: World) -> dict[str, list[datetime]]:
+    """Every contact's sales touch times (calls, sales e-mails, meetings)."""
+    touches: dict[str, list[datetime]] = defaultdict(list)
+    for t in world.sales_touches:
+        touches[t.contact_id].append(t.at)
+    return touches
+
+
 def sla_episode(
     c: Contact, p: Plan, touches: list[datetime], sla_hours: float
 ) -> tuple[datetime, datetime, datetime | None]:
@@ -152,9 +160,7 @@ def ground_truth(world: World) -> dict:
     the follow-up SLA of its current episode, and the totals mart_lead_disposition must
     publish, with the default 24 h SLA."""
     as_of = crm_clock(world)
-    touches: dict[str, list[datetime]] = defaultdict(list)
-    for t in world.sales_touches:
-        touches[t.contact_id].append(t.at)
+    touches = sales_touch_times(world)
     leads: dict[str, dict] = {}
     for c in world.contacts:
         p: Plan | None = getattr(c, "lead_disposition", None)
@@ -208,9 +214,7 @@ def first_sals(world: World) -> dict[str, dict]:
     the SQL, whichever came first (skipped: no touch before the SQL). The demo's sales team
     accepts exactly the leads it qualifies (CONNECTED at the SQL), so a lead without an SQL
     was never accepted."""
-    touches: dict[str, list[datetime]] = defaultdict(list)
-    for t in world.sales_touches:
-        touches[t.contact_id].append(t.at)
+    touches = sales_touch_times(world)
     sals: dict[str, dict] = {}
     for c in world.contacts:
         p: Plan | None = getattr(c, "lead_disposition", None)

@@ -124,9 +124,7 @@ def _events(world: World, currency: str) -> list[tuple[date, str, str, int]]:
     """(day, channel, metric, value) of every countable fact: one row per stage reached,
     money in cents of the reporting currency."""
     rates = daily_rates()
-    touches: dict[str, list[datetime]] = defaultdict(list)
-    for t in world.sales_touches:
-        touches[t.contact_id].append(t.at)
+    touches = disposition.sales_touch_times(world)
     events: list[tuple[date, str, str, int]] = []
     for c in world.contacts:
         ch = c.channel
@@ -158,9 +156,7 @@ def _events(world: World, currency: str) -> list[tuple[date, str, str, int]]:
 def _sla(world: World, as_of: datetime, sla_hours: float) -> list[tuple[date, str, bool]]:
     """(MQL month, channel, worked within the SLA) of every MQL whose SLA window elapsed;
     the window starts at the latest entry into MQL (a returning lead restarts it)."""
-    touches: dict[str, list[datetime]] = defaultdict(list)
-    for t in world.sales_touches:
-        touches[t.contact_id].append(t.at)
+    touches = disposition.sales_touch_times(world)
     out = []
     for c in world.contacts:
         p: disposition.Plan | None = getattr(c, "lead_disposition", None)
@@ -185,9 +181,7 @@ def _trailing_rates(world: World, as_of: datetime, days: int, currency: str) -> 
         return ts is not None and first <= ts.date() <= last
 
     rates = daily_rates()
-    touches: dict[str, list[datetime]] = defaultdict(list)
-    for t in world.sales_touches:
-        touches[t.contact_id].append(t.at)
+    touches = disposition.sales_touch_times(world)
     keys = ("mqls", "sals_of_mqls", "sals", "sqls_of_sals", "sqls", "opps_of_sqls")
     keys += ("won", "lost", "won_cents")
     counts: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(keys, 0))
