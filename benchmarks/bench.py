@@ -241,6 +241,8 @@ class DemoApis:
 
     def __init__(self, demo_dir: Path, work: Path):
         env_file = work / "connections.env"
+        # a folder used before must wait for this server's address, not read the last one's
+        env_file.unlink(missing_ok=True)
         env = {**os.environ, "SMARKETING_DATA_DIR": str(work), "SMARKETING_DEMO_DIR": str(demo_dir)}
         cli = Path(sys.executable).with_name("smarketing")
         self.log = (work / "server.log").open("w")
@@ -279,6 +281,26 @@ def write_demo(scale: float, first: date, last: date, out: Path) -> int:
     return sum(1 for f in (out / "ga4").glob("*.jsonl") for _ in f.open())
 
 
+def share_demo_key(demo: Path, next_demo: Path) -> None:
+    """One company, one pseudonym key: the next night's demo folder takes the first one's, so
+    the nightly does not look like a re-key."""
+    from smarketing.pseudonyms import DEMO_KEY_FILE, demo_key
+
+    (next_demo / DEMO_KEY_FILE).write_text(demo_key(demo))
+    (next_demo / DEMO_KEY_FILE).chmod(0o600)
+
+
+def load_build_publish(window: dict, run_id: str, env: dict, log: Path) -> dict[str, dict]:
+    """The steps after the extracts, each in its own process: load_raw, dbt build, the gate
+    and publish; {step: its figures}."""
+    loaded = spawn_step("load_raw", window, env, log)
+    built = spawn_step("dbt", {}, env, log)
+    gate = spawn_step("gate", {**window, "run_id": run_id}, env, log)
+    args = {"run_id": run_id, "interval": loaded["result"]["interval"], "gate": gate["result"]}
+    published = spawn_step("publish", args, env, log)
+    return {"load_raw": loaded, "dbt": built, "gate": gate, "publish": published}
+
+
 def run_once(work: Path, first: date, apis_full: DemoApis, apis_next: DemoApis) -> dict[str, tuple]:
     """One full load, its bare floor, then the next night; {row key: (seconds, peak MB)}."""
     data = work / "data"
@@ -306,18 +328,9 @@ def run_once(work: Path, first: date, apis_full: DemoApis, apis_next: DemoApis) 
             extract_s += got["seconds"]
             extract_mb = max(extract_mb, got["peak_mb"])
         figures[f"extract_{run}"] = (extract_s, extract_mb)
-        loaded = spawn_step("load_raw", window, env, log)
-        built = spawn_step("dbt", {}, env, log)
-        gate = spawn_step("gate", {**window, "run_id": run_id}, env, log)
-        args = {"run_id": run_id, "interval": loaded["result"]["interval"], "gate": gate["result"]}
-        published = spawn_step("publish", args, env, log)
+        steps = load_build_publish(window, run_id, env, log)
         e2e = time.perf_counter() - began
-        for key, got in (
-            ("load_raw", loaded),
-            ("dbt", built),
-            ("gate", gate),
-            ("publish", published),
-        ):
+        for key, got in steps.items():
             figures[f"{key}_{run}"] = (got["seconds"], got["peak_mb"])
         peak = max(v[1] for k, v in figures.items() if k.endswith(f"_{run}"))
         figures[f"e2e_{run}"] = (e2e, peak)
@@ -365,8 +378,6 @@ def bare_floor(work: Path, data: Path, env: dict, log: Path) -> dict[str, tuple]
 
 def sweep(scales: list[float], repeat: int, days: int, keep: Path | None) -> dict:
     """{scale: {"events": n, "figures": {key: (median s, median MB)}}}"""
-    from smarketing.pseudonyms import DEMO_KEY_FILE, demo_key
-
     first = LAST_DAY - timedelta(days=days - 1)
     root = Path(tempfile.mkdtemp(prefix="smarketing-bench-", dir=keep))
     results: dict[float, dict] = {}
@@ -377,10 +388,7 @@ def sweep(scales: list[float], repeat: int, days: int, keep: Path | None) -> dic
             t0 = time.perf_counter()
             events = write_demo(scale, first, LAST_DAY, demo_full)
             write_demo(scale, first, LAST_DAY + timedelta(days=1), demo_next)
-            # one company, one pseudonym key: the nightly must not look like a re-key
-            key = demo_key(demo_full)
-            (demo_next / DEMO_KEY_FILE).write_text(key)
-            (demo_next / DEMO_KEY_FILE).chmod(0o600)
+            share_demo_key(demo_full, demo_next)
             print(
                 f"scale {scale:g}: {events:,} GA4 events over {days} days"
                 f" (demo company written in {time.perf_counter() - t0:.0f} s)",

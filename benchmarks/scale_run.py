@@ -20,7 +20,6 @@ import json
 import os
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -46,34 +45,23 @@ def run_night(
     figures: dict[str, tuple[float, float]] = {}
     server_dir = work / f"server_{label}"
     server_dir.mkdir(parents=True, exist_ok=True)
-    # a re-run must wait for its own server's address, not read the last one's
-    (server_dir / "connections.env").unlink(missing_ok=True)
     apis = bench.DemoApis(demo, server_dir)
     try:
         env = {**base, **apis.conns}
         began = time.perf_counter()
-
-        def extract(source: str) -> tuple[str, dict]:
-            return source, bench.spawn_step("extract", {**window, "source": source}, env, log)
-
-        with ThreadPoolExecutor(len(bench.SOURCES)) as pool:
-            for source, got in pool.map(extract, bench.SOURCES):
-                figures[f"extract {source}"] = (got["seconds"], got["peak_mb"])
-        figures["extract, every source at once (wall)"] = (
-            time.perf_counter() - began,
-            max(v[1] for v in figures.values()),
-        )
+        args = [{**window, "source": source} for source in bench.SOURCES]
+        wall, extracted = bench.spawn_concurrently("extract", args, env, log)
     finally:
         apis.close()
-    run_id = f"scale_run_{label}"
-    loaded = bench.spawn_step("load_raw", window, env, log)
-    built = bench.spawn_step("dbt", {}, env, log)
-    gate = bench.spawn_step("gate", {**window, "run_id": run_id}, env, log)
-    args = {"run_id": run_id, "interval": loaded["result"]["interval"], "gate": gate["result"]}
-    published = bench.spawn_step("publish", args, env, log)
-    for name, got in (("load_raw", loaded), ("dbt build", built), ("gate", gate)):
-        figures[name] = (got["seconds"], got["peak_mb"])
-    figures["publish"] = (published["seconds"], published["peak_mb"])
+    for source, got in zip(bench.SOURCES, extracted, strict=True):
+        figures[f"extract {source}"] = (got["seconds"], got["peak_mb"])
+    figures["extract, every source at once (wall)"] = (
+        wall,
+        max(got["peak_mb"] for got in extracted),
+    )
+    steps = bench.load_build_publish(window, f"scale_run_{label}", env, log)
+    for step, got in steps.items():
+        figures["dbt build" if step == "dbt" else step] = (got["seconds"], got["peak_mb"])
     figures["end to end"] = (time.perf_counter() - began, max(v[1] for v in figures.values()))
     return figures
 
@@ -114,11 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.nightly_only:
         rows = run_night(args.work, demo, bench.LAST_DAY, FIRST_DAY.isoformat(), "full")
     if args.next_demo is not None:
-        from smarketing.pseudonyms import DEMO_KEY_FILE, demo_key
-
-        # one company, one pseudonym key: the nightly must not look like a re-key
-        (args.next_demo / DEMO_KEY_FILE).write_text(demo_key(demo))
-        (args.next_demo / DEMO_KEY_FILE).chmod(0o600)
+        bench.share_demo_key(demo, args.next_demo)
         nightly = run_night(
             args.work, args.next_demo, bench.LAST_DAY + timedelta(days=1), None, "nightly"
         )
