@@ -146,3 +146,27 @@ def test_a_memory_limit_that_is_not_a_size_is_refused_by_name(monkeypatch) -> No
         load_settings()
     monkeypatch.setenv("SMARKETING_DUCKDB_MEMORY_LIMIT", "512 MiB")
     assert load_settings().duckdb_memory_limit == "512MiB"
+
+
+def test_a_memory_limit_too_low_for_the_load_names_the_setting_and_leaves_raw_unchanged(
+    settings: Settings, monkeypatch
+) -> None:
+    """DuckDB's own out-of-memory error says `SET memory_limit`; the load says which setting
+    to raise, which file it was loading, and rolls back: raw is as it was."""
+    from smarketing.config import load_settings
+    from smarketing.warehouse.load import LoadOutOfMemory
+
+    run_interval(settings, date(2026, 1, 13), "2026-01-01")
+    before = raw_snapshot(settings)
+    # DuckDB's JSON reader alone takes a 32 MiB buffer: 20MB cannot load any landed file
+    monkeypatch.setenv("SMARKETING_DUCKDB_MEMORY_LIMIT", "20MB")
+    tight = load_settings()
+    for source in SOURCES:
+        pipeline.extract(source, "2026-01-14", "2026-01-15", settings=tight)
+    with pytest.raises(LoadOutOfMemory) as raised:
+        pipeline.load_raw("2026-01-14", "2026-01-15", settings=tight)
+    message = str(raised.value)
+    assert "interval=2026-01-14" in message
+    assert "SMARKETING_DUCKDB_MEMORY_LIMIT=20MB" in message
+    assert "(hubspot/contacts)" in message  # the first entity it loads: where it stopped
+    assert raw_snapshot(settings) == before

@@ -36,6 +36,10 @@ LOADS_TABLE = f"{RAW_SCHEMA}._loads"
 VERSIONS_SUFFIX = "__versions"
 
 
+class LoadOutOfMemory(RuntimeError):
+    """DuckDB needed more memory than SMARKETING_DUCKDB_MEMORY_LIMIT allows for this load."""
+
+
 class ConflictingVersions(RuntimeError):
     """One delivery holds two different contents for the same record and modification time."""
 
@@ -300,6 +304,7 @@ def load_interval(
     con = connect(warehouse_path, memory_limit=memory_limit)
     counts: list[LoadCount] = []
     in_transaction = False
+    loading = "raw's tables"  # what an error names
     try:
         con.execute(f"create schema if not exists {RAW_SCHEMA}")
         con.execute("begin transaction")
@@ -326,6 +331,7 @@ def load_interval(
         for spec in ENTITIES:
             _create_tables(con, f"{RAW_SCHEMA}.{spec.raw_table}")
         for spec, folder, manifest in batches:
+            loading = f"{spec.source}/{spec.entity}"
             path, landed = folder / RECORDS_FILE, int(manifest["records"])
             quarantined, value, unvalued = _load_quarantine(con, spec, folder, window)
             extracted = int(manifest.get("extracted", landed))
@@ -372,9 +378,15 @@ def load_interval(
             counts.append(count)
         con.execute("commit")
         in_transaction = False
-    except BaseException:
+    except BaseException as exc:
         if in_transaction:
             con.execute("rollback")
+        if isinstance(exc, duckdb.OutOfMemoryException):
+            raise LoadOutOfMemory(
+                f"raw load of interval={window.key} ({loading}) needed more"
+                f" memory than SMARKETING_DUCKDB_MEMORY_LIMIT={memory_limit} allows; raise"
+                f" the setting and re-run (raw is unchanged). DuckDB said: {exc}"
+            ) from exc
         raise
     finally:
         con.close()
