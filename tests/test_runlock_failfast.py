@@ -77,12 +77,13 @@ def test_deterministic_failures_fail_fast_and_network_errors_stay_retryable() ->
     from smarketing.quality.gate import QualityGateFailed
     from smarketing.sources.base import ExtractError
     from smarketing.sources.http import SourceHttpError, SourceResponseError
-    from smarketing.transform import DbtBuildFailed
+    from smarketing.transform import DbtBuildFailed, out_of_memory_error
     from smarketing.warehouse.load import ConflictingVersions
 
     for error in (
         QualityGateFailed("quality gate failed: 1 of 9 checks blocked publication"),
         DbtBuildFailed("dbt build failed: 1 test failed"),
+        out_of_memory_error("build", ["model.smarketing.int_crm__deals"], [], "20MB"),
         ExtractError("hubspot", "deals", "#3", "amount", "required field missing"),
         SourceResponseError(
             "hubspot", "/crm/v3/objects/contacts/search", "paging does not advance"

@@ -1,7 +1,10 @@
 """Which failures Airflow should retry and which it should fail at once.
 
 A failing dbt test, a failing gate check, a missing required field or connection fails the
-same way on every try: retrying only delays the alert. Those are re-raised as Airflow's
+same way on every try: retrying only delays the alert. So does DuckDB running out of memory
+in dbt (DbtOutOfMemory, a DbtBuildFailed): its limit is DuckDB's own accounting under
+SMARKETING_DUCKDB_MEMORY_LIMIT, not the machine's free memory, so the same data under the same
+setting runs out again, and each retry repeats the build. Those are re-raised as Airflow's
 ``AirflowFailException`` (no retries). Network errors and a busy lock are left as they are,
 so the task's retries still cover them.
 """
