@@ -77,17 +77,19 @@ def test_deterministic_failures_fail_fast_and_network_errors_stay_retryable() ->
     from smarketing.quality.gate import QualityGateFailed
     from smarketing.sources.base import ExtractError
     from smarketing.sources.http import SourceHttpError, SourceResponseError
-    from smarketing.transform import DbtBuildFailed
-    from smarketing.warehouse.load import ConflictingVersions
+    from smarketing.transform import DbtBuildFailed, out_of_memory_error
+    from smarketing.warehouse.load import ConflictingVersions, LoadOutOfMemory
 
     for error in (
         QualityGateFailed("quality gate failed: 1 of 9 checks blocked publication"),
         DbtBuildFailed("dbt build failed: 1 test failed"),
+        out_of_memory_error("build", ["model.smarketing.int_crm__deals"], [], "20MB"),
         ExtractError("hubspot", "deals", "#3", "amount", "required field missing"),
         SourceResponseError(
             "hubspot", "/crm/v3/objects/contacts/search", "paging does not advance"
         ),
         ConflictingVersions("hubspot/deals id=7: two contents for one updatedAt"),
+        LoadOutOfMemory("raw load of interval=2026-01-14 (hubspot/contacts) needed more memory"),
         MissingPseudonymKey("no pseudonym key"),
     ):
         with pytest.raises(AirflowFailException) as caught, fail_fast():

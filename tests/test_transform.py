@@ -5,11 +5,16 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
+from pathlib import Path
 
+import duckdb
 import pytest
 
+from smarketing import pipeline
 from smarketing.config import Settings, load_settings
-from smarketing.transform import dbt_env, run_dbt
+from smarketing.transform import DbtBuildFailed, DbtOutOfMemory, dbt_env, run_dbt
+from smarketing.warehouse.publish import audit_tables
 
 
 def test_dbt_profile_variables_do_not_leak_into_later_steps(settings: Settings) -> None:
@@ -123,3 +128,66 @@ def test_the_memory_limit_setting_reaches_dbt_duckdb_session(settings: Settings)
     assert result.success, result.exception
     # DuckDB reports it in MiB: 200 MB = 190.7 MiB (its default would be 80 % of RAM)
     assert [tuple(row) for row in result.result.results[0].agate_table.rows] == [("190.7 MiB",)]
+
+
+def _values(path: Path, schema: str | None = None) -> dict[str, list[tuple]]:
+    """Every table's rows (sorted): the published file's, or one schema's of the warehouse."""
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        tables = (
+            audit_tables(con) if schema else [r[0] for r in con.execute("show tables").fetchall()]
+        )
+        prefix = f"{schema}." if schema else ""
+        return {
+            t: con.execute(f"select * from {prefix}{t} order by all").fetchall() for t in tables
+        }
+    finally:
+        con.close()
+
+
+def test_dbt_out_of_memory_names_the_setting_and_nodes_and_leaves_the_marts_unchanged(
+    settings: Settings, published_demo: Settings, truth: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DuckDB's own error says `SET memory_limit`, which the pipeline's user cannot run: the
+    build's error names SMARKETING_DUCKDB_MEMORY_LIMIT with its value and the nodes that ran
+    out. Nothing published changes; a failure that is not out of memory stays plain."""
+    shutil.copytree(published_demo.data_dir, settings.data_dir, dirs_exist_ok=True)
+    published, audit = _values(settings.published_path), _values(settings.warehouse_path, "audit")
+    # the published bookings are the demo's truth, before the failed build and after it
+    cents = {f"{r[0]:%Y-%m}": int(r[1] * 100) for r in published["mart_revenue_summary"]}
+    assert cents == truth["won_revenue_by_month"]
+    # measured on the tiny demo: 64MB builds; at 20MB int_crm__deals, int_web__sessions and
+    # int_ads__daily_spend run out (the marts after them are skipped)
+    monkeypatch.setenv("SMARKETING_DUCKDB_MEMORY_LIMIT", "20MB")
+    tight = load_settings()
+    with pytest.raises(DbtOutOfMemory) as raised:
+        pipeline.transform(tight)
+    error = raised.value
+    header, *lines = str(error).splitlines()
+    assert "model.smarketing.int_crm__deals" in error.nodes
+    assert error.memory_limit == "20MB"
+    assert "SMARKETING_DUCKDB_MEMORY_LIMIT=20MB" in header
+    for node in error.nodes:
+        assert node in header
+        assert any(line.startswith(f"{node}: error: ") for line in lines)
+    assert any("Out of Memory Error" in line for line in lines)  # DuckDB's own words, kept
+    assert "SET memory_limit" not in str(error)  # ... without its advice
+    assert isinstance(error, DbtBuildFailed)  # handled (and failed fast) as any failed build
+    assert _values(settings.published_path) == published
+    assert _values(settings.warehouse_path, "audit") == audit
+    # the same setting, a failing data test: the error is a plain DbtBuildFailed
+    con = duckdb.connect(str(settings.warehouse_path))
+    try:
+        con.execute(
+            "insert into audit.mart_revenue_summary"
+            " select * from audit.mart_revenue_summary where month = '2026-02-01'"
+        )
+    finally:
+        con.close()
+    with pytest.raises(DbtBuildFailed) as failed:
+        run_dbt(tight, "test", "--select", "unique_mart_revenue_summary_month")
+    assert type(failed.value) is DbtBuildFailed
+    message = str(failed.value)
+    assert "test.smarketing.unique_mart_revenue_summary_month" in message
+    assert "unique_field=2026-02-01, n_records=2" in message
+    assert "SMARKETING_DUCKDB_MEMORY_LIMIT" not in message

@@ -25,6 +25,23 @@ class DbtBuildFailed(RuntimeError):
     """dbt build did not succeed; the message lists each failed node and why."""
 
 
+class DbtOutOfMemory(DbtBuildFailed):
+    """A model or test needed more memory than SMARKETING_DUCKDB_MEMORY_LIMIT allows.
+
+    A DbtBuildFailed, so it fails fast like one (smarketing.failfast): DuckDB's limit is its
+    own accounting, so the same data under the same setting runs out again on a retry.
+    """
+
+    def __init__(self, message: str, nodes: tuple[str, ...], memory_limit: str) -> None:
+        super().__init__(message)
+        self.nodes = nodes  # unique_ids of the nodes that ran out of memory
+        self.memory_limit = memory_limit
+
+    def __reduce__(self) -> tuple:
+        # pickled across processes whole (the default would call __init__ with the message only)
+        return type(self), (str(self), self.nodes, self.memory_limit)
+
+
 @dataclass(frozen=True)
 class DbtSummary:
     success: bool
@@ -205,9 +222,39 @@ def failing_rows(warehouse_path: Path, compiled_sql: str | None) -> str:
     return "\n".join(lines)
 
 
+# DuckDB's prefix of an out-of-memory error (its OutOfMemoryException), which dbt passes on
+# only as text in the node's message
+_OUT_OF_MEMORY = "Out of Memory Error"
+
+
+def _without_duckdb_hints(message: str) -> str:
+    """A node's error without DuckDB's "Possible solutions:" block: its advice (``SET
+    memory_limit``, ``SET threads``) names statements the pipeline's user cannot run."""
+    lines = message.splitlines()
+    cut = next((i for i, line in enumerate(lines) if line.strip() == "Possible solutions:"), None)
+    return "\n".join(lines[:cut]).rstrip()
+
+
+def out_of_memory_error(
+    command: str, nodes: list[str], failures: list[str], memory_limit: str
+) -> DbtOutOfMemory:
+    """What to do when DuckDB ran out of memory, in the pipeline's terms (as load_raw's
+    LoadOutOfMemory): the setting and its value, the nodes, then every failed node's line."""
+    named = ", ".join(nodes) or "dbt's own queries"
+    return DbtOutOfMemory(
+        f"dbt {command} ran out of memory: DuckDB needed more than"
+        f" SMARKETING_DUCKDB_MEMORY_LIMIT={memory_limit} allows in {named}. Raise"
+        " SMARKETING_DUCKDB_MEMORY_LIMIT and re-run (the machine must have that much memory"
+        " free: stop other jobs or add memory if it has not); the published marts are"
+        " unchanged.\n" + "\n".join(failures),
+        tuple(nodes),
+        memory_limit,
+    )
+
+
 def run_dbt(settings: Settings, command: str = "build", *extra: str) -> DbtSummary:
     """Invoke dbt; raise DbtBuildFailed naming every failed or errored node (and, for a failed
-    data test, its first rows).
+    data test, its first rows), DbtOutOfMemory when DuckDB ran out of memory in any of them.
 
     The pseudonym key (smarketing.pseudonyms) must be configured: without it nothing is
     built. A key other than the one that built the warehouse needs ``--full-refresh``.
@@ -256,11 +303,16 @@ def run_dbt(settings: Settings, command: str = "build", *extra: str) -> DbtSumma
             _release_duckdb()
     counts: dict[str, int] = {}
     failures: list[str] = []
+    out_of_memory: list[str] = []
     for node_result in getattr(result.result, "results", None) or []:
         status = str(getattr(node_result.status, "value", node_result.status))
         counts[status] = counts.get(status, 0) + 1
         if status in {"error", "fail", "runtime error"}:
-            line = f"{node_result.node.unique_id}: {status}: {node_result.message}"
+            message = str(node_result.message)
+            if _OUT_OF_MEMORY in message:
+                out_of_memory.append(node_result.node.unique_id)
+                message = _without_duckdb_hints(message)
+            line = f"{node_result.node.unique_id}: {status}: {message}"
             if status == "fail":
                 rows = failing_rows(
                     settings.warehouse_path, getattr(node_result.node, "compiled_code", None)
@@ -269,6 +321,9 @@ def run_dbt(settings: Settings, command: str = "build", *extra: str) -> DbtSumma
             failures.append(line)
     if not result.success:
         detail = "\n".join(failures) or repr(result.exception)
+        if out_of_memory or (not failures and _OUT_OF_MEMORY in str(result.exception)):
+            lines = failures or [_without_duckdb_hints(str(result.exception))]
+            raise out_of_memory_error(command, out_of_memory, lines, settings.duckdb_memory_limit)
         raise DbtBuildFailed(f"dbt {command} failed:\n{detail}")
     if builds:
         _record_key(settings, key)
