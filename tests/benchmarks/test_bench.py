@@ -100,6 +100,14 @@ def test_tiny_sweep_prints_a_consistent_table_and_one_ratios_line(tmp_path: Path
     )
     assert match[4] == "nan"  # scale 20 was not run: no made-up figure
 
+    fixed = next(line for line in lines if line.startswith("the nightly's fixed cost:"))
+    share = float(re.search(r"= (\d+\.\d\d) at scale 0\.3$", fixed)[1])
+    assert math.isclose(
+        share,
+        fig["dbt_no_new_data"][0] / fig["dbt_full"][0],
+        abs_tol=0.05 + 0.1 / fig["dbt_full"][0],
+    )
+
 
 def test_bare_sql_rebuilds_models_in_dag_order_and_runs_tests(tmp_path: Path) -> None:
     """Known answer: a view over raw, a table over the view, a test over the table."""
