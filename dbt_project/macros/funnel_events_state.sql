@@ -18,7 +18,10 @@
     select
         (select max(sessions_built_at) from {{ ref('int_web__visitors') }}) as sessions_built_at,
         (
-            select coalesce(list(distinct ga_client_id order by ga_client_id), cast([] as varchar []))
+            select
+                coalesce(
+                    list(distinct ga_client_id order by ga_client_id), cast([] as varchar [])
+                )
             from {{ ref('int_crm__leads') }}
             where ga_client_id is not null
         ) as lead_ga_client_ids

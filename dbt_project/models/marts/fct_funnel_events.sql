@@ -244,7 +244,8 @@ funnel_events as (
                 'funnel_event_id', 'person_id', 'lead_id', 'person_key', 'is_anonymous', 'stage',
                 'stage_number', 'stage_at', 'channel', 'campaign', 'owner_id'
             ] %}
-                {{ 'or' if not loop.first }} funnel_events.{{ column }} is distinct from stored.{{ column }}
+                {{ 'or' if not loop.first }}
+                funnel_events.{{ column }} is distinct from stored.{{ column }}
             {%- endfor %}
 
     ),
