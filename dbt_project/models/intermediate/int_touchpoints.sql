@@ -38,6 +38,13 @@
         on_schema_change='fail'
     )
 }}
+{%- if is_incremental() and execute
+    and 'source_key' not in adapter.get_columns_in_relation(this) | map(attribute='name') %}
+    {{ exceptions.raise_compiler_error(
+        this ~ " was built before it was incremental (no source_key): rebuild it whole once,"
+        ~ " trigger the DAG with the param full_refresh: true"
+    ) }}
+{%- endif %}
 
 with
 
