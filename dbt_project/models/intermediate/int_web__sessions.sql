@@ -1,15 +1,17 @@
 {#- GA4 events grouped into sessions (user_pseudo_id + ga_session_id).
 
-    Incremental: a nightly run re-sessionises only the sessions that have an event (or a
-    Google Ads click) loaded since the last build (raw `_loaded_at`, so backfills and
-    re-syncs of old days are picked up too) or that started within the last
-    `incremental_lookback_days` days (late events). Each such session is rebuilt from all
-    of its events and replaces its old row. After a change to this model's logic, rebuild it
-    whole: trigger the DAG with the param `full_refresh: true`. -#}
+    Incremental: a nightly run re-sessionises only the visitors with an event (or a Google
+    Ads click) loaded since the last build (raw `_loaded_at`, so backfills and re-syncs of
+    old days are picked up too) or within the last `incremental_lookback_days` days (late
+    events). All the sessions of such a visitor are rebuilt from all of their events and
+    replace the visitor's old rows: a corrected event that moved to another session (its
+    GA4 key holds the visitor, not the session) leaves no stale session behind, as in a
+    full refresh. After a change to this model's logic, rebuild it whole: trigger the DAG
+    with the param `full_refresh: true`. -#}
 {{
     config(
         materialized='incremental',
-        unique_key='session_key',
+        unique_key='user_pseudo_id',
         incremental_strategy='delete+insert',
         on_schema_change='fail'
     )
@@ -46,9 +48,9 @@ built as (
 
 ),
 
-changed_sessions as (
+changed_visitors as (
 
-    select distinct events.user_pseudo_id, events.ga_session_id
+    select distinct events.user_pseudo_id
     from events, built
     where events.loaded_at > built.last_loaded_at
         or events.event_date
@@ -64,7 +66,7 @@ events_to_process as (
 
     select events.*
     from events
-    semi join changed_sessions using (user_pseudo_id, ga_session_id)
+    semi join changed_visitors using (user_pseudo_id)
 
 ),
 

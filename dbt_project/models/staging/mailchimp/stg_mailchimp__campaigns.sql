@@ -14,7 +14,8 @@ renamed as (
         {{ scrub_pii("payload ->> '$.settings.subject_line'") }} as subject_line,
         payload ->> '$.recipients.list_id' as list_id,
         payload ->> '$.status' as status,
-        {{ utc_timestamp("payload ->> '$.send_time'") }} as sent_at
+        {{ utc_timestamp("payload ->> '$.send_time'") }} as sent_at,
+        _loaded_at as loaded_at
 
     from source
 

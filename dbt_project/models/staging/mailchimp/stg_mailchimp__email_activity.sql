@@ -16,7 +16,8 @@ renamed as (
         payload ->> '$.action' as action,
         {{ scrub_pii("nullif(payload ->> '$.url', '')") }} as url,
         {{ utc_timestamp("payload ->> '$.timestamp'") }} as occurred_at,
-        record_date as activity_date
+        record_date as activity_date,
+        _loaded_at as loaded_at
 
     from source
 
