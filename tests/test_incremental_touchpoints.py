@@ -37,7 +37,7 @@ from smarketing.config import Settings
 from smarketing.intervals import resolve_window
 from smarketing.landing import land_source
 from smarketing.sources.catalog import SOURCES, EntitySpec
-from smarketing.transform import run_dbt
+from smarketing.transform import DbtBuildFailed, run_dbt
 from smarketing.warehouse.load import load_interval
 from tests.test_marts_edge_cases import (
     click,
@@ -252,6 +252,7 @@ def nights(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[dict]]:
             {
                 "touches": touches(settings.warehouse_path),
                 "differences": differences(settings.warehouse_path, full),
+                "warehouse": str(settings.warehouse_path),
             }
         )
     yield states
@@ -335,3 +336,29 @@ def test_night_3_archives_and_moves_a_client_id(nights: list[dict]) -> None:
         ("call:c1:102", "102", "ben"),
         ("sales_email:e1:103", "103", "carl"),
     }
+
+
+def test_a_table_built_before_it_was_incremental_asks_for_a_full_refresh(
+    nights: list[dict], tmp_path: Path
+) -> None:
+    """Upgrading: a warehouse whose int_touchpoints has no source_key (built whole, before
+    the model was incremental) stops at that model, naming it and the DAG param, instead of
+    replacing rows by a key they lack; nothing downstream is built over it."""
+    built = settings_in(tmp_path)  # nights' warehouse lives in its own module folder
+    source = Path(nights[2]["warehouse"])
+    shutil.copytree(source.parent, built.warehouse_path.parent, dirs_exist_ok=True)
+    con = duckdb.connect(str(built.warehouse_path))
+    try:
+        con.execute("alter table intermediate.int_touchpoints drop column source_key")
+        before = con.execute("select count(*) from intermediate.int_touchpoints").fetchone()[0]
+    finally:
+        con.close()
+    with pytest.raises(DbtBuildFailed) as failed:
+        run_dbt(dataclasses.replace(built, incremental_lookback_days=0), "build", *SELECT)
+    message = str(failed.value)
+    assert "model.smarketing.int_touchpoints" in message
+    assert "was built before it was incremental" in message and "full_refresh: true" in message
+    # the stored rows are left as they were: no delete by a missing key
+    assert query(built.warehouse_path, "select count(*) from intermediate.int_touchpoints") == [
+        (before,)
+    ]
