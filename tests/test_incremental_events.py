@@ -24,6 +24,7 @@ from smarketing.landing import land_source
 from smarketing.sources.catalog import EntitySpec, entities_of
 from smarketing.transform import run_dbt
 from smarketing.warehouse.load import load_interval
+from tests.table_diff import rows_only_in_each
 from tests.test_marts_edge_cases import SITE, query, session, settings_in
 
 pytestmark = pytest.mark.slow
@@ -128,13 +129,7 @@ def test_the_incremental_events_equal_a_full_refresh(
     con = duckdb.connect(str(nightly), read_only=True)
     try:
         con.execute(f"attach '{copy}' as full_db (read_only)")
-        differ = [
-            con.execute(
-                f"select count(*) from (select {COLUMNS} from {mine} except all"
-                f" select {COLUMNS} from {theirs})"
-            ).fetchone()[0]
-            for mine, theirs in ((table, f"full_db.{table}"), (f"full_db.{table}", table))
-        ]
+        differ = list(rows_only_in_each(con, table, f"full_db.{table}", COLUMNS))
         rows = con.execute(f"select count(*) from full_db.{table}").fetchone()[0]
     finally:
         con.close()

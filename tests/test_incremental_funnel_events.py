@@ -36,6 +36,7 @@ from smarketing.landing import land_source
 from smarketing.sources.catalog import SOURCES, EntitySpec
 from smarketing.transform import run_dbt
 from smarketing.warehouse.load import load_interval
+from tests.table_diff import rows_only_in_each
 from tests.test_marts_edge_cases import contact, iso, person_key, session, settings_in, ts
 
 pytestmark = pytest.mark.slow
@@ -184,13 +185,7 @@ def full_refresh_differences(nightly: Path, copy_dir: Path) -> tuple[int, int, i
     con = duckdb.connect(str(nightly), read_only=True)
     try:
         con.execute(f"attach '{copy}' as full_db (read_only)")
-        only = [
-            con.execute(
-                f"select count(*) from (select {COLUMNS} from {mine} except all"
-                f" select {COLUMNS} from {theirs})"
-            ).fetchone()[0]
-            for mine, theirs in ((TABLE, f"full_db.{TABLE}"), (f"full_db.{TABLE}", TABLE))
-        ]
+        only = rows_only_in_each(con, TABLE, f"full_db.{TABLE}", COLUMNS)
         rows = con.execute(f"select count(*) from full_db.{TABLE}").fetchone()[0]
     finally:
         con.close()

@@ -39,6 +39,7 @@ from smarketing.landing import land_source
 from smarketing.sources.catalog import SOURCES, EntitySpec
 from smarketing.transform import DbtBuildFailed, run_dbt
 from smarketing.warehouse.load import load_interval
+from tests.table_diff import rows_only_in_each
 from tests.test_marts_edge_cases import (
     click,
     contact,
@@ -202,13 +203,7 @@ def differences(nightly: Path, full: Path) -> dict[str, tuple[int, int, int]]:
             cols = f"* exclude ({skip})"
             out[table] = (
                 con.execute(f"select count(*) from {mine}").fetchone()[0],
-                *(
-                    con.execute(
-                        f"select count(*) from (select {cols} from {a}"
-                        f" except all select {cols} from {b})"
-                    ).fetchone()[0]
-                    for a, b in ((mine, theirs), (theirs, mine))
-                ),
+                *rows_only_in_each(con, mine, theirs, cols),
             )
     finally:
         con.close()

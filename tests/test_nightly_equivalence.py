@@ -28,6 +28,7 @@ from smarketing.demo.server import DemoServer, demo_connections
 from smarketing.sources.catalog import SOURCES
 from smarketing.transform import run_dbt
 from tests.conftest import PROJECT_DIR
+from tests.table_diff import rows_only_in_each
 
 # seven dbt builds: well past the default per-test timeout on a shared 2-core machine
 pytestmark = [pytest.mark.slow, pytest.mark.extended, pytest.mark.timeout(3600)]
@@ -93,14 +94,7 @@ def _differences(nightly: Path, full: Path, schema: str, table: str) -> tuple[in
         cols = ", ".join(f'"{c}"' for c in columns)
         mine, theirs = f"{schema}.{table}", f"full_db.{schema}.{table}"
         rows = con.execute(f"select count(*) from {mine}").fetchone()[0]
-        only_nightly = con.execute(
-            f"select count(*) from (select {cols} from {mine} except all"
-            f" select {cols} from {theirs})"
-        ).fetchone()[0]
-        only_full = con.execute(
-            f"select count(*) from (select {cols} from {theirs} except all"
-            f" select {cols} from {mine})"
-        ).fetchone()[0]
+        only_nightly, only_full = rows_only_in_each(con, mine, theirs, cols)
     finally:
         con.close()
     return rows, only_nightly, only_full
