@@ -256,10 +256,10 @@ replaced as (
     from all_sessions, built
     where all_sessions.built_at > built.sessions_built_at
     union
-    select 'email:' || coalesce({{ normalised_email('email_address') }}, '') as source_key
+    select {{ email_source_key('email_address') }} as source_key
     from changed_activity
     union
-    select 'email:' || coalesce({{ normalised_email('email_address') }}, '') as source_key
+    select {{ email_source_key('email_address') }} as source_key
     from changed_campaign_clicks
     union
     -- where a re-loaded activity was stored (another vendor's key may not hold the address)
@@ -383,8 +383,7 @@ email_touches as (
         {{ campaign_key("'email'", 'lower(email_campaigns.campaign_name)') }} as campaign_key,
         'marketing' as team,
         cast(null as varchar) as owner_id,
-        'email:' || coalesce({{ normalised_email('email_activity.email_address') }}, '')
-            as source_key,
+        {{ email_source_key('email_activity.email_address') }} as source_key,
         email_activity.loaded_at as source_changed_at
 
     from email_activity
