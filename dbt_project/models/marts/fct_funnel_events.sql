@@ -231,22 +231,28 @@ funnel_events as (
 
     ),
 
+    -- a person with a row only on one side, or one that differs in any column (EXCEPT
+    -- compares nulls as equal)
+    changed_rows as (
+
+        (
+            select * from funnel_events
+            except
+            select * from stored
+        )
+        union all
+        (
+            select * from stored
+            except
+            select * from funnel_events
+        )
+
+    ),
+
     changed_persons as (
 
-        select distinct coalesce(funnel_events.person_id, stored.person_id) as person_id
-        from funnel_events
-        full join stored
-            on
-                funnel_events.person_id = stored.person_id
-                and funnel_events.stage = stored.stage
-        where
-            {%- for column in [
-                'funnel_event_id', 'person_id', 'lead_id', 'person_key', 'is_anonymous', 'stage',
-                'stage_number', 'stage_at', 'channel', 'campaign', 'owner_id'
-            ] %}
-                {{ 'or' if not loop.first }}
-                funnel_events.{{ column }} is distinct from stored.{{ column }}
-            {%- endfor %}
+        select distinct person_id
+        from changed_rows
 
     ),
 
